@@ -169,8 +169,10 @@ class GaussianCloud:
         """The paper's importance w = sigmoid(opacity) * exp(sx + sy + sz), [N] float64 (eq. 5-6)."""
         o = self.opacities.astype(np.float64)
         log_volume = self.scales.astype(np.float64).sum(axis=1)
-        # log(sigmoid(o)) + log-volume, exponentiated once: no overflow for large scales
-        return np.exp(-np.logaddexp(0.0, -o) + log_volume)
+        # log(sigmoid(o)) + log-volume, exponentiated once; a volume beyond float64 saturates to inf, which sorts
+        # first as it should
+        with np.errstate(over="ignore"):
+            return np.exp(-np.logaddexp(0.0, -o) + log_volume)
 
     def importance_order(self) -> np.ndarray:
         """Indices sorting the Gaussians by descending importance; ties keep their original order."""
