@@ -1,0 +1,46 @@
+"""`splatcast convert IN OUT`: read any supported scene, write INRIA PLY, .splat or SPZ v4 (chosen by OUT's suffix)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HELP = "convert a scene between formats (reads PLY/compressed PLY/SOG/SPZ/.splat; writes .ply, .splat, .spz)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input", help="scene file or folder to read")
+    parser.add_argument("output", help="file to write; its extension picks the format (.ply, .splat, .spz)")
+    parser.add_argument("--sh-degree", type=int, choices=[0, 1, 2, 3], help="truncate or zero-pad SH to this degree")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
+
+
+def run(args) -> int:
+    from splatcast.scene.formats import WRITABLE, detect_format, read_scene, write_scene
+    from splatcast.errors import FormatError
+
+    out = Path(args.output)
+    if out.suffix.lower() not in WRITABLE:
+        raise FormatError(f"cannot write {out.name!r}: output extension must be one of {sorted(WRITABLE)}")
+    fmt_in = detect_format(args.input)
+    cloud = read_scene(args.input)
+    if args.sh_degree is not None:
+        cloud = cloud.with_sh_degree(args.sh_degree)
+    write_scene(cloud, out)
+    result = {
+        "input": str(args.input),
+        "input_format": fmt_in,
+        "output": str(out),
+        "output_format": WRITABLE[out.suffix.lower()],
+        "count": len(cloud),
+        "sh_degree": cloud.sh_degree,
+        "bytes": out.stat().st_size,
+    }
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(
+            f"{result['input']} ({fmt_in}) -> {result['output']} ({result['output_format']}): "
+            f"{len(cloud)} Gaussians, SH degree {cloud.sh_degree}, {result['bytes']} bytes"
+        )
+    return 0

@@ -1,0 +1,124 @@
+"""Shared guards and conversions for the scene-file readers.
+
+Owns: the hard limits every reader checks *before* allocating (claimed Gaussian counts, decompressed sizes, image
+pixels), bounded file reads, and the small value conversions several formats share (alpha byte ->
+opacity logit, colour byte -> SH DC, the RUB <-> RDF axis flip). Everything here raises
+:class:`splatcast.errors.FormatError` with the format, the field and what was expected versus found.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from splatcast.errors import FormatError
+from splatcast.scene.cloud import SH_C0, GaussianCloud
+
+# Hard limits for untrusted input, checked before any allocation that depends on a claimed size.
+MAX_GAUSSIANS = 1 << 26  # 67M Gaussians, ~16 GB as float32 PLY: far above any real scene
+MAX_FILE_BYTES = 8 << 30  # a scene file we are willing to read into memory
+MAX_ZIP_MEMBER_BYTES = 1 << 30  # one decompressed member of a bundled .sog
+MAX_ZIP_TOTAL_BYTES = 4 << 30  # all members of a bundled .sog together
+MAX_ZIP_MEMBERS = 64
+MAX_JSON_BYTES = 64 << 20  # meta.json with its codebooks is a few kB; 64 MB is generous
+MAX_EXTENSION_BYTES = 1 << 20  # SPZ extension records
+
+# Opacities stored as 8-bit alpha would give +-inf logits at 0 and 255; clamp like the reference tools do.
+ALPHA_EPS = 1e-6
+
+
+def check_count(fmt: str, field: str, count: int, limit: int = MAX_GAUSSIANS) -> int:
+    """Reject negative or absurd claimed counts before anything is allocated for them."""
+    if not isinstance(count, (int, np.integer)) or isinstance(count, bool):
+        raise FormatError(f"{fmt}: {field} must be an integer, got {count!r}")
+    count = int(count)
+    if count < 0 or count > limit:
+        raise FormatError(f"{fmt}: {field}={count} is outside 0..{limit}")
+    return count
+
+
+def check_available(fmt: str, field: str, needed: int, available: int, offset: int = 0) -> None:
+    """Compare the bytes a claimed count needs with the bytes that remain."""
+    if needed > available:
+        raise FormatError(
+            f"{fmt}: truncated {field} at offset {offset}: needs {needed} bytes, only {available} remain"
+        )
+
+
+def read_file_bytes(path: str | os.PathLike, fmt: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Read a whole file, refusing files above ``limit`` before reading them."""
+    size = os.path.getsize(path)
+    if size > limit:
+        raise FormatError(f"{fmt}: {path} is {size} bytes, above the {limit}-byte limit")
+    return Path(path).read_bytes()
+
+
+def alpha_to_logit(alpha: np.ndarray) -> np.ndarray:
+    """Opacity in [0, 1] (any shape, float) -> float32 logit, clamped off the asymptotes."""
+    a = np.clip(np.asarray(alpha, np.float64), ALPHA_EPS, 1.0 - ALPHA_EPS)
+    return np.log(a / (1.0 - a)).astype(np.float32)
+
+
+def logit_to_alpha(opacity: np.ndarray) -> np.ndarray:
+    """float logit -> opacity in (0, 1), float64, without overflow warnings."""
+    o = np.asarray(opacity, np.float64)
+    return np.exp(-np.logaddexp(0.0, -o))
+
+
+def color_to_dc(color: np.ndarray) -> np.ndarray:
+    """Linear colour in [0, 1] -> degree-0 SH coefficient (INRIA convention)."""
+    return ((np.asarray(color, np.float64) - 0.5) / SH_C0).astype(np.float32)
+
+
+def dc_to_color(sh_dc: np.ndarray) -> np.ndarray:
+    """Degree-0 SH coefficient -> linear colour (unclamped), float64."""
+    return 0.5 + SH_C0 * np.asarray(sh_dc, np.float64)
+
+
+def place_smallest_three(abc: np.ndarray, largest: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """Rebuild [N, 4] quaternions from the three stored components ``abc`` [N, 3] (slot order, the largest left
+    out) and the index of the largest ``largest`` [N]; the largest is sqrt(1 - |abc|^2), non-negative."""
+    abc = abc.astype(np.float64)
+    big = np.sqrt(np.maximum(0.0, 1.0 - (abc * abc).sum(axis=1)))
+    out = np.empty((len(abc), 4), dtype)
+    for slot in range(4):
+        # slots after the largest read one stored component earlier
+        src = np.minimum(slot - (largest < slot), 2)
+        out[:, slot] = np.where(largest == slot, big, np.take_along_axis(abc, src[:, None], axis=1)[:, 0])
+    return out
+
+
+def to_u8(x: np.ndarray) -> np.ndarray:
+    """Round and clamp to uint8."""
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+# Sign of each SH basis function (degree 1..3, 3DGS order) under a 180-degree turn about x (y -> -y, z -> -z):
+# the RUB (OpenGL, SPZ's internal frame) <-> RDF (OpenCV, the INRIA PLY frame) change.
+_SH_FLIP_YZ = np.array(
+    [-1, -1, 1]  # degree 1: y, z, x
+    + [-1, 1, 1, -1, 1]  # degree 2: xy, yz, 3z^2-1, xz, x^2-y^2
+    + [-1, 1, -1, -1, 1, -1, 1],  # degree 3
+    np.float32,
+)
+
+
+def flip_yz(cloud: GaussianCloud) -> GaussianCloud:
+    """Rotate a cloud 180 degrees about x (RUB <-> RDF); its own inverse. Returns a new cloud."""
+    out = cloud.copy()
+    out.means[:, 1:] *= -1.0
+    out.quats[:, 2:] *= -1.0  # (w, x, y, z): conjugating by a turn about x negates y and z
+    k = out.sh_rest.shape[1]
+    out.sh_rest *= _SH_FLIP_YZ[:k, None]
+    return out
+
+
+def check_finite(cloud: GaussianCloud, fmt: str) -> GaussianCloud:
+    """A decoded scene with NaN or inf values is a corrupt file, not a scene."""
+    for name, arr in cloud.arrays().items():
+        if arr.size and not np.isfinite(arr).all():
+            bad = int(np.argwhere(~np.isfinite(arr.reshape(len(cloud), -1)))[0, 0])
+            raise FormatError(f"{fmt}: field {name} has a non-finite value at Gaussian {bad}")
+    return cloud

@@ -1,0 +1,58 @@
+"""PlayCanvas compressed PLY on synthetic files written from the format description."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from format_fixtures import compressed_ply_bytes, quat_angle_deg, random_cloud, slow_unpack_rotation_compressed_ply
+
+from splatcast.errors import FormatError
+from splatcast.scene.cloud import SH_C0
+from splatcast.scene.formats import detect_format, read_scene
+from splatcast.scene.formats.compressed_ply import unpack_rotation
+
+
+@pytest.mark.parametrize("n, degree, chunk_colors", [(1, 0, True), (256, 0, False), (600, 1, True), (300, 3, True)])
+def test_round_trip_within_quantisation(tmp_path, n, degree, chunk_colors):
+    cloud = random_cloud(n, degree, seed=n + degree)
+    path = tmp_path / "scene.compressed.ply"
+    path.write_bytes(compressed_ply_bytes(cloud, chunk_colors))
+    assert detect_format(path) == "compressed_ply"
+    back = read_scene(path)
+    assert len(back) == n and back.sh_degree == degree
+    # per-chunk ranges: 11/10 bits over each chunk's span
+    for c in range(-(-n // 256)):
+        sl = slice(c * 256, (c + 1) * 256)
+        span = cloud.means[sl].max(0) - cloud.means[sl].min(0)
+        assert (np.abs(back.means[sl] - cloud.means[sl]) <= span / 1023 / 2 + 1e-6).all()
+        sspan = cloud.scales[sl].max(0) - cloud.scales[sl].min(0)
+        assert (np.abs(back.scales[sl] - cloud.scales[sl]) <= sspan / 1023 / 2 + 1e-5).all()
+    color_err = np.abs((back.sh_dc - cloud.sh_dc) * SH_C0)
+    assert color_err.max() <= (0.5 / 255 * (1 if not chunk_colors else 3)) + 1e-5
+    np.testing.assert_allclose(back.alphas(), cloud.alphas(), atol=0.5 / 255 + 1e-5)
+    assert quat_angle_deg(back.quats, cloud.quats).max() < 0.3
+    if degree:
+        np.testing.assert_allclose(back.sh_rest, cloud.sh_rest, atol=8 / 256 + 1e-5)
+
+
+def test_vectorised_rotation_matches_reference():
+    rng = np.random.default_rng(0)
+    packed = rng.integers(0, 2**32, size=2000, dtype=np.uint64).astype(np.uint32)
+    slow = np.array([slow_unpack_rotation_compressed_ply(int(p)) for p in packed])
+    np.testing.assert_allclose(unpack_rotation(packed), slow, atol=1e-6)
+
+
+def test_chunk_count_mismatch_is_a_format_error(tmp_path):
+    data = compressed_ply_bytes(random_cloud(300, 0, seed=1))
+    path = tmp_path / "bad.compressed.ply"
+    path.write_bytes(data.replace(b"element chunk 2\n", b"element chunk 1\n", 1))
+    with pytest.raises(FormatError, match="need 2 chunks"):
+        read_scene(path)
+
+
+def test_truncated_body_is_a_format_error(tmp_path):
+    data = compressed_ply_bytes(random_cloud(300, 0, seed=1))
+    path = tmp_path / "bad.compressed.ply"
+    path.write_bytes(data[:-5])
+    with pytest.raises(FormatError, match="truncated"):
+        read_scene(path)

@@ -1,0 +1,135 @@
+"""SPZ: v4 writer/reader round trip within quantisation, a valid v4 header, legacy v2/v3 (gzip, zstd, raw) reading,
+vectorised rotation packing against the per-element reference, and malformed headers."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+import zstandard
+from format_fixtures import quat_angle_deg, random_cloud, slow_unpack_spz_smallest_three, spz_legacy_bytes
+
+from splatcast.errors import FormatError
+from splatcast.scene.formats import detect_format, read_scene, write_scene
+from splatcast.scene.formats.spz import pack_smallest_three, read_spz_bytes, spz_v4_bytes, unpack_smallest_three
+
+
+def assert_close_to(back, cloud, quat_deg, sh_tol):
+    np.testing.assert_allclose(back.means, cloud.means, atol=0.5 / 4096 + 1e-6)
+    np.testing.assert_allclose(back.scales, cloud.scales, atol=0.5 / 16 + 1e-5)
+    np.testing.assert_allclose(back.sh_dc, cloud.sh_dc, atol=0.5 / (0.15 * 255) + 1e-5)
+    np.testing.assert_allclose(back.alphas(), cloud.alphas(), atol=0.5 / 255 + 1e-5)
+    assert quat_angle_deg(back.quats, cloud.quats).max(initial=0.0) < quat_deg
+    np.testing.assert_allclose(back.sh_rest, cloud.sh_rest, atol=sh_tol)
+    assert np.allclose(np.linalg.norm(back.quats, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [0, 1, 500])
+@pytest.mark.parametrize("degree", [0, 1, 3])
+def test_v4_round_trip_within_quantisation(tmp_path, n, degree):
+    cloud = random_cloud(n, degree, seed=10 + n + degree)
+    path = tmp_path / "scene.spz"
+    write_scene(cloud, path)
+    assert detect_format(path) == "spz"
+    back = read_scene(path)
+    assert len(back) == n and back.sh_degree == degree
+    # 9-bit smallest-three: < 0.3 degrees; SH: 4-bit buckets of 16/128 for degree >= 2 (5-bit for degree 1)
+    assert_close_to(back, cloud, quat_deg=0.3, sh_tol=(8 if degree > 1 else 4) / 128 + 0.5 / 128 + 1e-6)
+
+
+def test_v4_header_and_table_of_contents_are_valid():
+    cloud = random_cloud(300, 1, seed=2)
+    data = spz_v4_bytes(cloud)
+    magic, version, n, deg, frac, flags, streams, toc = struct.unpack_from("<4sIIBBBBI", data)
+    assert (magic, version, n, deg, frac, flags, streams, toc) == (b"NGSP", 4, 300, 1, 12, 0, 6, 32)
+    assert data[20:32] == bytes(12)
+    expected_raw = [300 * 9, 300, 300 * 3, 300 * 3, 300 * 4, 300 * 9]
+    offset = 32 + 16 * streams
+    for i in range(streams):
+        comp, raw = struct.unpack_from("<QQ", data, 32 + 16 * i)
+        assert raw == expected_raw[i]
+        frame = data[offset : offset + comp]
+        assert frame[:4] == b"\x28\xb5\x2f\xfd"
+        assert len(zstandard.ZstdDecompressor().decompress(frame)) == raw
+        offset += comp
+    assert offset == len(data)
+
+
+def test_large_coordinates_lower_the_fractional_bits():
+    cloud = random_cloud(10, 0, seed=3, extent=5000.0)
+    data = spz_v4_bytes(cloud)
+    assert data[13] < 12
+    back = read_spz_bytes(data)
+    np.testing.assert_allclose(back.means, cloud.means, atol=0.5 / (1 << data[13]) + 1e-3)
+
+
+@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("compression", ["gzip", "zstd", "raw"])
+def test_legacy_versions_read(version, compression):
+    cloud = random_cloud(200, 2, seed=version)
+    back = read_spz_bytes(spz_legacy_bytes(cloud, version, compression))
+    # v2 stores x, y, z as bytes and rebuilds w: coarse near w = 0
+    assert_close_to(back, cloud, quat_deg=0.3 if version == 3 else 12.0, sh_tol=0.5 / 128 + 1e-6)
+
+
+def test_vectorised_smallest_three_matches_reference():
+    rng = np.random.default_rng(0)
+    comps = rng.integers(0, 2**32, size=2000, dtype=np.uint64).astype(np.uint32)
+    fast = unpack_smallest_three(comps)
+    slow = np.array([slow_unpack_spz_smallest_three(int(c)) for c in comps])
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+    q = rng.normal(size=(2000, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    assert quat_angle_deg(unpack_smallest_three(pack_smallest_three(q)), q).max() < 0.3
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: b"XGSP" + d[4:], "unknown start"),
+        (lambda d: d[:4] + struct.pack("<I", 9) + d[8:], "unsupported version 9"),
+        (lambda d: d[:8] + struct.pack("<I", 2**31) + d[12:], "count"),
+        (lambda d: d[:12] + b"\x07" + d[13:], "sh_degree"),
+        (lambda d: d[:15] + b"\x09" + d[16:], "num_streams"),
+        (lambda d: d[:16] + struct.pack("<I", 10**9) + d[20:], "toc_offset"),
+        (lambda d: d[:40] + struct.pack("<Q", 12345) + d[48:], "uncompressed"),
+        (lambda d: d[:32] + struct.pack("<Q", 2**40) + d[40:], "needs"),
+        (lambda d: d[:200], "needs|truncated|corrupt"),
+    ],
+)
+def test_malformed_v4_raises_format_error(mutate, message):
+    data = spz_v4_bytes(random_cloud(50, 0, seed=1))
+    with pytest.raises(FormatError, match=message):
+        read_spz_bytes(mutate(data))
+
+
+def test_gzip_bomb_is_rejected():
+    # a header claiming 1 Gaussian followed by 50 MB of zeros: inflation stops at the claimed size + slack
+    import gzip
+
+    header = struct.pack("<IIIBBBB", 0x5053474E, 3, 1, 0, 12, 0, 0)
+    bomb = gzip.compress(header + bytes(50_000_000), compresslevel=9)
+    assert len(bomb) < 100_000
+    with pytest.raises(FormatError, match="inflates beyond"):
+        read_spz_bytes(bomb)
+
+
+def test_sh_quantisation_matches_reference_rule():
+    """The reference writer: q = round(x * 128) + 128, rounded to a multiple of 2^(8 - bits), clamped to a byte."""
+    from splatcast.scene.formats.spz import _quantize_sh
+
+    rng = np.random.default_rng(0)
+    sh = rng.uniform(-1.3, 1.3, size=(50, 15, 3)).astype(np.float32)
+    sh[0, 0, 0], sh[0, 3, 0], sh[0, 4, 0] = 1.0, -1.0, 0.0
+
+    def slow(x: float, bits: int) -> int:
+        q = int(np.rint(np.float32(x) * np.float32(128.0))) + 128
+        bucket = 1 << (8 - bits)
+        q = int((q + bucket // 2) / bucket) * bucket  # C++ integer division truncates toward zero
+        return min(max(q, 0), 255)
+
+    expected = np.array(
+        [[[slow(sh[i, j, c], 5 if j < 3 else 4) for c in range(3)] for j in range(15)] for i in range(50)]
+    )
+    np.testing.assert_array_equal(_quantize_sh(sh), expected)
