@@ -1,0 +1,161 @@
+"""`splatcast play URL`: stream a packaged scene adaptively, log the timeline, optionally compare with baselines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+HELP = "stream a scene from `splatcast serve` (or --simulate a link): timeline, time to first render, fidelity"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "url", help="http://host:port/manifest.mpd (with --simulate: a local manifest.mpd or its directory)"
+    )
+    parser.add_argument("--transport", choices=("http", "webrtc"), default="http", help="delivery (default http)")
+    parser.add_argument(
+        "--trace", default=None, help="receiver-side shaping along this Pensieve trace ('0 10' = 10 Mbit/s)"
+    )
+    parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
+    parser.add_argument("--abr", default="throughput", help="adaptation policy: throughput (default), full, dc-first")
+    parser.add_argument("--simulate", action="store_true", help="no sockets: simulate the link from the trace")
+    parser.add_argument("--latency", type=float, default=0.0, help="--simulate: seconds of latency per request")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also time downloading this file whole (relative to the MPD) then decoding it; repeatable",
+    )
+    parser.add_argument("--max-layer", type=int, default=None, help="stop after this layer")
+    parser.add_argument("--no-psnr", action="store_true", help="skip the fidelity PSNR of the logged states")
+    parser.add_argument("--psnr-views", type=int, default=4, help="views for fidelity PSNR (default 4)")
+    parser.add_argument("--psnr-size", type=int, default=128, help="render size for fidelity PSNR (default 128)")
+    parser.add_argument("--save", default=None, help="write the final model to this scene file (.ply, .spz, .splat)")
+    parser.add_argument(
+        "--json", nargs="?", const="-", default=None, metavar="OUT", help="write JSON (sorted keys) to OUT or stdout"
+    )
+
+
+def _local_target(url: str) -> tuple[Path, str]:
+    p = Path(url)
+    if p.is_dir():
+        return p, "/manifest.mpd"
+    if p.is_file():
+        return p.parent, "/" + p.name
+    raise FileNotFoundError(2, "No such file or directory", url)
+
+
+async def _session(args, trace, abr):
+    from splatcast.net.client import fetch_baseline, decode_any, media_path, play_stream, split_url
+
+    if args.simulate:
+        from splatcast.net.simulate import SimTransport, VirtualClock
+
+        root, mpd_path = _local_target(args.url)
+
+        def new(clock):
+            return SimTransport(root, trace, clock, latency_s=args.latency)
+
+        def new_clock():
+            return VirtualClock()
+    else:
+        from splatcast.net.client import HttpTransport, RealClock
+
+        origin, mpd_path = split_url(args.url)
+        if args.transport == "webrtc":
+            from splatcast.net.webrtc import WebRTCTransport
+
+            def new(clock):
+                return WebRTCTransport(origin, trace)
+        else:
+
+            def new(clock):
+                return HttpTransport(origin, trace)
+
+        def new_clock():
+            return RealClock()
+
+    transport = new(None)
+    connect_s = 0.0
+    if hasattr(transport, "connect"):  # WebRTC: ICE + DTLS + SCTP set-up, timed apart (a session set-up cost)
+        t0 = time.perf_counter()
+        await transport.connect()
+        connect_s = time.perf_counter() - t0
+    clock = new_clock()
+    if args.simulate:
+        transport.link.clock = clock
+    try:
+        result = await play_stream(
+            transport, mpd_path, abr=abr, clock=clock, max_layer=args.max_layer, pipeline=not args.simulate
+        )
+    finally:
+        await transport.close()
+    result.connect_s = connect_s
+    baselines = {}
+    for rel in args.baseline:
+        path = media_path(mpd_path, rel)
+        bt = new(None)
+        if hasattr(bt, "connect"):
+            await bt.connect()
+        bclock = new_clock()
+        if args.simulate:
+            bt.link.clock = bclock
+        try:
+            baselines[rel] = await fetch_baseline(bt, path, decode_any, clock=bclock)
+        finally:
+            await bt.close()
+    return result, baselines
+
+
+def run(args) -> int:
+    from splatcast.errors import SplatcastError
+    from splatcast.net.abr import make_abr
+    from splatcast.net.client import add_fidelity
+    from splatcast.net.traces import load_trace
+
+    abr = make_abr(args.abr)
+    trace = load_trace(args.trace, args.trace_scale) if args.trace else None
+    if args.simulate and trace is None:
+        raise SplatcastError("--simulate needs --trace (a file with the line '0 10' is a constant 10 Mbit/s)")
+    from splatcast.net.client import CodecAdapter
+
+    CodecAdapter.warm_up()  # untimed: JIT/cache loading is start-up cost, not streaming latency
+    result, baselines = asyncio.run(_session(args, trace, abr))
+    if not args.no_psnr and result.final_cloud is not None:
+        add_fidelity(result, n_views=args.psnr_views, size=args.psnr_size)
+    out = result.to_json()
+    out["transport"] = "simulated" if args.simulate else args.transport
+    out["trace"] = args.trace
+    out["trace_scale"] = args.trace_scale
+    out["baselines"] = baselines
+    if baselines and result.time_to_first_render_s:
+        for b in baselines.values():
+            b["first_render_speedup"] = b["time_to_render_s"] / result.time_to_first_render_s
+            if result.time_to_full_s:
+                b["full_time_ratio"] = result.time_to_full_s / b["time_to_render_s"]
+    if args.save:
+        from splatcast.scene.formats import write_scene
+
+        write_scene(result.final_cloud, args.save)
+    if args.json == "-":
+        print(json.dumps(out, sort_keys=True))
+    else:
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, sort_keys=True, indent=1) + "\n")
+        def sec(t):
+            return "-" if t is None else f"{t:.3f}"
+
+        print(
+            f"first render {sec(result.time_to_first_render_s)} s, full {sec(result.time_to_full_s)} s, layers "
+            + ", ".join(f"{t:.3f}" for t in result.layer_times_s if t is not None)
+            + f" s; {result.bytes_received}/{result.stream_bytes} bytes in {result.requests} requests",
+            file=sys.stderr if args.json == "-" else sys.stdout,
+        )
+        for name, b in baselines.items():
+            print(f"baseline {name}: {b['bytes']} bytes, rendered at {b['time_to_render_s']:.3f} s "
+                  f"({b.get('first_render_speedup', 0):.1f}x later than first render)")
+    return 0

@@ -1,0 +1,35 @@
+"""`splatcast serve DIR`: HTTP (Range, CORS) and optionally WebRTC delivery of a packaged directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HELP = "serve a packaged directory over HTTP with byte ranges (and a WebRTC data channel with --webrtc)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("dir", help="directory written by `splatcast package`")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--webrtc", action="store_true", help="accept SDP offers at POST /webrtc/offer")
+    parser.add_argument("--trace", default=None, help="shape every connection along this Pensieve trace")
+    parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
+
+
+def run(args) -> int:
+    from splatcast.net.server import serve_forever
+    from splatcast.net.traces import load_trace
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise FileNotFoundError(2, "No such directory", str(root))
+    trace = load_trace(args.trace, args.trace_scale) if args.trace else None
+
+    def ready(url: str) -> None:
+        shaping = f", shaped by {args.trace} x{args.trace_scale}" if trace else ""
+        webrtc = f", WebRTC offers at {url}webrtc/offer" if args.webrtc else ""
+        print(f"serving {root} at {url}{shaping}{webrtc} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+
+    serve_forever(root, args.host, args.port, trace, args.webrtc, ready=ready)
+    return 0

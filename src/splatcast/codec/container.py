@@ -1,0 +1,416 @@
+"""The .splc container: preamble, header with the layer/chunk table, and the chunk payloads' stream framing.
+
+Owns the byte layout (spec: docs/format.md) and its validation; knows nothing about prediction or quantization.
+Every multi-byte field is little-endian. Every read is length-checked; counts are compared with the bytes that
+remain and with hard limits before anything is allocated. Errors are :class:`splatcast.errors.BitstreamError`
+subclasses whose message names the field, its offset, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from splatcast.errors import (
+    BitstreamFormatError,
+    ChecksumError,
+    LimitError,
+    TruncatedError,
+    UnsupportedVersionError,
+)
+
+MAGIC = b"SPLC"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+PREAMBLE_BYTES = 16
+
+# hard limits for untrusted input, checked before allocating
+MAX_LAYERS = 64
+MAX_CHUNKS_PER_LAYER = 65536
+MAX_GAUSSIANS_PER_LAYER = 1 << 26
+MAX_CODEBOOK = 4096
+MAX_HEADER_BYTES = 64 << 20
+MAX_STREAMS_PER_PART = 64
+
+ENTROPY_IDS = {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4}
+ENTROPY_NAMES = {v: k for k, v in ENTROPY_IDS.items()}
+MODE_IDS = {"scalable": 1, "mdc": 2}
+MODE_NAMES = {v: k for k, v in MODE_IDS.items()}
+CODING_INTRA = 0  # layer coded on its own (layer 0, every MDC layer)
+CODING_INTER = 1  # layer predicted from the reconstructed layer below
+
+# stream ids inside a chunk (literal wire values)
+STREAM_POS = 1
+STREAM_PARENT_DELTA = 2
+STREAM_MODE = 3
+STREAM_VQ_INDEX = 4
+STREAM_DC = 5
+STREAM_OPACITY = 6
+STREAM_SCALE = 7
+STREAM_QUAT = 8
+STREAM_REST = 9
+INTRA_CAPABLE = (STREAM_OPACITY, STREAM_SCALE, STREAM_QUAT, STREAM_REST)  # may carry FLAG_INTRA in inter layers
+STREAM_NAMES = {
+    STREAM_POS: "pos",
+    STREAM_PARENT_DELTA: "parent_delta",
+    STREAM_MODE: "mode",
+    STREAM_VQ_INDEX: "vq_index",
+    STREAM_DC: "dc",
+    STREAM_OPACITY: "opacity",
+    STREAM_SCALE: "scale",
+    STREAM_QUAT: "quat",
+    STREAM_REST: "rest",
+}
+
+_PREAMBLE = struct.Struct("<4sBBHII")  # magic, major, minor, flags, header_bytes, header_crc32
+_FILE_FIELDS = struct.Struct("<QBBBBBBH3f3f5f")  # total_bytes .. steps
+_LAYER_FIXED = struct.Struct("<IBBBBIIHH")  # record_bytes, coding, sh_degree, knn_k, reserved, gaussians, chunks, K,
+# display_from
+_CHUNK_ENTRY = struct.Struct("<QIIIIII")  # offset, dc_bytes, full_bytes, gaussians, crc_dc, crc_rest, reserved
+_STREAM_HEAD = struct.Struct("<HHI")  # stream id, flags, payload bytes
+_SECTION_HEAD = struct.Struct("<HHI")  # extension section: type, reserved, payload bytes
+
+
+@dataclass
+class ChunkIndex:
+    offset: int  # absolute byte offset in the file
+    dc_bytes: int  # bytes from offset enough for refine="dc"
+    full_bytes: int  # all bytes of the chunk
+    gaussians: int
+    crc_dc: int = 0  # CRC32 of [offset, offset + dc_bytes)
+    crc_rest: int = 0  # CRC32 of [offset + dc_bytes, offset + full_bytes)
+
+
+@dataclass
+class LayerIndex:
+    index: int
+    gaussians: int
+    chunks: list[ChunkIndex]
+    coding: int = CODING_INTRA
+    sh_degree: int = 0
+    knn_k: int = 0
+    codebook: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))  # [K, 3] int32
+    display_from: int = 1  # a partial inter layer is shown once this many chunks are in (before: the layer below)
+
+    @property
+    def codebook_size(self) -> int:
+        return int(self.codebook.shape[0])
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(c.full_bytes for c in self.chunks)
+
+
+@dataclass
+class StreamIndex:
+    header_bytes: int
+    total_bytes: int
+    entropy: str
+    layers: list[LayerIndex]
+    mode: str = "scalable"
+    sh_degree: int = 0
+    pos_bits: int = 16
+    quality: int = 8
+    grid_min: np.ndarray = field(default_factory=lambda: np.zeros(3, np.float32))  # [3] float32
+    grid_max: np.ndarray = field(default_factory=lambda: np.zeros(3, np.float32))  # [3] float32
+    steps: np.ndarray = field(default_factory=lambda: np.ones(5, np.float32))  # [5] float32: dc, op, scale, quat, rest
+    version: tuple[int, int] = (VERSION_MAJOR, VERSION_MINOR)
+
+
+# --------------------------------------------------------------------------------------------------- reading
+class _Reader:
+    """Length-checked little-endian reads from ``data`` starting at ``pos``; errors name the field and offset."""
+
+    def __init__(self, data: bytes, pos: int, end: int):
+        self.data, self.pos, self.end = data, pos, end
+
+    def take(self, st: struct.Struct, what: str) -> tuple:
+        if self.pos + st.size > self.end:
+            raise TruncatedError(
+                f"{what} at offset {self.pos} needs {st.size} bytes, only {max(self.end - self.pos, 0)} remain"
+            )
+        out = st.unpack_from(self.data, self.pos)
+        self.pos += st.size
+        return out
+
+    def remaining(self) -> int:
+        return self.end - self.pos
+
+
+def header_length(preamble: bytes) -> int:
+    """Bytes of preamble + header + table, from the first :data:`PREAMBLE_BYTES` bytes of a file."""
+    return _parse_preamble(preamble)[2]
+
+
+def _parse_preamble(data: bytes) -> tuple[int, int, int, int]:
+    if len(data) < PREAMBLE_BYTES:
+        raise TruncatedError(f"preamble needs {PREAMBLE_BYTES} bytes, got {len(data)}")
+    magic, major, minor, _flags, header_bytes, header_crc = _PREAMBLE.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise BitstreamFormatError(f"magic at offset 0: expected {MAGIC!r}, got {bytes(magic)!r}")
+    if major != VERSION_MAJOR:
+        raise UnsupportedVersionError(
+            f"version at offset 4: major {major} (minor {minor}) is not supported; this decoder reads major "
+            f"{VERSION_MAJOR}"
+        )
+    if not PREAMBLE_BYTES + _FILE_FIELDS.size <= header_bytes <= MAX_HEADER_BYTES:
+        raise LimitError(
+            f"header_bytes at offset 8: {header_bytes} outside {PREAMBLE_BYTES + _FILE_FIELDS.size}.."
+            f"{MAX_HEADER_BYTES}"
+        )
+    return major, minor, header_bytes, header_crc
+
+
+def read_index(data: bytes) -> StreamIndex:
+    """Parse the preamble, header and layer/chunk table; ``data`` needs only the first ``header_bytes`` bytes."""
+    data = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
+    _major, minor, header_bytes, header_crc = _parse_preamble(data)
+    if len(data) < header_bytes:
+        raise TruncatedError(f"header needs {header_bytes} bytes, got {len(data)}")
+    got_crc = zlib.crc32(data[PREAMBLE_BYTES:header_bytes])
+    if got_crc != header_crc:
+        raise ChecksumError(f"header CRC32 at offset 12: expected {header_crc:#010x}, computed {got_crc:#010x}")
+    newer = minor > VERSION_MINOR
+    r = _Reader(data, PREAMBLE_BYTES, header_bytes)
+    (total, entropy_id, mode_id, sh_degree, n_layers, pos_bits, quality, _res, *floats) = r.take(
+        _FILE_FIELDS, "file fields"
+    )
+    if entropy_id not in ENTROPY_NAMES:
+        raise BitstreamFormatError(
+            f"entropy id at offset 24: expected one of {sorted(ENTROPY_NAMES)}, got {entropy_id}"
+        )
+    if mode_id not in MODE_NAMES:
+        raise BitstreamFormatError(f"mode id at offset 25: expected one of {sorted(MODE_NAMES)}, got {mode_id}")
+    if sh_degree > 3:
+        raise BitstreamFormatError(f"sh_degree at offset 26: expected 0..3, got {sh_degree}")
+    if not 1 <= n_layers <= MAX_LAYERS:
+        raise LimitError(f"layer_count at offset 27: {n_layers} outside 1..{MAX_LAYERS}")
+    if not 1 <= pos_bits <= 21:
+        raise BitstreamFormatError(f"pos_bits at offset 28: expected 1..21, got {pos_bits}")
+    if total < header_bytes:
+        raise BitstreamFormatError(f"total_bytes at offset 16: {total} is smaller than header_bytes {header_bytes}")
+    grid_min = np.array(floats[0:3], np.float32)
+    grid_max = np.array(floats[3:6], np.float32)
+    steps = np.array(floats[6:11], np.float32)
+    if not (np.isfinite(grid_min).all() and np.isfinite(grid_max).all() and (grid_max >= grid_min).all()):
+        raise BitstreamFormatError(f"position grid at offset 32: min {grid_min} max {grid_max} is not a finite box")
+    if not (np.isfinite(steps).all() and (steps > 0).all()):
+        raise BitstreamFormatError(f"quantizer steps at offset 56: expected finite positive, got {steps}")
+
+    layers: list[LayerIndex] = []
+    expected_offset = header_bytes
+    for li in range(n_layers):
+        start = r.pos
+        record_bytes, coding, lsh, knn_k, _r0, gaussians, n_chunks, k_cb, display_from = r.take(
+            _LAYER_FIXED, f"layer {li} record"
+        )
+        where = f"layer {li} record at offset {start}"
+        if record_bytes < _LAYER_FIXED.size or start + record_bytes > header_bytes:
+            raise BitstreamFormatError(
+                f"{where}: record_bytes {record_bytes} outside {_LAYER_FIXED.size}..{header_bytes - start}"
+            )
+        if coding not in (CODING_INTRA, CODING_INTER) or (coding == CODING_INTER and li == 0):
+            raise BitstreamFormatError(f"{where}: coding {coding} is not valid for this layer")
+        if lsh > sh_degree:
+            raise BitstreamFormatError(f"{where}: sh_degree {lsh} exceeds the file's {sh_degree}")
+        if gaussians > MAX_GAUSSIANS_PER_LAYER:
+            raise LimitError(f"{where}: gaussians {gaussians} exceeds {MAX_GAUSSIANS_PER_LAYER}")
+        if n_chunks > MAX_CHUNKS_PER_LAYER:
+            raise LimitError(f"{where}: chunk_count {n_chunks} exceeds {MAX_CHUNKS_PER_LAYER}")
+        if display_from > max(n_chunks, 1):
+            raise BitstreamFormatError(f"{where}: display_from {display_from} exceeds chunk_count {n_chunks}")
+        if k_cb > MAX_CODEBOOK:
+            raise LimitError(f"{where}: codebook_size {k_cb} exceeds {MAX_CODEBOOK}")
+        if coding == CODING_INTER and not 1 <= knn_k <= 64:
+            raise BitstreamFormatError(f"{where}: knn_k {knn_k} outside 1..64")
+        need = _LAYER_FIXED.size + 12 * k_cb + _CHUNK_ENTRY.size * n_chunks
+        if need > record_bytes:
+            raise BitstreamFormatError(f"{where}: record_bytes {record_bytes} < {need} needed by its counts")
+        cb = np.frombuffer(bytes(data[r.pos : r.pos + 12 * k_cb]), dtype="<i4").reshape(k_cb, 3).astype(np.int32)
+        r.pos += 12 * k_cb
+        chunks = []
+        total_g = 0
+        for ci in range(n_chunks):
+            off, dcb, fb, g, crc_dc, crc_rest, _r2 = r.take(_CHUNK_ENTRY, f"layer {li} chunk {ci} entry")
+            cw = f"layer {li} chunk {ci} entry"
+            if off != expected_offset:
+                raise BitstreamFormatError(f"{cw}: offset expected {expected_offset}, got {off}")
+            if not dcb <= fb or (coding == CODING_INTRA and dcb != fb):
+                raise BitstreamFormatError(f"{cw}: dc_bytes {dcb} / full_bytes {fb} inconsistent")
+            if off + fb > total:
+                raise BitstreamFormatError(f"{cw}: ends at {off + fb}, beyond total_bytes {total}")
+            if g == 0 and gaussians > 0 or g > gaussians:
+                raise BitstreamFormatError(f"{cw}: gaussians {g} invalid for a layer of {gaussians}")
+            total_g += g
+            expected_offset = off + fb
+            chunks.append(ChunkIndex(off, dcb, fb, g, crc_dc, crc_rest))
+        if total_g != gaussians:
+            raise BitstreamFormatError(f"{where}: chunks hold {total_g} Gaussians, layer claims {gaussians}")
+        extra = start + record_bytes - r.pos
+        if extra and not newer:
+            raise BitstreamFormatError(f"{where}: {extra} unknown trailing bytes in a version 1.{minor} file")
+        r.pos = start + record_bytes
+        layers.append(LayerIndex(li, gaussians, chunks, coding, lsh, knn_k, cb, display_from))
+    # extension sections of a newer minor are skipped by their length
+    while r.remaining() > 0:
+        at = r.pos
+        stype, _res2, length = r.take(_SECTION_HEAD, "extension section")
+        if not newer:
+            raise BitstreamFormatError(
+                f"unknown header section type {stype} at offset {at} in a version 1.{minor} file"
+            )
+        if length > r.remaining():
+            raise TruncatedError(f"extension section at offset {at} claims {length} bytes, {r.remaining()} remain")
+        r.pos += length
+    if expected_offset != total:
+        raise BitstreamFormatError(f"total_bytes {total} does not match the end of the last chunk {expected_offset}")
+    return StreamIndex(
+        header_bytes=header_bytes,
+        total_bytes=int(total),
+        entropy=ENTROPY_NAMES[entropy_id],
+        layers=layers,
+        mode=MODE_NAMES[mode_id],
+        sh_degree=sh_degree,
+        pos_bits=pos_bits,
+        quality=quality,
+        grid_min=grid_min,
+        grid_max=grid_max,
+        steps=steps,
+        version=(VERSION_MAJOR, minor),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- writing
+def _header_size(layers: list[LayerIndex], chunk_counts: list[int]) -> int:
+    n = PREAMBLE_BYTES + _FILE_FIELDS.size
+    for layer, n_chunks in zip(layers, chunk_counts):
+        n += _LAYER_FIXED.size + 12 * layer.codebook_size + _CHUNK_ENTRY.size * n_chunks
+    return n
+
+
+def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]]) -> bytes:
+    """Lay out a whole file. ``payloads[layer][chunk] = (dc_part, rest_part, gaussians)``; fills in the table."""
+    if len(payloads) != len(index.layers) or not 1 <= len(index.layers) <= MAX_LAYERS:
+        raise ValueError(f"{len(index.layers)} layers with {len(payloads)} payload lists")
+    header_bytes = _header_size(index.layers, [len(p) for p in payloads])
+    offset = header_bytes
+    for layer, parts in zip(index.layers, payloads):
+        layer.chunks = []
+        if len(parts) > MAX_CHUNKS_PER_LAYER or layer.gaussians > MAX_GAUSSIANS_PER_LAYER:
+            raise ValueError(f"layer {layer.index} exceeds the container limits")
+        for dc, rest, g in parts:
+            layer.chunks.append(
+                ChunkIndex(offset, len(dc), len(dc) + len(rest), g, zlib.crc32(dc), zlib.crc32(rest))
+            )
+            offset += len(dc) + len(rest)
+    index.header_bytes, index.total_bytes = header_bytes, offset
+    body = bytearray()
+    body += _FILE_FIELDS.pack(
+        offset,
+        ENTROPY_IDS[index.entropy],
+        MODE_IDS[index.mode],
+        index.sh_degree,
+        len(index.layers),
+        index.pos_bits,
+        index.quality,
+        0,
+        *[float(v) for v in index.grid_min],
+        *[float(v) for v in index.grid_max],
+        *[float(v) for v in index.steps],
+    )
+    for layer in index.layers:
+        k = layer.codebook_size
+        record = _LAYER_FIXED.size + 12 * k + _CHUNK_ENTRY.size * len(layer.chunks)
+        body += _LAYER_FIXED.pack(
+            record, layer.coding, layer.sh_degree, layer.knn_k, 0, layer.gaussians, len(layer.chunks), k,
+            layer.display_from,
+        )
+        body += np.ascontiguousarray(layer.codebook, dtype="<i4").tobytes()
+        for c in layer.chunks:
+            body += _CHUNK_ENTRY.pack(c.offset, c.dc_bytes, c.full_bytes, c.gaussians, c.crc_dc, c.crc_rest, 0)
+    out = bytearray(_PREAMBLE.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, header_bytes, zlib.crc32(body)))
+    out += body
+    assert len(out) == header_bytes
+    for parts in payloads:
+        for dc, rest, _g in parts:
+            out += dc
+            out += rest
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------------- chunk parts
+# stream flags, bits 0-3: bytes per value of the element type (little-endian signed 1, 2 or 4);
+# bit 8 (FLAG_INTRA): the values are the quantized features themselves, not residuals against the prediction
+STREAM_DTYPES = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4")}
+FLAG_INTRA = 0x100
+
+
+def narrowest_dtype(values: np.ndarray) -> int:
+    """Flag (1, 2 or 4: bytes per value) of the narrowest signed type holding every value."""
+    if values.size == 0:
+        return 1
+    lo, hi = int(values.min()), int(values.max())
+    for code in (1, 2, 4):
+        if -(1 << (8 * code - 1)) <= lo and hi < 1 << (8 * code - 1):
+            return code
+    raise ValueError(f"stream values {lo}..{hi} do not fit int32")
+
+
+def pack_streams(streams: list[tuple[int, int, bytes]]) -> bytes:
+    """Frame (stream id, flags, payload) triples: u16 id, u16 flags, u32 length, payload."""
+    out = bytearray()
+    for sid, flags, payload in streams:
+        out += _STREAM_HEAD.pack(sid, flags, len(payload))
+        out += payload
+    return bytes(out)
+
+
+def unpack_streams(part: bytes, what: str, newer_minor: bool = False) -> dict[int, tuple[np.dtype, bool, bytes]]:
+    """Split a chunk part into {stream id: (dtype, intra, payload)}; unknown ids are skipped only in a newer minor."""
+    out: dict[int, tuple[np.dtype, bool, bytes]] = {}
+    r = _Reader(part, 0, len(part))
+    while r.remaining() > 0:
+        at = r.pos
+        sid, flags, length = r.take(_STREAM_HEAD, f"{what} stream header")
+        if length > r.remaining():
+            raise TruncatedError(f"{what} stream {sid} at offset {at} claims {length} bytes, {r.remaining()} remain")
+        payload = part[r.pos : r.pos + length]
+        r.pos += length
+        if sid not in STREAM_NAMES:
+            if newer_minor:
+                continue
+            raise BitstreamFormatError(f"{what}: unknown stream id {sid} at offset {at}")
+        if flags & ~FLAG_INTRA not in STREAM_DTYPES or (flags & FLAG_INTRA and sid not in INTRA_CAPABLE):
+            raise BitstreamFormatError(f"{what}: stream {sid} at offset {at} has invalid flags {flags:#x}")
+        if sid in out:
+            raise BitstreamFormatError(f"{what}: stream {STREAM_NAMES[sid]} appears twice (offset {at})")
+        if len(out) >= MAX_STREAMS_PER_PART:
+            raise LimitError(f"{what}: more than {MAX_STREAMS_PER_PART} streams")
+        out[sid] = (STREAM_DTYPES[flags & ~FLAG_INTRA], bool(flags & FLAG_INTRA), payload)
+    return out
+
+
+def chunk_part(data: bytes, chunk: ChunkIndex, refine: str, what: str) -> tuple[bytes, bytes | None]:
+    """Cut a chunk out of a whole or prefix file and verify its CRCs: (dc part, rest part or None for refine=dc)."""
+    end_dc = chunk.offset + chunk.dc_bytes
+    if len(data) < end_dc:
+        raise TruncatedError(f"{what}: needs bytes up to {end_dc}, the data has {len(data)}")
+    dc = bytes(data[chunk.offset : end_dc])
+    check_crc(dc, chunk.crc_dc, f"{what} dc part at offset {chunk.offset}")
+    if refine == "dc" or chunk.full_bytes == chunk.dc_bytes:
+        return dc, (None if refine == "dc" and chunk.full_bytes != chunk.dc_bytes else b"")
+    end = chunk.offset + chunk.full_bytes
+    if len(data) < end:
+        raise TruncatedError(f"{what}: needs bytes up to {end}, the data has {len(data)}")
+    rest = bytes(data[end_dc:end])
+    check_crc(rest, chunk.crc_rest, f"{what} rest part at offset {end_dc}")
+    return dc, rest
+
+
+def check_crc(part: bytes, expected: int, what: str) -> None:
+    got = zlib.crc32(part)
+    if got != expected:
+        raise ChecksumError(f"{what}: CRC32 expected {expected:#010x}, computed {got:#010x}")

@@ -1,0 +1,329 @@
+"""Decoder: whole files, prefixes, and chunk-by-chunk streaming (:class:`ProgressiveDecoder`).
+
+Rebuilds each layer's integer positions and features exactly as the encoder quantized them, then dequantizes.
+What is shown for a partial layer (docs/format.md, "Partial layers"): the complete layer below, minus every
+lower-layer Gaussian that is the parent of a received Gaussian, plus the received Gaussians; once the layer's
+last chunk arrives this is exactly the layer. The parent (nearest lower Gaussian) is in the stream anyway
+(it codes the position), so the replacement rule costs no bytes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from splatcast.codec import container as ct
+from splatcast.codec.encoder import residual_context, rest_context
+from splatcast.codec.entropy import decode_stream
+from splatcast.codec.knn import NeighbourIndex
+from splatcast.codec.predict import predict_with_modes
+from splatcast.codec.quantize import FEATURE_LIMIT, Grid, dequantize, feature_columns
+from splatcast.errors import BitstreamError, BitstreamFormatError, TruncatedError
+from splatcast.scene.cloud import GaussianCloud
+
+REFINES = ("dc", "full")
+
+
+class _LayerState:
+    def __init__(self, n_chunks: int):
+        self.pos: list[np.ndarray] = []  # per chunk [g, 3] int32
+        self.feat: list[np.ndarray] = []  # per chunk [g, C] int32
+        self.parents: list[np.ndarray] = []  # per chunk [g] int32 (inter layers)
+        self.neighbours: list[np.ndarray] = []  # per chunk [g, k] int32 (inter layers)
+        self.pending: dict[int, tuple] = {}  # chunk -> (prediction [g, C], modes) while only its dc part is in
+        self.n_chunks = n_chunks
+        self.decode_s = 0.0
+        self._cat = None
+
+    @property
+    def received(self) -> int:
+        return len(self.pos)
+
+    @property
+    def complete(self) -> bool:
+        return self.received == self.n_chunks and not self.pending
+
+    def arrays(self, c_cols: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._cat is None or self._cat[0] != (self.received, len(self.pending)):
+            pos = np.concatenate(self.pos) if self.pos else np.zeros((0, 3), np.int32)
+            feat = np.concatenate(self.feat) if self.feat else np.zeros((0, c_cols), np.int32)
+            self._cat = ((self.received, len(self.pending)), pos, feat)
+        return self._cat[1], self._cat[2]
+
+
+class ProgressiveDecoder:
+    """Decode a .splc stream chunk by chunk, as a streaming client receives it.
+
+    ``header`` holds at least the first ``header_bytes`` bytes of the file. Chunks of a layer arrive in order
+    (:meth:`add_chunk`); an inter-coded layer needs the layer below complete in full refinement; a chunk added
+    with ``refine="dc"`` is completed later with :meth:`upgrade_chunk`. :meth:`cloud` is what to show now.
+    """
+
+    def __init__(self, header: bytes):
+        self.index = ct.read_index(header)
+        self.grid = Grid(self.index.grid_min, self.index.grid_max, self.index.pos_bits)
+        self.steps = self.index.steps
+        self.cols = feature_columns(self.index.sh_degree)
+        self._newer = self.index.version[1] > ct.VERSION_MINOR
+        self._layers = [_LayerState(len(li.chunks)) for li in self.index.layers]
+        self._nindex: dict[int, NeighbourIndex] = {}
+        self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
+
+    # ------------------------------------------------------------------------------------------- feeding
+    def add_chunk(self, layer: int, chunk: int, data: bytes, refine: str = "full") -> None:
+        li = self._layer_index(layer)
+        st = self._layers[layer]
+        if refine not in REFINES:
+            raise ValueError(f"refine={refine!r}: choose dc or full")
+        if chunk != st.received:
+            raise BitstreamFormatError(f"layer {layer}: chunk {chunk} arrived, expected chunk {st.received} next")
+        if chunk >= len(li.chunks):
+            raise BitstreamFormatError(f"layer {layer} has {len(li.chunks)} chunks, got chunk {chunk}")
+        ce = li.chunks[chunk]
+        what = f"layer {layer} chunk {chunk}"
+        if refine == "full" or ce.full_bytes == ce.dc_bytes:
+            want = ce.full_bytes
+        else:
+            want = ce.dc_bytes
+        if len(data) < want:
+            raise TruncatedError(f"{what}: needs {want} bytes for refine={refine}, got {len(data)}")
+        local = ct.ChunkIndex(0, ce.dc_bytes, ce.full_bytes, ce.gaussians, ce.crc_dc, ce.crc_rest)
+        dc, rest = ct.chunk_part(data[:want], local, refine, what)
+        t0 = time.perf_counter()
+        if li.coding == ct.CODING_INTRA:
+            pos, feat = self._decode_intra(dc, ce.gaussians, what)
+            st.pos.append(pos)
+            st.feat.append(feat)
+        else:
+            self._decode_inter(layer, chunk, dc, rest, what)
+        dt = time.perf_counter() - t0
+        st.decode_s += dt
+        self.stats["decode_s"] += dt
+        self.stats["bytes"] += want
+        self.stats["chunks"] += 1
+
+    def upgrade_chunk(self, layer: int, chunk: int, rest: bytes) -> None:
+        """Add the rest part (bytes [dc_bytes, full_bytes) of the chunk) to a chunk received with refine="dc"."""
+        li = self._layer_index(layer)
+        st = self._layers[layer]
+        what = f"layer {layer} chunk {chunk}"
+        if chunk not in st.pending:
+            raise BitstreamFormatError(f"{what}: nothing to upgrade (not received in dc refinement)")
+        ce = li.chunks[chunk]
+        need = ce.full_bytes - ce.dc_bytes
+        if len(rest) < need:
+            raise TruncatedError(f"{what}: rest part needs {need} bytes, got {len(rest)}")
+        rest = bytes(rest[:need])
+        ct.check_crc(rest, ce.crc_rest, f"{what} rest part")
+        t0 = time.perf_counter()
+        pred, modes = st.pending[chunk]
+        st.feat[chunk] = self._rest_residuals(rest, pred, modes, st.feat[chunk], what)
+        del st.pending[chunk]
+        st._cat = None
+        dt = time.perf_counter() - t0
+        st.decode_s += dt
+        self.stats["decode_s"] += dt
+        self.stats["bytes"] += need
+
+    # ------------------------------------------------------------------------------------------- queries
+    def layer_complete(self, layer: int) -> bool:
+        return self._layers[layer].complete
+
+    def chunks_received(self, layer: int) -> int:
+        return self._layers[layer].received
+
+    def layer_decode_s(self, layer: int) -> float:
+        return self._layers[layer].decode_s
+
+    def layer_arrays(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Integer (positions [N, 3], features [N, C]) of the chunks received so far, in stream order."""
+        return self._layers[layer].arrays(self.cols)
+
+    def layer_neighbours(self, layer: int) -> np.ndarray:
+        st = self._layers[layer]
+        return np.concatenate(st.neighbours) if st.neighbours else np.zeros((0, 0), np.int32)
+
+    def layer_cloud(self, layer: int) -> GaussianCloud:
+        pos, feat = self.layer_arrays(layer)
+        return dequantize(self.grid, self.steps, pos, feat, self.index.layers[layer].sh_degree)
+
+    def cloud(self) -> GaussianCloud:
+        """What to show now (see the module docstring and docs/format.md, "Partial layers")."""
+        full = [s.received == s.n_chunks for s in self._layers]
+        # a layer counts once it has a chunk, or when it is empty and every layer below is complete
+        started = [j for j, s in enumerate(self._layers) if s.received or (s.n_chunks == 0 and all(full[:j]))]
+        if not started:
+            return GaussianCloud.empty(self.index.sh_degree)
+        t = started[-1]
+        if self._layers[t].received == self._layers[t].n_chunks:
+            return self.layer_cloud(t)
+        if self.index.mode == "mdc":
+            done = [j for j in started if self._layers[j].received == self._layers[j].n_chunks]
+            return self.layer_cloud(done[-1] if done else t)
+        if self.index.layers[t].coding == ct.CODING_INTRA:
+            return self.layer_cloud(t)
+        low = self.layer_cloud(t - 1)
+        if self._layers[t].received < self.index.layers[t].display_from:
+            return low  # the encoder measured that mixing fewer chunks in would lower fidelity
+        top = self.layer_cloud(t)
+        keep = np.ones(len(low), bool)
+        keep[np.concatenate(self._layers[t].parents)] = False
+        return GaussianCloud.concat([low[keep], top])
+
+    # ------------------------------------------------------------------------------------------- internals
+    def _layer_index(self, layer: int) -> ct.LayerIndex:
+        if not 0 <= layer < len(self.index.layers):
+            raise BitstreamFormatError(f"layer {layer} does not exist (file has {len(self.index.layers)})")
+        li = self.index.layers[layer]
+        if li.coding == ct.CODING_INTER and not self._layers[layer - 1].complete:
+            raise BitstreamFormatError(
+                f"layer {layer} is predicted from layer {layer - 1}, which is not complete in full refinement"
+            )
+        return li
+
+    def _get(self, streams: dict, sid: int, count: int, what: str, ctx=None) -> np.ndarray:
+        if count == 0:
+            return np.zeros(0, np.int32)
+        if sid not in streams:
+            raise BitstreamFormatError(f"{what}: stream {ct.STREAM_NAMES[sid]} is missing")
+        dtype, _intra, payload = streams[sid]
+        try:
+            return decode_stream(payload, self.index.entropy, count, dtype, ctx).astype(np.int32)
+        except BitstreamError as exc:
+            raise type(exc)(f"{what} stream {ct.STREAM_NAMES[sid]}: {exc}") from None
+
+    def _features(self, streams, g, what, first_col, ctx_modes=None):
+        """Columns first_col.. from their streams: ([g, C - first_col] int32 values, [C - first_col] bool intra)."""
+        groups = [(ct.STREAM_DC, 0, 3), (ct.STREAM_OPACITY, 3, 1), (ct.STREAM_SCALE, 4, 3), (ct.STREAM_QUAT, 7, 4)]
+        groups.append((ct.STREAM_REST, 11, self.cols - 11))
+        out = np.empty((g, self.cols - first_col), np.int32)
+        intra = np.zeros(self.cols - first_col, bool)
+        for sid, c0, n in groups:
+            if c0 < first_col or n == 0:
+                continue
+            rest = sid == ct.STREAM_REST  # Gaussian-major; every other stream is component-major
+            ctx = None if ctx_modes is None else (rest_context if rest else residual_context)(ctx_modes, n)
+            v = self._get(streams, sid, n * g, what, ctx)
+            out[:, c0 - first_col : c0 - first_col + n] = v.reshape(g, n) if rest else v.reshape(n, g).T
+            if g and streams[sid][1]:
+                intra[c0 - first_col : c0 - first_col + n] = True
+        return out, intra
+
+    def _check_range(self, arr: np.ndarray, lo: int, hi: int, field: str, what: str) -> None:
+        if arr.size and (arr.min() < lo or arr.max() > hi):
+            raise BitstreamFormatError(f"{what}: {field} outside {lo}..{hi} (got {arr.min()}..{arr.max()})")
+
+    def _decode_intra(self, dc: bytes, g: int, what: str):
+        streams = ct.unpack_streams(dc, what, self._newer)
+        dpos = self._get(streams, ct.STREAM_POS, 3 * g, what).reshape(3, g).T
+        pos = np.cumsum(dpos.astype(np.int64), axis=0)
+        self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
+        feat, _ = self._features(streams, g, what, 0)
+        self._check_range(feat, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)
+        return pos.astype(np.int32), feat
+
+    def _decode_inter(self, layer: int, chunk: int, dc: bytes, rest: bytes | None, what: str) -> None:
+        li = self.index.layers[layer]
+        st = self._layers[layer]
+        low_pos, low_feat = self.layer_arrays(layer - 1)
+        m = len(low_pos)
+        g = self.index.layers[layer].chunks[chunk].gaussians
+        streams = ct.unpack_streams(dc, what, self._newer)
+        dpar = self._get(streams, ct.STREAM_PARENT_DELTA, g, what)
+        self._check_range(dpar, 0, max(m - 1, 0), "parent delta", what)
+        parents = np.cumsum(dpar.astype(np.int64))
+        self._check_range(parents, 0, m - 1, "parent", what)
+        dpos = self._get(streams, ct.STREAM_POS, 3 * g, what).reshape(3, g).T
+        pos = low_pos[parents].astype(np.int64) + dpos
+        self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
+        pos = pos.astype(np.int32)
+        k = min(li.knn_k, m)
+        modes = self._get(streams, ct.STREAM_MODE, g, what)
+        self._check_range(modes, 0, k, "mode", what)
+        modes = modes.astype(np.uint8)
+        if layer - 1 not in self._nindex:
+            self._nindex[layer - 1] = NeighbourIndex(low_pos)
+        nbr = self._nindex[layer - 1].query(pos, li.knn_k)
+        pred = predict_with_modes(low_pos, low_feat, pos, nbr, modes)
+        feat = pred.copy()
+        dc_res = self._get(streams, ct.STREAM_DC, 3 * g, what, residual_context(modes, 3)).reshape(3, g).T
+        if li.codebook_size:
+            vq = self._get(streams, ct.STREAM_VQ_INDEX, g, what, residual_context(modes, 1))
+            self._check_range(vq, 0, li.codebook_size - 1, "vq index", what)
+            dc_res = dc_res.astype(np.int64) + li.codebook[vq]
+        dc_val = pred[:, 0:3].astype(np.int64) + dc_res
+        self._check_range(dc_val, -FEATURE_LIMIT, FEATURE_LIMIT, "sh_dc", what)
+        feat[:, 0:3] = dc_val
+        if rest is None:
+            st.pending[chunk] = (pred, modes)
+        else:
+            feat = self._rest_residuals(rest, pred, modes, feat, what)
+        st.pos.append(pos)
+        st.feat.append(feat)
+        st.parents.append(parents.astype(np.int32))
+        st.neighbours.append(nbr)
+
+    def _rest_residuals(self, rest: bytes, pred, modes, feat, what) -> np.ndarray:
+        g = len(pred)
+        streams = ct.unpack_streams(rest, what + " rest part", self._newer)
+        r, intra = self._features(streams, g, what, 3, modes)
+        val = np.where(intra[None, :], r, pred[:, 3:].astype(np.int64) + r)
+        self._check_range(val, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)
+        out = feat.copy()
+        out[:, 3:] = val
+        return out
+
+
+# ----------------------------------------------------------------------------------------------- whole files
+def decode_progressive(
+    data: bytes, layer: int | None = None, chunks: int | None = None, refine: str = "full"
+) -> ProgressiveDecoder:
+    """Feed ``data`` (a whole file or a prefix) into a :class:`ProgressiveDecoder` up to an operating point.
+
+    ``layer`` None: the top layer the data holds (a prefix stops at its last complete chunk). Layers below the
+    target are decoded in full (MDC: only the target layer is needed); ``chunks`` counts chunks of the target.
+    """
+    if refine not in REFINES:
+        raise ValueError(f"refine={refine!r}: choose dc or full")
+    dec = ProgressiveDecoder(data)
+    idx = dec.index
+    n_layers = len(idx.layers)
+    explicit = layer is not None
+    target = n_layers - 1 if layer is None else layer
+    if not 0 <= target < n_layers:
+        raise BitstreamFormatError(f"layer {target} requested, the file has {n_layers} layers")
+    if chunks is not None and chunks < 0:
+        raise ValueError(f"chunks={chunks} must be >= 0")
+    if idx.mode == "mdc" and explicit:
+        todo = [target]
+    else:
+        todo = list(range(target + 1))
+    for j in todo:
+        li = idx.layers[j]
+        n_c = len(li.chunks)
+        if j == target and chunks is not None:
+            if chunks > n_c:
+                raise BitstreamFormatError(f"layer {j} has {n_c} chunks, {chunks} requested")
+            n_c = chunks
+        r = refine if j == target else "full"
+        for c in range(n_c):
+            ce = li.chunks[c]
+            end = ce.offset + (ce.dc_bytes if r == "dc" else ce.full_bytes)
+            if len(data) < end and not explicit:
+                return dec  # a prefix: stop at the last complete chunk
+            dec.add_chunk(j, c, data[ce.offset : end], r)
+    return dec
+
+
+def decode(data: bytes, layer: int | None = None, chunks: int | None = None, refine: str = "full") -> GaussianCloud:
+    """Decode a file or prefix to the cloud shown at the operating point (layer, chunks, refine)."""
+    return decode_progressive(data, layer, chunks, refine).cloud()
+
+
+def warm_up() -> None:
+    """Load the compiled kernels (numba cache) so timed decodes measure decoding, not start-up."""
+    p = np.zeros((2, 3), np.int32)
+    f = np.zeros((2, 14), np.int32)
+    nbr = NeighbourIndex(p).query(p, 2)
+    predict_with_modes(p, f, p, nbr, np.zeros(2, np.uint8))

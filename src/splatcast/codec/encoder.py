@@ -1,0 +1,323 @@
+"""Encoder: quality layers (GaussianClouds) in, a prefix-decodable .splc file out.
+
+Per layer: quantize on the shared grid, sort by importance into chunks, then
+- intra layers (layer 0, every MDC layer): each chunk in Morton order, per-axis position deltas and the
+  quantized features as they are;
+- inter layers: per Gaussian its parent (nearest reconstructed lower-layer Gaussian, KNN neighbour 1), the
+  position residual to the parent, k-NN on integer positions, mode choice (bilateral / nearest-feature),
+  SH-DC residual (optionally split by the layer's VQ codebook into index + refinement) -- the chunk's "dc part" --
+  followed by the opacity / scale / rotation / SH-rest residuals -- the "rest part".
+Stream layout and the exact rules are in docs/format.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from splatcast.codec import container as ct
+from splatcast.codec.entropy import encode_stream
+from splatcast.codec.knn import NeighbourIndex
+from splatcast.codec.layers import importance_chunks, morton_codes
+from splatcast.codec.predict import (
+    N_COST_COLS,
+    bilateral_predict,
+    choose_modes,
+    empirical_entropy_bits,
+    mode_entropy_bits,
+    predict_with_modes,
+)
+from splatcast.codec.quantize import DEFAULT_POS_BITS, DEFAULT_QUALITY, Grid, quantize_features, steps_for_quality
+from splatcast.codec.vq import DEFAULT_CANDIDATES, choose_codebook
+from splatcast.scene.cloud import GaussianCloud
+
+
+@dataclass
+class EncoderConfig:
+    mode: str = "scalable"  # "scalable" | "mdc"
+    entropy: str = "lzma"  # "lzma" | "paq" | "zstd" | "rans"
+    vq: str | int = "auto"  # "auto" | K | "off"
+    chunks: int = 8  # chunks per layer (importance prefixes)
+    quality: int = DEFAULT_QUALITY  # 0..16; +2 halves every quantizer step
+    knn_k: int = 8
+    pos_bits: int = DEFAULT_POS_BITS  # position grid bits per axis
+    seed: int = 0
+    vq_candidates: tuple = field(default=DEFAULT_CANDIDATES)
+    # partial inter layers: "replace" shows chunks as they come (received Gaussians replace their parents);
+    # "hold" shows the layer below until the layer is complete; "auto" renders the chunk-by-chunk mixtures
+    # (2 views, 128 px) and picks the first chunk count after which fidelity never drops
+    partial: str = "auto"
+
+    def validate(self) -> None:
+        if self.mode not in ct.MODE_IDS:
+            raise ValueError(f"mode={self.mode!r}: choose one of {', '.join(ct.MODE_IDS)}")
+        if self.entropy not in ct.ENTROPY_IDS:
+            raise ValueError(f"entropy={self.entropy!r}: choose one of {', '.join(ct.ENTROPY_IDS)}")
+        if not (self.vq in ("auto", "off") or (isinstance(self.vq, int) and 0 <= self.vq <= ct.MAX_CODEBOOK)):
+            raise ValueError(f"vq={self.vq!r}: use 'auto', 'off' or an integer 0..{ct.MAX_CODEBOOK}")
+        if not 1 <= self.chunks <= ct.MAX_CHUNKS_PER_LAYER:
+            raise ValueError(f"chunks={self.chunks} must be in 1..{ct.MAX_CHUNKS_PER_LAYER}")
+        if not 1 <= self.knn_k <= 64:
+            raise ValueError(f"knn_k={self.knn_k} must be in 1..64")
+        steps_for_quality(self.quality)
+        if self.partial not in ("auto", "replace", "hold"):
+            raise ValueError(f"partial={self.partial!r}: choose auto, replace or hold")
+        if not 1 <= self.pos_bits <= 21:
+            raise ValueError(f"pos_bits={self.pos_bits} must be in 1..21")
+
+
+@dataclass
+class QuantizedLayer:
+    """A layer as the decoder will reconstruct it, in stream order (chunk by chunk, the order inside chunks)."""
+
+    pos: np.ndarray  # [N, 3] int32
+    feat: np.ndarray  # [N, C] int32
+    source_index: np.ndarray  # [N] int64: row of the input cloud
+    parents: np.ndarray | None = None  # [N] int32 parent row in the lower layer (inter layers)
+    neighbours: np.ndarray | None = None  # [N, k] int32 (inter layers; tests compare with the decoder)
+    modes: np.ndarray | None = None  # [N] uint8
+
+
+def residual_context(modes: np.ndarray, n_comp: int) -> np.ndarray:
+    """Context of a residual stream: min(mode, 2) of each value's Gaussian (0 bilateral, 1 nearest, 2 other)."""
+    return np.tile(np.minimum(modes, 2).astype(np.int32), n_comp)
+
+
+def rest_context(modes: np.ndarray, n_comp: int) -> np.ndarray:
+    """Context of the Gaussian-major SH-rest stream: min(mode, 2) repeated for each of a Gaussian's values."""
+    return np.repeat(np.minimum(modes, 2).astype(np.int32), n_comp)
+
+
+def _comp_major(a: np.ndarray) -> np.ndarray:
+    """[N, C] -> [C * N] int32, all of component 0 first."""
+    return np.ascontiguousarray(a.T, dtype=np.int32).reshape(-1)
+
+
+def _streams(pairs: list[tuple], backend: str, sizes: dict) -> bytes:
+    """Entropy-code (stream id, values, context[, intra]) tuples and frame them."""
+    out = []
+    for sid, values, ctx, *intra in pairs:
+        if values.size == 0:
+            continue
+        code = ct.narrowest_dtype(values)
+        payload = encode_stream(values.astype(ct.STREAM_DTYPES[code]), backend, ctx)
+        flags = code | (ct.FLAG_INTRA if intra and intra[0] else 0)
+        sizes[ct.STREAM_NAMES[sid]] = sizes.get(ct.STREAM_NAMES[sid], 0) + len(payload) + 8
+        out.append((sid, flags, payload))
+    return ct.pack_streams(out)
+
+
+def _group_bits(values: np.ndarray) -> float:
+    """Order-0 entropy estimate (bits) of a [N, C] group coded column by column."""
+    return sum(empirical_entropy_bits(values[:, c]) for c in range(values.shape[1]))
+
+
+def _encode_intra(pos, feat, chunks, backend, sizes):
+    """Chunks of an intra layer: returns (payloads, stream order)."""
+    payloads, order = [], []
+    for idx in chunks:
+        idx = idx[np.argsort(morton_codes(pos[idx]), kind="stable")]
+        p = pos[idx].astype(np.int64)
+        dpos = np.diff(p, axis=0, prepend=np.zeros((1, 3), np.int64)).astype(np.int32)
+        f = feat[idx]
+        dc = _streams(
+            [
+                (ct.STREAM_POS, _comp_major(dpos), None),
+                (ct.STREAM_DC, _comp_major(f[:, 0:3]), None),
+                (ct.STREAM_OPACITY, _comp_major(f[:, 3:4]), None),
+                (ct.STREAM_SCALE, _comp_major(f[:, 4:7]), None),
+                (ct.STREAM_QUAT, _comp_major(f[:, 7:11]), None),
+                (ct.STREAM_REST, np.ascontiguousarray(f[:, 11:]).reshape(-1), None),  # Gaussian-major
+            ],
+            backend,
+            sizes,
+        )
+        payloads.append((dc, b"", len(idx)))
+        order.append(idx)
+    return payloads, (np.concatenate(order) if order else np.zeros(0, np.int64))
+
+
+def encode_with_stats(
+    layers: list[GaussianCloud], config: EncoderConfig | None = None, progress=None
+) -> tuple[bytes, list[dict]]:
+    """Encode layers L0..Lm; returns (file bytes, per-layer stats). ``progress(i)`` is called after each layer."""
+    data, stats, _ = encode_layers(layers, config, progress)
+    return data, stats
+
+
+def encode(layers: list[GaussianCloud], config: EncoderConfig | None = None) -> bytes:
+    return encode_with_stats(layers, config)[0]
+
+
+def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = None, progress=None):
+    """Like :func:`encode_with_stats`, also returning each :class:`QuantizedLayer` (what the decoder rebuilds)."""
+    config = config or EncoderConfig()
+    config.validate()
+    if not 1 <= len(layers) <= ct.MAX_LAYERS:
+        raise ValueError(f"need 1..{ct.MAX_LAYERS} layers, got {len(layers)}")
+    for c in layers:
+        c.validate()
+    sh_degree = max(c.sh_degree for c in layers)
+    grid = Grid.fit(layers, config.pos_bits)
+    steps = steps_for_quality(config.quality)
+    backend = config.entropy
+    index = ct.StreamIndex(
+        header_bytes=0,
+        total_bytes=0,
+        entropy=backend,
+        layers=[],
+        mode=config.mode,
+        sh_degree=sh_degree,
+        pos_bits=config.pos_bits,
+        quality=config.quality,
+        grid_min=grid.lo,
+        grid_max=grid.hi,
+        steps=steps,
+    )
+    payloads, stats, recon = [], [], []
+    for li, cloud in enumerate(layers):
+        t0 = time.perf_counter()
+        pos = grid.quantize(cloud.means)
+        feat = quantize_features(cloud, steps, sh_degree)
+        chunks = importance_chunks(cloud, config.chunks)
+        sizes: dict[str, int] = {}
+        lower = recon[-1] if recon else None
+        inter = config.mode == "scalable" and li > 0 and lower is not None and len(lower.pos) > 0
+        st = {"index": li, "gaussians": len(cloud), "mode_entropy_bits": None, "codebook_size": 0}
+        if not inter:
+            parts, order = _encode_intra(pos, feat, chunks, backend, sizes)
+            q = QuantizedLayer(pos[order], feat[order], order)
+            layer_index = ct.LayerIndex(li, len(cloud), [], ct.CODING_INTRA, cloud.sh_degree, 0)
+        else:
+            parts, q, codebook, st_inter = _encode_inter(pos, feat, chunks, lower, config, sizes)
+            st.update(st_inter)
+            layer_index = ct.LayerIndex(li, len(cloud), [], ct.CODING_INTER, cloud.sh_degree, config.knn_k, codebook)
+            t_partial = time.perf_counter()
+            layer_index.display_from, st["partial_psnr"] = choose_display_from(
+                config.partial, lower, q, [len(c) for c in chunks], grid, steps,
+                layers[li - 1].sh_degree, cloud.sh_degree,
+            )
+            st["display_from"] = layer_index.display_from
+            st["partial_s"] = time.perf_counter() - t_partial
+        payloads.append(parts)
+        index.layers.append(layer_index)
+        recon.append(q)
+        nbytes = sum(len(d) + len(r) for d, r, _ in parts)
+        st.update(
+            bytes=nbytes,
+            dc_bytes=sum(len(d) for d, _, _ in parts),
+            bits_per_gaussian=8.0 * nbytes / max(len(cloud), 1),
+            stream_bytes=sizes,
+            chunks=len(parts),
+            encode_s=time.perf_counter() - t0,
+        )
+        stats.append(st)
+        if progress is not None:
+            progress(li)
+    data = ct.write_file(index, payloads)
+    return data, stats, recon
+
+
+PARTIAL_VIEWS = 3
+PARTIAL_MARGIN_DB = 0.25
+
+
+def choose_display_from(policy, lower, q, chunk_sizes, grid, steps, low_degree, degree) -> tuple[int, list | None]:
+    """First chunk count at which a partial layer is shown (see :class:`EncoderConfig`, ``partial``)."""
+    n_chunks = len(chunk_sizes)
+    if policy == "replace" or n_chunks <= 1:
+        return 1, None
+    if policy == "hold":
+        return n_chunks, None
+    try:
+        from splatcast.render.camera import orbit_cameras
+        from splatcast.render.metrics import fidelity_psnr
+    except ImportError:
+        return n_chunks, None
+    from splatcast.codec.quantize import dequantize
+
+    low = dequantize(grid, steps, lower.pos, lower.feat, low_degree)
+    top = dequantize(grid, steps, q.pos, q.feat, degree)
+    cams = orbit_cameras(top, PARTIAL_VIEWS, 128, 128)
+    ends = np.cumsum(chunk_sizes)
+    curve = [fidelity_psnr(top, low, cameras=cams)["psnr"]]
+    for c in range(1, n_chunks):
+        keep = np.ones(len(low), bool)
+        keep[q.parents[: ends[c - 1]]] = False
+        curve.append(fidelity_psnr(top, GaussianCloud.concat([low[keep], top[: ends[c - 1]]]), cameras=cams)["psnr"])
+    # smallest s with curve[c] >= max(curve[0], curve[s..c-1]) for every c >= s; the full layer ends the curve
+    s = n_chunks
+    for cand in range(n_chunks - 1, 0, -1):
+        m = PARTIAL_MARGIN_DB  # the proxy (few small views) must clear the bar by a margin to hold at full size
+        if curve[cand] >= curve[0] + m and all(curve[c] >= curve[c - 1] for c in range(cand + 1, n_chunks)):
+            s = cand
+        else:
+            break
+    return s, [round(float(v), 3) for v in curve]
+
+
+def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfig, sizes):
+    backend = config.entropy
+    nbr = NeighbourIndex(lower.pos).query(pos, config.knn_k)  # [N, k']
+    bil = bilateral_predict(lower.pos, lower.feat, pos, nbr)
+    modes = choose_modes(lower.feat, feat, nbr, bil, np.arange(N_COST_COLS))
+    pred = predict_with_modes(lower.pos, lower.feat, pos, nbr, modes)
+    resid = feat.astype(np.int64) - pred
+    # a feature group whose residuals cost more than its values (layers with no per-Gaussian correspondence,
+    # e.g. independently fitted LODs) is coded intra; modes are then chosen on the predicted groups only
+    groups = {ct.STREAM_OPACITY: (3, 4), ct.STREAM_SCALE: (4, 7), ct.STREAM_QUAT: (7, 11)}
+    groups[ct.STREAM_REST] = (11, feat.shape[1])
+    intra = set()
+    for sid, (a, b) in groups.items():
+        if b > a and _group_bits(feat[:, a:b]) < _group_bits(resid[:, a:b]):
+            intra.add(sid)
+    if intra:
+        predicted = [(a, b) for sid, (a, b) in groups.items() if sid not in intra]
+        cols = [0, 1, 2] + [c for a, b in predicted for c in range(a, min(b, N_COST_COLS))]
+        modes = choose_modes(lower.feat, feat, nbr, bil, np.array(cols, np.int64))
+        pred = predict_with_modes(lower.pos, lower.feat, pos, nbr, modes)
+        resid = feat.astype(np.int64) - pred
+    if np.abs(resid).max(initial=0) >= 1 << 30:
+        raise ValueError("feature residual out of int32 range")
+    resid = resid.astype(np.int32)
+    codebook, vq_idx, vq_report = choose_codebook(resid[:, 0:3], config.vq, config.seed, config.vq_candidates)
+    dc_res = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
+    parents = nbr[:, 0]
+    payloads, order = [], []
+    for idx in chunks:
+        # parent ascending (small non-negative deltas), then Morton order of the position
+        idx = idx[np.lexsort((morton_codes(pos[idx]), parents[idx]))]
+        par = parents[idx].astype(np.int64)
+        dpar = np.diff(par, prepend=0).astype(np.int32)
+        dpos = (pos[idx].astype(np.int64) - lower.pos[par]).astype(np.int32)
+        m = modes[idx]
+        dc_streams = [
+            (ct.STREAM_PARENT_DELTA, dpar, None),
+            (ct.STREAM_POS, _comp_major(dpos), None),
+            (ct.STREAM_MODE, m.astype(np.int32), None),
+        ]
+        if len(codebook):
+            dc_streams.append((ct.STREAM_VQ_INDEX, vq_idx[idx].astype(np.int32), residual_context(m, 1)))
+        dc_streams.append((ct.STREAM_DC, _comp_major(dc_res[idx]), residual_context(m, 3)))
+        r, f = resid[idx], feat[idx]
+        rest_streams = []
+        for sid, (a, b) in groups.items():
+            vals = f[:, a:b] if sid in intra else r[:, a:b]
+            if sid == ct.STREAM_REST:  # Gaussian-major: LZ coders find the repeated coefficient sets
+                rest_streams.append((sid, np.ascontiguousarray(vals).reshape(-1), rest_context(m, b - a), sid in intra))
+            else:
+                rest_streams.append((sid, _comp_major(vals), residual_context(m, b - a), sid in intra))
+        payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
+        order.append(idx)
+    order = np.concatenate(order) if order else np.zeros(0, np.int64)
+    q = QuantizedLayer(pos[order], feat[order], order, parents[order], nbr[order], modes[order])
+    st = {
+        "mode_entropy_bits": mode_entropy_bits(modes),
+        "mode_histogram": np.bincount(modes, minlength=nbr.shape[1] + 1).tolist(),
+        "codebook_size": int(len(codebook)),
+        "vq_candidates": vq_report,
+        "intra_groups": sorted(ct.STREAM_NAMES[sid] for sid in intra),
+    }
+    return payloads, q, codebook, st

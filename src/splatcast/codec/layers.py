@@ -1,0 +1,56 @@
+"""Importance order, chunking into consecutive prefixes, and Morton codes for the order inside a chunk."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from splatcast.scene.cloud import GaussianCloud
+
+
+def chunk_bounds(n: int, n_chunks: int) -> list[tuple[int, int]]:
+    """Split ``n`` items into min(n_chunks, n) consecutive ranges of near-equal size (none for n = 0)."""
+    if n_chunks < 1:
+        raise ValueError(f"chunks={n_chunks} must be >= 1")
+    m = min(n_chunks, n)
+    edges = [(n * i) // m for i in range(m + 1)] if m else [0]
+    return [(edges[i], edges[i + 1]) for i in range(m)]
+
+
+def importance_chunks(cloud: GaussianCloud, n_chunks: int) -> list[np.ndarray]:
+    """Index arrays of each chunk: descending importance w = sigmoid(o) * exp(sx+sy+sz), ties by index."""
+    order = cloud.importance_order()
+    return [order[a:b] for a, b in chunk_bounds(len(cloud), n_chunks)]
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """Insert two zero bits between each of the low 21 bits of ``v`` (uint64)."""
+    v = v.astype(np.uint64) & np.uint64(0x1FFFFF)
+    v = (v | (v << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
+    v = (v | (v << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
+    v = (v | (v << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x1249249249249249)
+    return v
+
+
+def morton_codes(pos: np.ndarray) -> np.ndarray:
+    """[N] uint64 Morton (Z-order) codes of non-negative integer positions [N, 3] (x in the lowest bit)."""
+    x, y, z = (_spread_bits(pos[:, a]) for a in range(3))
+    return x | (y << np.uint64(1)) | (z << np.uint64(2))
+
+
+def morton_codes_reference(pos: np.ndarray) -> np.ndarray:
+    """Bit-by-bit reference of :func:`morton_codes`."""
+    out = np.zeros(len(pos), np.uint64)
+    for i, (x, y, z) in enumerate(pos.astype(np.int64)):
+        code = 0
+        for b in range(21):
+            for a, v in enumerate((int(x), int(y), int(z))):
+                code |= ((v >> b) & 1) << (3 * b + a)
+        out[i] = code
+    return out
+
+
+def morton_order(pos: np.ndarray) -> np.ndarray:
+    """Stable permutation sorting integer positions [N, 3] by Morton code (ties keep their order)."""
+    return np.argsort(morton_codes(pos), kind="stable")

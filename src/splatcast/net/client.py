@@ -1,0 +1,424 @@
+"""`splatcast play`: the adaptive streaming client.
+
+Reads the MPD, fetches the .splc header named by ``SegmentBase@indexRange`` (it is the index), then requests exact
+byte ranges in decoding order, letting the ABR (abr.py) choose "dc" or "full" per chunk from measured throughput;
+each piece goes straight into the codec's ProgressiveDecoder and a timeline row is logged (t_s, bytes, layer,
+chunk, refine, gaussians). No byte is requested twice: a chunk taken "dc" is completed later by exactly its
+remainder. Fidelity (PSNR of every logged state against the final model) is computed afterwards by replaying the
+same pieces into a fresh decoder, so rendering never disturbs the timed loop.
+
+Transports share one interface, ``await fetch(path, (start, end_exclusive) | None) -> bytes``: HTTP (aiohttp, one
+keep-alive connection, optional receiver-side trace shaping), WebRTC (webrtc.py) and a simulated link
+(simulate.py) driven by a virtual clock, so ``--simulate`` runs this very code without sockets.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlparse
+
+import aiohttp
+
+from splatcast.dash.layout import check_index_matches, interpret_mpd
+from splatcast.dash.mpd import MAX_MPD_BYTES, parse_mpd
+from splatcast.errors import ManifestError, NetworkError
+from splatcast.net.abr import Abr, ThroughputAbr, ThroughputEstimator
+from splatcast.net.shaping import TraceShaper
+from splatcast.net.traces import Trace
+
+READ_PIECE_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 64 << 20  # the container's own limit on header + table (splatcast.codec.container)
+
+
+class CodecAdapter:
+    """The codec entry points the client uses; tests substitute a fake with the same methods."""
+
+    @staticmethod
+    def warm_up(entropy: str = "zstd") -> None:
+        """Import the codec and run its JIT-compiled paths once on a tiny in-memory stream, so that a timed session
+        measures the network and steady-state decoding, not numba's cache loading (a player does this at start-up).
+        """
+        import numpy as np
+
+        from splatcast.codec import EncoderConfig, ProgressiveDecoder, decode, encode
+        from splatcast.scene.cloud import GaussianCloud
+
+        rng = np.random.default_rng(0)
+
+        def cloud(n):
+            return GaussianCloud(
+                means=rng.normal(size=(n, 3)),
+                scales=rng.normal(-3, 0.3, size=(n, 3)),
+                quats=rng.normal(size=(n, 4)),
+                opacities=rng.normal(size=n),
+                sh_dc=rng.normal(size=(n, 3)),
+                sh_rest=np.zeros((n, 3, 3)),
+            )
+
+        data = encode([cloud(64), cloud(128)], EncoderConfig(entropy=entropy, chunks=2))
+        index = CodecAdapter.read_index(data)
+        dec = ProgressiveDecoder(data[: index.header_bytes])
+        for j, layer in enumerate(index.layers):
+            for k, c in enumerate(layer.chunks):
+                dec.add_chunk(j, k, data[c.offset : c.offset + c.dc_bytes], refine="dc")
+                dec.cloud()
+            for k, c in enumerate(layer.chunks):
+                if c.dc_bytes < c.full_bytes:
+                    dec.upgrade_chunk(j, k, data[c.offset + c.dc_bytes : c.offset + c.full_bytes])
+        dec.cloud()
+        decode(data)
+
+    @staticmethod
+    def read_index(header: bytes):
+        from splatcast.codec.container import read_index
+
+        return read_index(header)
+
+    @staticmethod
+    def decoder(header: bytes):
+        from splatcast.codec import ProgressiveDecoder
+
+        return ProgressiveDecoder(header)
+
+
+class RealClock:
+    def __init__(self):
+        self._t0 = time.perf_counter()
+
+    def now(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def add_compute(self, seconds: float) -> None:  # real time already contains compute
+        pass
+
+
+# ----------------------------------------------------------------------------------------------------- transports
+class HttpTransport:
+    """GET with a Range header over one keep-alive connection (so server-side shaping sees one connection).
+    With `trace`, the body is read no faster than the trace allows (receiver-side shaping)."""
+
+    def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0):
+        self.origin = origin.rstrip("/")
+        self.shaper = TraceShaper(trace) if trace is not None else None
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1, force_close=False),
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+            auto_decompress=False,
+        )
+
+    async def fetch(self, path: str, byte_range: tuple[int, int] | None = None, max_bytes: int | None = None) -> bytes:
+        headers = {}
+        if byte_range is not None:
+            start, end = byte_range
+            if not 0 <= start < end:
+                raise ValueError(f"bad range {byte_range}")
+            headers["Range"] = f"bytes={start}-{end - 1}"
+        url = self.origin + path
+        try:
+            async with self._session.get(url, headers=headers) as resp:
+                want_status = 206 if byte_range is not None else 200
+                if resp.status != want_status:
+                    raise NetworkError(
+                        f"GET {path} {headers.get('Range', '')}: HTTP {resp.status}, expected {want_status}"
+                    )
+                expected = (byte_range[1] - byte_range[0]) if byte_range is not None else resp.content_length
+                limit = expected if expected is not None else max_bytes
+                parts = []
+                got = 0
+                async for piece in resp.content.iter_chunked(READ_PIECE_BYTES):
+                    got += len(piece)
+                    if limit is not None and got > limit:
+                        raise NetworkError(f"GET {path}: body exceeds {limit} bytes")
+                    if self.shaper is not None:
+                        await self.shaper.throttle(len(piece))
+                    parts.append(piece)
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"GET {url}: {exc}") from None
+        data = b"".join(parts)
+        if expected is not None and len(data) != expected:
+            raise NetworkError(f"GET {path}: got {len(data)} bytes, expected {expected}")
+        return data
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+# --------------------------------------------------------------------------------------------------------- client
+@dataclass
+class Piece:
+    """One decoder operation as it happened: kept to replay the session offline (fidelity) and for tests."""
+
+    layer: int
+    chunk: int
+    kind: str  # "add-dc" | "add-full" | "upgrade"
+    start: int
+    end: int  # exclusive
+    data: bytes = field(repr=False)
+
+
+@dataclass
+class PlayResult:
+    timeline: list[dict]
+    time_to_first_render_s: float | None
+    time_to_full_s: float | None
+    layer_times_s: list[float | None]
+    bytes_received: int  # media bytes (header + chunk pieces)
+    stream_bytes: int  # size of the .splc file
+    manifest_bytes: int
+    requests: int
+    abr: str
+    connect_s: float = 0.0  # transport set-up done before the clock started (WebRTC ICE/DTLS/SCTP)
+    pieces: list[Piece] = field(repr=False, default_factory=list)
+    header: bytes = field(repr=False, default=b"")
+    final_cloud: object = field(repr=False, default=None)
+
+    def to_json(self) -> dict:
+        return {
+            "time_to_first_render_s": self.time_to_first_render_s,
+            "time_to_full_s": self.time_to_full_s,
+            "layer_times_s": self.layer_times_s,
+            "bytes_received": self.bytes_received,
+            "stream_bytes": self.stream_bytes,
+            "manifest_bytes": self.manifest_bytes,
+            "requests": self.requests,
+            "abr": self.abr,
+            "connect_s": self.connect_s,
+            "timeline": self.timeline,
+        }
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """'http://h:p/dir/manifest.mpd' -> ('http://h:p', '/dir/manifest.mpd'); a URL ending in '/' names the
+    directory and gets 'manifest.mpd' appended."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise NetworkError(f"URL: expected http://host:port/path, got {url!r}")
+    path = parsed.path or "/"
+    if path.endswith("/"):
+        path += "manifest.mpd"
+    return f"{parsed.scheme}://{parsed.netloc}", path
+
+
+def media_path(mpd_path: str, media_url: str) -> str:
+    """Resolve the MPD's BaseURL against the MPD's path; only same-origin relative URLs are followed."""
+    joined = urljoin("http://origin.invalid" + mpd_path, media_url)
+    parsed = urlparse(joined)
+    if parsed.netloc != "origin.invalid":
+        raise ManifestError(f"BaseURL {media_url!r}: only URLs relative to the MPD are supported")
+    return parsed.path
+
+
+@dataclass(frozen=True)
+class _Step:
+    layer: int
+    chunk: int
+    kind: str  # "add-dc" | "add-full" | "upgrade"
+    start: int
+    end: int  # exclusive
+
+
+def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator):
+    """Fetch steps in decoding order; each "dc"/"full" choice is made when the step is drawn, i.e. with the
+    throughput measured up to then."""
+    for j in range(n_layers):
+        pending = []
+        for k, chunk in enumerate(index.layers[j].chunks):
+            refine = abr.choose(chunk, estimator.estimate_bps())
+            if refine == "dc" and chunk.dc_bytes < chunk.full_bytes:
+                pending.append(k)
+                yield _Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes)
+            else:
+                yield _Step(j, k, "add-full", chunk.offset, chunk.offset + chunk.full_bytes)
+        for k in pending:
+            chunk = index.layers[j].chunks[k]
+            yield _Step(j, k, "upgrade", chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes)
+
+
+async def play_stream(
+    transport,
+    mpd_path: str,
+    codec=CodecAdapter,
+    abr: Abr | None = None,
+    clock=None,
+    max_layer: int | None = None,
+    pipeline: bool = True,
+) -> PlayResult:
+    """Run one streaming session over `transport`; returns the timeline and the decoded final model.
+
+    With `pipeline`, the next range is requested before the current piece is decoded (decoding runs in a worker
+    thread), so the link does not idle while the decoder works; without it, fetch and decode alternate (what a
+    virtual clock that adds compute time can model exactly).
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    abr = abr or ThroughputAbr()
+    clock = clock or RealClock()
+    estimator = ThroughputEstimator()
+    requests = 0
+
+    async def fetch(path, rng=None, max_bytes=None):
+        nonlocal requests
+        t_start = clock.now()
+        data = await transport.fetch(path, rng, max_bytes=max_bytes)
+        requests += 1
+        estimator.add(len(data), clock.now() - t_start)
+        return data
+
+    mpd_bytes = await fetch(mpd_path, None, MAX_MPD_BYTES)
+    manifest = interpret_mpd(parse_mpd(mpd_bytes))
+    media = media_path(mpd_path, manifest.media_url)
+    h0, h1 = manifest.header_range
+    if manifest.header_bytes > MAX_HEADER_BYTES:
+        raise ManifestError(f"indexRange: header of {manifest.header_bytes} bytes exceeds the limit {MAX_HEADER_BYTES}")
+    header = await fetch(media, (h0, h1 + 1))
+    t_compute = time.perf_counter()
+    index = codec.read_index(header)
+    check_index_matches(manifest, index)
+    decoder = codec.decoder(header)
+    clock.add_compute(time.perf_counter() - t_compute)
+
+    n_layers = len(index.layers) if max_layer is None else min(max_layer + 1, len(index.layers))
+    timeline: list[dict] = []
+    pieces: list[Piece] = []
+    received = len(header)
+    layer_times: list[float | None] = [None] * len(index.layers)
+    added = [0] * len(index.layers)
+    pending: list[set[int]] = [set() for _ in index.layers]
+    first_render = None
+
+    def apply(step: _Step, data: bytes) -> int:
+        """Decoder work for one piece (runs in the worker thread when pipelining): returns Gaussians on screen."""
+        if step.kind == "upgrade":
+            decoder.upgrade_chunk(step.layer, step.chunk, data)
+        else:
+            decoder.add_chunk(step.layer, step.chunk, data, refine=step.kind.removeprefix("add-"))
+        return len(decoder.cloud())
+
+    plan = _plan(index, n_layers, abr, estimator)
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="splatcast-decode") as worker:
+        step = next(plan, None)
+        in_flight = asyncio.ensure_future(fetch(media, (step.start, step.end))) if step else None
+        try:
+            while step is not None:
+                data = await in_flight
+                received += len(data)
+                following = next(plan, None)
+                if pipeline and following is not None:
+                    in_flight = asyncio.ensure_future(fetch(media, (following.start, following.end)))
+                t_compute = time.perf_counter()
+                if pipeline:
+                    shown = await loop.run_in_executor(worker, apply, step, data)
+                else:
+                    shown = apply(step, data)
+                clock.add_compute(time.perf_counter() - t_compute)
+                pieces.append(Piece(step.layer, step.chunk, step.kind, step.start, step.end, data))
+                j = step.layer
+                if step.kind == "add-dc":
+                    pending[j].add(step.chunk)
+                elif step.kind == "upgrade":
+                    pending[j].discard(step.chunk)
+                if step.kind != "upgrade":
+                    added[j] += 1
+                t = clock.now()
+                timeline.append(
+                    {
+                        "t_s": t,
+                        "bytes": received,
+                        "layer": j,
+                        "chunk": step.chunk,
+                        "refine": "dc" if step.kind == "add-dc" else "full",
+                        "kind": "upgrade" if step.kind == "upgrade" else "add",
+                        "gaussians": shown,
+                    }
+                )
+                if first_render is None and shown > 0:
+                    first_render = t
+                if added[j] == len(index.layers[j].chunks) and not pending[j]:
+                    layer_times[j] = t
+                if not pipeline and following is not None:
+                    in_flight = asyncio.ensure_future(fetch(media, (following.start, following.end)))
+                step = following
+        finally:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
+
+    complete = n_layers == len(index.layers)
+    return PlayResult(
+        timeline=timeline,
+        time_to_first_render_s=first_render,
+        time_to_full_s=layer_times[-1] if complete else None,
+        layer_times_s=layer_times,
+        bytes_received=received,
+        stream_bytes=index.total_bytes,
+        manifest_bytes=len(mpd_bytes),
+        requests=requests,
+        abr=abr.name,
+        pieces=pieces,
+        header=header,
+        final_cloud=decoder.cloud(),
+    )
+
+
+def replay_states(header: bytes, pieces: list[Piece], codec=CodecAdapter):
+    """Yield the decoder's cloud after each piece, replaying a session offline (for fidelity)."""
+    decoder = codec.decoder(header)
+    for p in pieces:
+        if p.kind == "upgrade":
+            decoder.upgrade_chunk(p.layer, p.chunk, p.data)
+        else:
+            decoder.add_chunk(p.layer, p.chunk, p.data, refine=p.kind.removeprefix("add-"))
+        yield decoder.cloud()
+
+
+def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size: int = 128) -> None:
+    """Set timeline[i]["psnr_db"] = fidelity PSNR of state i against the final model (None when identical)."""
+    import math
+
+    from splatcast.render.metrics import fidelity_psnr
+
+    reference = result.final_cloud
+    for row, cloud in zip(result.timeline, replay_states(result.header, result.pieces, codec)):
+        if len(cloud) == 0:
+            row["psnr_db"] = None
+            continue
+        value = float(fidelity_psnr(reference, cloud, n_views=n_views, width=size, height=size)["psnr"])
+        row["psnr_db"] = value if math.isfinite(value) else None
+
+
+async def fetch_baseline(transport, path: str, decode, clock=None) -> dict:
+    """The non-scalable way: download one file whole, then decode it; times from the session's start."""
+    clock = clock or RealClock()
+    data = await transport.fetch(path, None, max_bytes=1 << 34)
+    t_download = clock.now()
+    t_compute = time.perf_counter()
+    cloud = decode(path, data)
+    clock.add_compute(time.perf_counter() - t_compute)
+    return {
+        "path": path,
+        "bytes": len(data),
+        "download_s": t_download,
+        "time_to_render_s": clock.now(),
+        "gaussians": None if cloud is None else len(cloud),
+    }
+
+
+def decode_any(path: str, data: bytes):
+    """Decode a whole baseline file by its extension: .splc with the codec, anything else with read_scene."""
+    if path.endswith(".splc"):
+        from splatcast.codec import decode
+
+        return decode(data)
+    import os
+    import tempfile
+
+    from splatcast.scene.formats import read_scene
+
+    suffix = os.path.splitext(path)[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "baseline" + suffix)
+        with open(local, "wb") as f:
+            f.write(data)
+        return read_scene(local)

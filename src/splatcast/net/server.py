@@ -1,0 +1,167 @@
+"""`splatcast serve`: an aiohttp server for a packaged DASH directory.
+
+GET/HEAD any file under the directory with single byte ranges (206 / 416), ``application/dash+xml`` for the MPD,
+``application/octet-stream`` for media, CORS headers on every answer (browser players), OPTIONS preflight; paths
+outside the directory (``..``, symlinks leaving it) are refused with 403/404. Optional trace shaping: one token
+bucket per TCP connection, starting at the connection's first request. Optional WebRTC signalling at
+``POST /webrtc/offer`` (see webrtc.py), served by the same app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from pathlib import Path
+
+from aiohttp import web
+
+from splatcast.net.files import (
+    ByteRange,
+    RequestError,
+    content_type_for,
+    file_size,
+    parse_range_header,
+    read_pieces,
+    resolve_path,
+)
+from splatcast.net.shaping import TraceShaper
+from splatcast.net.traces import Trace
+
+PIECE_BYTES = 16 * 1024
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Range, Content-Type",
+    "Access-Control-Expose-Headers": "Content-Range, Content-Length, Accept-Ranges",
+    "Access-Control-Max-Age": "600",
+}
+ROOT_KEY = web.AppKey("root", Path)
+TRACE_KEY = web.AppKey("trace", object)
+SHAPERS_KEY = web.AppKey("shapers", weakref.WeakKeyDictionary)
+
+
+@web.middleware
+async def _cors_and_errors(request: web.Request, handler):
+    try:
+        response = await handler(request)
+    except RequestError as exc:
+        response = web.Response(status=exc.status, text=exc.message + "\n", headers=exc.headers)
+    except web.HTTPException as exc:  # aiohttp's own 404/405/413: keep them, add CORS
+        for key, value in CORS_HEADERS.items():
+            exc.headers.setdefault(key, value)
+        raise
+    for key, value in CORS_HEADERS.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
+def _shaper_for(request: web.Request) -> TraceShaper | None:
+    trace = request.app[TRACE_KEY]
+    if trace is None:
+        return None
+    shapers = request.app[SHAPERS_KEY]
+    transport = request.transport
+    shaper = shapers.get(transport)
+    if shaper is None:
+        shaper = shapers[transport] = TraceShaper(trace)
+    return shaper
+
+
+async def _serve_file(request: web.Request) -> web.StreamResponse:
+    root = request.app[ROOT_KEY]
+    path = resolve_path(root, request.match_info.get("tail", ""))
+    size = file_size(path)
+    try:
+        rng = parse_range_header(request.headers.get("Range"), size)
+    except RequestError as exc:
+        exc.headers["Content-Range"] = f"bytes */{size}"  # RFC 9110: a 416 names the current length
+        raise
+    headers = {"Accept-Ranges": "bytes", "Content-Type": content_type_for(path), "Cache-Control": "no-cache"}
+    if rng is None:
+        status, start, length = 200, 0, size
+    else:
+        status, start, length = 206, rng.start, rng.length
+        headers["Content-Range"] = f"bytes {rng.start}-{rng.end - 1}/{size}"
+    headers["Content-Length"] = str(length)
+    for key, value in CORS_HEADERS.items():
+        headers[key] = value
+    response = web.StreamResponse(status=status, headers=headers)
+    await response.prepare(request)
+    if request.method == "HEAD" or length == 0:
+        await response.write_eof()
+        return response
+    shaper = _shaper_for(request)
+    for piece in read_pieces(path, ByteRange(start, start + length), PIECE_BYTES):
+        if shaper is not None:
+            await shaper.throttle(len(piece))
+        await response.write(piece)
+    await response.write_eof()
+    return response
+
+
+async def _options(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=CORS_HEADERS)
+
+
+def create_app(root: str | Path, trace: Trace | None = None, webrtc: bool = False) -> web.Application:
+    """The aiohttp application serving `root`. `trace` shapes each connection; `webrtc` adds /webrtc/offer."""
+    root_path = Path(root).resolve(strict=True)
+    if not root_path.is_dir():
+        raise NotADirectoryError(str(root_path))
+    app = web.Application(middlewares=[_cors_and_errors], client_max_size=1024 * 1024)
+    app[ROOT_KEY] = root_path
+    app[TRACE_KEY] = trace
+    app[SHAPERS_KEY] = weakref.WeakKeyDictionary()
+    if webrtc:
+        from splatcast.net.webrtc import WebRTCGateway
+
+        gateway = WebRTCGateway(root_path, trace)
+        app.router.add_post("/webrtc/offer", gateway.handle_offer)
+        app.on_shutdown.append(gateway.close)
+    app.router.add_route("OPTIONS", "/{tail:.*}", _options)
+    app.router.add_get("/{tail:.*}", _serve_file)  # also answers HEAD
+    return app
+
+
+class RunningServer:
+    """A started server (for tests and `play` against an in-process server): `.url`, `await .stop()`."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int):
+        self.runner, self.host, self.port = runner, host, port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(
+    root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc: bool = False
+) -> RunningServer:
+    """Start serving in the running event loop; port 0 picks a free port."""
+    runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=512)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1] if port == 0 else port  # noqa: SLF001 (no public API)
+    return RunningServer(runner, host, bound)
+
+
+def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, webrtc: bool, ready=None) -> None:
+    """Blocking entry for the CLI; `ready(url)` is called once listening."""
+
+    async def main():
+        server = await start_server(root, host, port, trace=trace, webrtc=webrtc)
+        if ready is not None:
+            ready(server.url)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,250 @@
+"""The same files over a WebRTC data channel (aiortc), signalled over HTTP on the serving app.
+
+Signalling: ``POST /webrtc/offer`` with JSON ``{"type": "offer", "sdp": "..."}`` (what a browser's
+``RTCPeerConnection.localDescription`` serialises to); the answer comes back as ``{"type": "answer", "sdp": ...}``
+once ICE gathering is complete (no trickle). A body that is not such JSON or whose SDP aiortc cannot apply gets a
+400 and the server goes on serving.
+
+Channel: the client opens one data channel labelled ``splatcast``, **reliable and ordered** (no maxRetransmits /
+maxPacketLifeTime): every byte of the bitstream is needed, in decoding order, so partial reliability buys nothing
+here; the latency win over HTTP comes from SCTP over UDP without a TCP+HTTP request per range and without
+head-of-line blocking across channels.
+
+Messages: a request is a text message, JSON ``{"id": u32, "path": "/x.splc", "range": [start, end_exclusive]}``
+(``range`` may be null for the whole file). A response is a sequence of binary messages, each at most
+:data:`MAX_MESSAGE_BYTES` = 16 KiB (the size every WebRTC stack interoperates with; larger messages are not
+portable), made of a 16-byte header ``<u32 id, u16 status, u8 flags (bit 0: last), u8 reserved, u64 total>``
+(little-endian; ``total`` = the body's full length) followed by payload bytes. Status 200/206 carry data; a 4xx
+carries a UTF-8 message in one message. Because the channel is ordered, the receiver appends payloads in arrival
+order and checks the sum against ``total``. Shaping (``--trace``) applies one token bucket per peer connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from pathlib import Path
+
+from aiohttp import web
+
+from splatcast.errors import NetworkError
+from splatcast.net.files import RequestError, check_range, file_size, read_pieces, resolve_path
+from splatcast.net.shaping import TraceShaper
+from splatcast.net.traces import Trace
+
+MAX_MESSAGE_BYTES = 16 * 1024
+FRAME = struct.Struct("<IHBBQ")
+PAYLOAD_BYTES = MAX_MESSAGE_BYTES - FRAME.size
+FLAG_LAST = 1
+CHANNEL_LABEL = "splatcast"
+MAX_OFFER_BYTES = 64 * 1024
+MAX_PEERS = 256
+# an offer we can answer has a data-channel section, ICE credentials and a DTLS fingerprint
+_REQUIRED_SDP = ("m=application", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
+# backpressure: stop queueing into SCTP above HIGH, resume below LOW (aiortc buffers without limit otherwise)
+BUFFER_HIGH = 1 << 20
+BUFFER_LOW = 256 * 1024
+
+
+def encode_frames(request_id: int, status: int, body_pieces, total: int):
+    """Yield the binary messages of one response (payload pieces must be <= PAYLOAD_BYTES each)."""
+    pending = None  # hold one piece back so the last frame can carry FLAG_LAST
+    for piece in body_pieces:
+        if pending is not None:
+            yield FRAME.pack(request_id, status, 0, 0, total) + pending
+        pending = piece
+    yield FRAME.pack(request_id, status, FLAG_LAST, 0, total) + (pending or b"")
+
+
+def decode_frame(message: bytes) -> tuple[int, int, bool, int, bytes]:
+    if not isinstance(message, (bytes, bytearray)) or len(message) < FRAME.size:
+        raise NetworkError(f"data channel: frame of {len(message)} bytes is shorter than the {FRAME.size}-byte header")
+    if len(message) > MAX_MESSAGE_BYTES:
+        raise NetworkError(f"data channel: frame of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    rid, status, flags, _res, total = FRAME.unpack_from(message, 0)
+    return rid, status, bool(flags & FLAG_LAST), total, bytes(message[FRAME.size :])
+
+
+async def _wait_buffer(channel) -> None:
+    if channel.bufferedAmount <= BUFFER_HIGH:
+        return
+    low = asyncio.Event()
+    channel.bufferedAmountLowThreshold = BUFFER_LOW
+    channel.once("bufferedamountlow", low.set)  # pyee once-listener
+    while channel.bufferedAmount > BUFFER_LOW and channel.readyState == "open":
+        try:
+            await asyncio.wait_for(low.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+
+
+class WebRTCGateway:
+    """Server side: answers offers, then serves data-channel requests from `root`."""
+
+    def __init__(self, root: Path, trace: Trace | None = None):
+        self.root = root
+        self.trace = trace
+        self.peers: set = set()
+
+    async def handle_offer(self, request: web.Request) -> web.Response:
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+
+        if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
+            return web.Response(status=413, text="offer too large\n")
+        raw = await request.content.read(MAX_OFFER_BYTES + 1)
+        if len(raw) > MAX_OFFER_BYTES:
+            return web.Response(status=413, text="offer too large\n")
+        try:
+            offer = json.loads(raw)
+            sdp, kind = offer["sdp"], offer["type"]
+            if kind != "offer" or not isinstance(sdp, str):
+                raise ValueError("type must be 'offer' and sdp a string")
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.Response(status=400, text=f"expected JSON {{'type': 'offer', 'sdp': ...}}: {exc}\n")
+        missing = [a for a in _REQUIRED_SDP if a not in sdp]
+        if missing:  # aiortc accepts such an offer, but no connection could ever come of it
+            return web.Response(status=400, text=f"offer lacks {', '.join(missing)}\n")
+        if len(self.peers) >= MAX_PEERS:
+            return web.Response(status=503, text="too many peers\n")
+        pc = RTCPeerConnection()
+        self.peers.add(pc)
+        shaper = TraceShaper(self.trace) if self.trace is not None else None
+
+        @pc.on("datachannel")
+        def on_datachannel(channel):
+            lock = asyncio.Lock()  # one response at a time per channel: frames of two responses never interleave
+
+            @channel.on("message")
+            def on_message(message):
+                asyncio.ensure_future(self._answer(channel, message, shaper, lock))
+
+        @pc.on("connectionstatechange")
+        async def on_state():
+            if pc.connectionState in ("failed", "closed"):
+                await pc.close()
+                self.peers.discard(pc)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # aiortc raises ValueError and others on SDP it cannot apply
+            await pc.close()
+            self.peers.discard(pc)
+            return web.Response(status=400, text=f"cannot apply the offer: {type(exc).__name__}: {exc}\n")
+        answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        return web.json_response(answer)
+
+    async def _answer(self, channel, message, shaper, lock) -> None:
+        rid = 0
+        try:
+            if not isinstance(message, str) or len(message) > 4096:
+                raise RequestError(400, "request must be a JSON text message")
+            try:
+                req = json.loads(message)
+                rid = int(req["id"]) & 0xFFFFFFFF
+                path = req["path"]
+                rng = req.get("range")
+                if not isinstance(path, str):
+                    raise TypeError("path")
+            except (ValueError, KeyError, TypeError):
+                raise RequestError(400, "request must be JSON {id, path, range}") from None
+            local = resolve_path(self.root, path)
+            size = file_size(local)
+            if rng is None:
+                status, byte_range = 200, check_range(0, size, size) if size else None
+            else:
+                if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(x, int) for x in rng)):
+                    raise RequestError(416, "range must be [start, end_exclusive]")
+                status, byte_range = 206, check_range(rng[0], rng[1], size)
+        except RequestError as exc:
+            if channel.readyState == "open":
+                channel.send(next(encode_frames(rid, exc.status, [exc.message.encode()], len(exc.message.encode()))))
+            return
+        async with lock:
+            total = byte_range.length if byte_range else 0
+            pieces = read_pieces(local, byte_range, PAYLOAD_BYTES) if byte_range else iter(())
+            for frame in encode_frames(rid, status, pieces, total):
+                if channel.readyState != "open":
+                    return
+                if shaper is not None:
+                    await shaper.throttle(len(frame))
+                await _wait_buffer(channel)
+                channel.send(frame)
+
+    async def close(self, app=None) -> None:
+        peers, self.peers = list(self.peers), set()
+        await asyncio.gather(*(pc.close() for pc in peers), return_exceptions=True)
+
+
+class WebRTCTransport:
+    """Client side: connects through `origin`/webrtc/offer; `fetch` sends one request and reassembles frames.
+    With `trace`, frames are taken from the channel no faster than the trace (receiver-side shaping)."""
+
+    def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0):
+        self.origin = origin.rstrip("/")
+        self.shaper = TraceShaper(trace) if trace is not None else None
+        self.timeout_s = timeout_s
+        self.pc = None
+        self.channel = None
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._next_id = 1
+
+    async def connect(self) -> None:
+        import aiohttp
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+
+        self.pc = RTCPeerConnection()
+        self.channel = self.pc.createDataChannel(CHANNEL_LABEL, ordered=True)
+        opened = asyncio.Event()
+        self.channel.on("open", opened.set)
+        self.channel.on("message", self._queue.put_nowait)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = {"type": self.pc.localDescription.type, "sdp": self.pc.localDescription.sdp}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as session:
+            async with session.post(self.origin + "/webrtc/offer", json=offer) as resp:
+                if resp.status != 200:
+                    raise NetworkError(f"POST /webrtc/offer: HTTP {resp.status}: {(await resp.text()).strip()}")
+                answer = await resp.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type=answer["type"]))
+        try:
+            await asyncio.wait_for(opened.wait(), self.timeout_s)
+        except asyncio.TimeoutError:
+            raise NetworkError(f"data channel did not open within {self.timeout_s} s") from None
+
+    async def fetch(self, path: str, byte_range=None, max_bytes=None) -> bytes:
+        if self.channel is None:
+            await self.connect()
+        rid = self._next_id
+        self._next_id += 1
+        self.channel.send(json.dumps({"id": rid, "path": path, "range": list(byte_range) if byte_range else None}))
+        parts: list[bytes] = []
+        got = 0
+        while True:
+            try:
+                message = await asyncio.wait_for(self._queue.get(), self.timeout_s)
+            except asyncio.TimeoutError:
+                raise NetworkError(f"{path}: no data for {self.timeout_s} s") from None
+            frid, status, last, total, payload = decode_frame(message)
+            if frid != rid:
+                raise NetworkError(f"{path}: frame for request {frid} while waiting for {rid}")
+            if status >= 400:
+                raise NetworkError(f"{path}: status {status}: {payload.decode(errors='replace')}")
+            limit = (byte_range[1] - byte_range[0]) if byte_range else max_bytes
+            if limit is not None and total > limit:
+                raise NetworkError(f"{path}: response of {total} bytes, expected at most {limit}")
+            if self.shaper is not None:
+                await self.shaper.throttle(len(message))
+            parts.append(payload)
+            got += len(payload)
+            if got > total:
+                raise NetworkError(f"{path}: {got} bytes received, header said {total}")
+            if last:
+                break
+        if got != total:
+            raise NetworkError(f"{path}: {got} bytes received, header said {total}")
+        return b"".join(parts)
+
+    async def close(self) -> None:
+        if self.pc is not None:
+            await self.pc.close()

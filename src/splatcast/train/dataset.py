@@ -1,0 +1,131 @@
+"""Training views: NeRF-synthetic ``transforms_*.json`` scenes with RGBA images composited on a background.
+
+A dataset folder holds ``transforms_train.json`` (and optionally ``transforms_test.json``; ``transforms_val.json``
+is ignored), or the path of one transforms file is given. With a single split, every 8th view (index 0, 8, 16, ...)
+is held out for testing, as the reference trainer's ``llffhold`` does. Images are composited at full resolution,
+``rgb * a + background * (1 - a)``, then box-filtered down to the requested resolution (the longer side, in pixels).
+Cameras come from :func:`splatcast.render.camera.load_nerf_transforms` (OpenCV convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from splatcast.errors import FormatError
+from splatcast.render.camera import Camera, load_nerf_transforms
+
+TEST_EVERY = 8
+MAX_SIDE = 8192  # refuse absurd image sizes before decoding (PIL's own bomb check is a warning only)
+
+BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
+
+
+@dataclass
+class View:
+    camera: Camera
+    image: np.ndarray  # [H, W, 3] float32 in [0, 1], composited on the dataset's background
+    name: str
+
+
+@dataclass
+class Dataset:
+    train: list[View]
+    test: list[View]
+    background: tuple[float, float, float]
+    extent: float  # the reference's "cameras extent": 1.1 x the largest camera distance from their mean
+    source: str = ""
+    split_rule: str = field(default="")
+
+
+def parse_background(name_or_rgb) -> tuple[float, float, float]:
+    if isinstance(name_or_rgb, str):
+        if name_or_rgb not in BACKGROUNDS:
+            raise FormatError(f"background={name_or_rgb!r} must be one of {', '.join(BACKGROUNDS)}")
+        return BACKGROUNDS[name_or_rgb]
+    rgb = tuple(float(c) for c in name_or_rgb)
+    if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):
+        raise FormatError(f"background={name_or_rgb!r} must be 3 numbers in [0, 1]")
+    return rgb  # type: ignore[return-value]
+
+
+def load_image(path: Path, background, width: int, height: int) -> np.ndarray:
+    """RGB(A) file -> [height, width, 3] float32 composited on ``background`` and box-filtered to the size."""
+    try:
+        with Image.open(path) as im:
+            if max(im.size) > MAX_SIDE:
+                raise FormatError(f"{path}: image size {im.size} exceeds {MAX_SIDE} px")
+            rgba = np.asarray(im.convert("RGBA"), np.float32) / 255.0
+    except FileNotFoundError:
+        raise FormatError(f"{path}: image file not found") from None
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot decode image ({exc})") from None
+    rgb = rgba[..., :3] * rgba[..., 3:] + np.asarray(background, np.float32) * (1.0 - rgba[..., 3:])
+    if rgb.shape[:2] != (height, width):
+        rgb = np.stack(
+            [np.asarray(Image.fromarray(rgb[..., c], "F").resize((width, height), Image.BOX)) for c in range(3)],
+            axis=-1,
+        )
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def _target_size(cameras: list[Camera], resolution: int | None) -> tuple[int, int]:
+    w, h = cameras[0].width, cameras[0].height
+    if resolution is None:
+        return w, h
+    if resolution < 1:
+        raise FormatError(f"resolution={resolution} must be >= 1")
+    scale = resolution / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _load_split(json_path: Path, resolution: int | None, background) -> list[View]:
+    cameras, images = load_nerf_transforms(json_path)
+    if not cameras:
+        return []
+    width, height = _target_size(cameras, resolution)
+    views = []
+    for cam, img_path in zip(cameras, images):
+        cam = cam.resized(width, height) if (width, height) != (cam.width, cam.height) else cam
+        views.append(View(cam, load_image(img_path, background, width, height), img_path.stem))
+    return views
+
+
+def cameras_extent(cameras: list[Camera]) -> float:
+    """1.1 x the largest distance of a camera centre from the centres' mean (reference ``getNerfppNorm``)."""
+    centres = np.stack([c.center for c in cameras])
+    return float(1.1 * np.linalg.norm(centres - centres.mean(axis=0), axis=1).max())
+
+
+def load_nerf_synthetic(
+    path, resolution: int | None = None, background="white", test_every: int = TEST_EVERY
+) -> Dataset:
+    """Load a NeRF-synthetic scene (folder or transforms JSON) at ``resolution`` (longer side) on ``background``."""
+    path = Path(path)
+    bg = parse_background(background)
+    if path.is_dir():
+        train_json = path / "transforms_train.json"
+        test_json = path / "transforms_test.json"
+        if not train_json.exists():
+            raise FormatError(f"{path}: no transforms_train.json")
+    elif path.is_file():
+        train_json, test_json = path, path.parent / "__none__"
+    else:
+        raise FormatError(f"{path}: no such dataset folder or transforms file")
+    train = _load_split(train_json, resolution, bg)
+    if not train:
+        raise FormatError(f"{train_json}: no frames")
+    if test_json.exists():
+        test = _load_split(test_json, resolution, bg)
+        rule = "transforms_test.json"
+    else:
+        test = [v for i, v in enumerate(train) if i % test_every == 0] if test_every > 0 else []
+        train = [v for i, v in enumerate(train) if i % test_every != 0] if test_every > 0 else train
+        rule = f"every {test_every}th view held out" if test_every > 0 else "no test views"
+    if not train:
+        raise FormatError(f"{path}: no training views left after the split ({rule})")
+    extent = cameras_extent([v.camera for v in train + test])
+    return Dataset(train, test, bg, extent, str(path), rule)

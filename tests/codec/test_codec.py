@@ -1,0 +1,261 @@
+"""Encoder/decoder: bit-exact round trips, deterministic neighbours, prefixes, progressive decoding, fuzzing."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from splatcast.codec import EncoderConfig, ProgressiveDecoder, decode, read_index
+from splatcast.codec import container as ct
+from splatcast.codec.decoder import decode_progressive
+from splatcast.codec.encoder import encode_layers
+from splatcast.codec.knn import knn, knn_reference
+from splatcast.codec.layers import chunk_bounds, morton_codes, morton_codes_reference
+from splatcast.codec.predict import bilateral_predict, bilateral_reference
+from splatcast.codec.quantize import Grid, dequantize
+from splatcast.errors import BitstreamError, TruncatedError
+from splatcast.scene.cloud import GaussianCloud
+
+from codec_synthetic import synthetic_layers
+
+FAST = dict(entropy="zstd", chunks=3)
+
+
+@pytest.fixture(scope="module")
+def encoded(layers3):
+    data, stats, recon = encode_layers(layers3, EncoderConfig(vq=16, **FAST))
+    return layers3, data, stats, recon
+
+
+def test_round_trip_is_bit_exact_on_integers(encoded):
+    layers, data, stats, recon = encoded
+    dec = decode_progressive(data)
+    idx = read_index(data)
+    for j, q in enumerate(recon):
+        pos, feat = dec.layer_arrays(j)
+        assert np.array_equal(pos, q.pos) and np.array_equal(feat, q.feat)
+        # the decoded layer is the input quantized: rows map back through source_index
+        grid = Grid(idx.grid_min, idx.grid_max, idx.pos_bits)
+        cloud = dequantize(grid, idx.steps, pos, feat, layers[j].sh_degree)
+        src = layers[j][q.source_index]
+        assert np.abs(cloud.means - src.means).max() <= grid.step.max() / 2 + 1e-6
+        assert np.abs(cloud.sh_dc - src.sh_dc).max() <= idx.steps[0] / 2 + 1e-6
+        assert np.abs(cloud.scales - src.scales).max() <= idx.steps[2] / 2 + 1e-6
+    assert stats[1]["codebook_size"] == 16 and stats[2]["mode_entropy_bits"] > 0
+    out = decode(data)
+    assert out.equals(dec.layer_cloud(2)) and len(out) == len(layers[2])
+
+
+def test_encoder_and_decoder_pick_identical_neighbours(encoded):
+    _, data, _, recon = encoded
+    dec = decode_progressive(data)
+    for j in (1, 2):
+        assert np.array_equal(dec.layer_neighbours(j), recon[j].neighbours)
+        # the stream's parent is the first neighbour
+        assert np.array_equal(recon[j].parents, recon[j].neighbours[:, 0])
+
+
+def test_knn_matches_brute_force_with_ties():
+    rng = np.random.default_rng(0)
+    pts = rng.integers(0, 6, size=(300, 3)).astype(np.int32)  # a coarse grid: many exact ties and duplicates
+    qs = rng.integers(0, 6, size=(200, 3)).astype(np.int32)
+    for k in (1, 8, 20):
+        assert np.array_equal(knn(pts, qs, k), knn_reference(pts, qs, k))
+    assert knn(pts[:1], qs, 8).shape == (200, 1)
+    assert knn(pts[:0], qs, 8).shape == (200, 0)
+    assert knn(pts, qs[:0], 8).shape == (0, 8)
+
+
+def test_bilateral_fast_path_matches_reference():
+    rng = np.random.default_rng(0)
+    p_low = rng.integers(0, 1000, size=(200, 3)).astype(np.int32)
+    f_low = rng.integers(-300, 300, size=(200, 14)).astype(np.int32)
+    pos = rng.integers(0, 1000, size=(50, 3)).astype(np.int32)
+    nbr = knn(p_low, pos, 8)
+    assert np.array_equal(bilateral_predict(p_low, f_low, pos, nbr), bilateral_reference(p_low, f_low, pos, nbr))
+
+
+def test_morton_and_chunks():
+    rng = np.random.default_rng(0)
+    pos = rng.integers(0, 1 << 21, size=(100, 3)).astype(np.int32)
+    assert np.array_equal(morton_codes(pos), morton_codes_reference(pos))
+    assert chunk_bounds(0, 4) == [] and chunk_bounds(1, 4) == [(0, 1)]
+    assert chunk_bounds(10, 3) == [(0, 3), (3, 6), (6, 10)]
+
+
+@pytest.mark.parametrize("sizes", [(0,), (1,), (1, 1), (0, 5), (5, 0, 3), (2, 7)])
+def test_tiny_and_empty_layers(sizes):
+    rng = np.random.default_rng(0)
+    layers = [synthetic_layers(max(n, 1), 1, 0, seed=i)[0][:n] for i, n in enumerate(sizes)]
+    del rng
+    data, _, recon = encode_layers(layers, EncoderConfig(**FAST))
+    dec = decode_progressive(data)
+    for j, q in enumerate(recon):
+        assert np.array_equal(dec.layer_arrays(j)[1], q.feat)
+    assert len(decode(data)) == sizes[-1]
+
+
+def test_mdc_layers_decode_on_their_own(layers3):
+    data, stats, recon = encode_layers(layers3, EncoderConfig(mode="mdc", **FAST))
+    assert all(s["mode_entropy_bits"] is None for s in stats)
+    dec = decode_progressive(data, layer=2)
+    assert dec.chunks_received(0) == 0 and np.array_equal(dec.layer_arrays(2)[1], recon[2].feat)
+
+
+def test_prefixes_decode_to_the_chunks_they_hold(encoded):
+    _, data, _, _ = encoded
+    idx = read_index(data)
+    ends = [c.offset + c.full_bytes for layer in idx.layers for c in layer.chunks]
+    for n_chunks, end in enumerate(ends, start=1):
+        dec = decode_progressive(data[:end])
+        assert sum(dec.chunks_received(j) for j in range(3)) == n_chunks
+        dec_short = decode_progressive(data[: end - 1])
+        assert sum(dec_short.chunks_received(j) for j in range(3)) == n_chunks - 1
+    with pytest.raises(TruncatedError):
+        decode(data[: ends[-1] - 1], layer=2)
+    assert len(decode(data[: idx.header_bytes])) == 0
+
+
+def test_progressive_dc_then_upgrade_equals_full(encoded):
+    _, data, _, recon = encoded
+    idx = read_index(data)
+    dec = ProgressiveDecoder(data[: idx.header_bytes])
+    for j, layer in enumerate(idx.layers):
+        for c, ch in enumerate(layer.chunks):
+            if j < 2:
+                dec.add_chunk(j, c, data[ch.offset : ch.offset + ch.full_bytes])
+            else:
+                dec.add_chunk(j, c, data[ch.offset : ch.offset + ch.dc_bytes], refine="dc")
+    pos, feat = dec.layer_arrays(2)
+    assert np.array_equal(feat[:, :3], recon[2].feat[:, :3])  # dc mode: exact SH DC and positions
+    assert np.array_equal(pos, recon[2].pos)
+    for c, ch in enumerate(idx.layers[2].chunks):
+        dec.upgrade_chunk(2, c, data[ch.offset + ch.dc_bytes : ch.offset + ch.full_bytes])
+    assert np.array_equal(dec.layer_arrays(2)[1], recon[2].feat)
+    with pytest.raises(BitstreamError, match="expected chunk"):
+        dec.add_chunk(2, 0, b"")
+
+
+def test_layer_needs_the_layer_below_in_full(encoded):
+    _, data, _, _ = encoded
+    idx = read_index(data)
+    dec = ProgressiveDecoder(data)
+    ch = idx.layers[1].chunks[0]
+    with pytest.raises(BitstreamError, match="not complete"):
+        dec.add_chunk(1, 0, data[ch.offset : ch.offset + ch.full_bytes])
+
+
+def test_partial_layer_replaces_parents_and_ends_at_the_layer(encoded):
+    layers, data, _, _ = encoded
+    idx = read_index(data)
+    counts = []
+    for c in range(len(idx.layers[1].chunks) + 1):
+        out = decode(data, layer=1, chunks=c)
+        counts.append(len(out))
+    assert counts[0] == len(layers[0]) and counts[-1] == len(layers[1])
+    assert decode(data, layer=1).equals(decode_progressive(data, layer=1).layer_cloud(1))
+
+
+def test_fidelity_never_drops_as_chunks_arrive():
+    metrics = pytest.importorskip("splatcast.render.metrics")
+    layers = synthetic_layers(1500, 2, 1, seed=3)
+    data, _, _ = encode_layers(layers, EncoderConfig(entropy="zstd", chunks=4))
+    ref = layers[-1]
+    from splatcast.render.camera import orbit_cameras
+
+    cams = orbit_cameras(ref, 3, 96, 96)
+    psnrs = []
+    for c in range(5):
+        out = decode(data, layer=1, chunks=c)
+        psnrs.append(metrics.fidelity_psnr(ref, out, cameras=cams)["psnr"])
+    assert all(b >= a - 0.05 for a, b in zip(psnrs, psnrs[1:])), psnrs
+    assert psnrs[-1] > psnrs[0] + 1.0
+
+
+def _decode_all(data: bytes) -> None:
+    dec = decode_progressive(data)
+    dec.cloud()
+
+
+def test_fuzz_truncations_and_bit_flips_raise_only_bitstream_errors():
+    layers = synthetic_layers(40, 3, 1, seed=5)
+    data, _, _ = encode_layers(layers, EncoderConfig(entropy="zstd", chunks=2, vq=4))
+    idx = read_index(data)
+    rng = np.random.default_rng(0)
+    for n in rng.integers(0, len(data), size=600):
+        try:
+            decode(data[:n], layer=int(rng.integers(0, 3)))
+        except BitstreamError:
+            pass
+        if n >= idx.header_bytes:
+            _decode_all(data[:n])  # a prefix holding the header always decodes (to the chunks it holds)
+    for _ in range(1200):
+        bad = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            bad[int(rng.integers(0, len(bad)))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            _decode_all(bytes(bad))
+        except BitstreamError:
+            pass
+    # flips inside chunk payloads with the CRCs repaired: reach the stream and entropy parsers
+    chunks = [(c, layer.coding) for layer in idx.layers for c in layer.chunks]
+    for _ in range(800):
+        c, _coding = chunks[int(rng.integers(0, len(chunks)))]
+        bad = bytearray(data)
+        i = c.offset + int(rng.integers(0, c.full_bytes))
+        bad[i] ^= 1 << int(rng.integers(0, 8))
+        dec = ProgressiveDecoder(data)
+        try:
+            for j, layer in enumerate(idx.layers):
+                for ci, ch in enumerate(layer.chunks):
+                    dc = bytes(bad[ch.offset : ch.offset + ch.dc_bytes])
+                    rest = bytes(bad[ch.offset + ch.dc_bytes : ch.offset + ch.full_bytes])
+                    ch.crc_dc, ch.crc_rest = zlib.crc32(dc), zlib.crc32(rest)
+                    dec.index.layers[j].chunks[ci].crc_dc = ch.crc_dc
+                    dec.index.layers[j].chunks[ci].crc_rest = ch.crc_rest
+                    dec.add_chunk(j, ci, dc + rest)
+            dec.cloud()
+        except BitstreamError:
+            pass
+        finally:
+            idx = read_index(data)
+            chunks = [(c, layer.coding) for layer in idx.layers for c in layer.chunks]
+
+
+def test_encoder_config_validation():
+    with pytest.raises(ValueError):
+        EncoderConfig(mode="x").validate()
+    with pytest.raises(ValueError):
+        EncoderConfig(vq="sometimes").validate()
+    with pytest.raises(ValueError):
+        encode_layers([], EncoderConfig())
+    assert isinstance(GaussianCloud.empty(), GaussianCloud)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 30), min_size=1, max_size=3),
+    degree=st.integers(0, 2),
+    chunks=st.integers(1, 4),
+    vq=st.sampled_from(["off", 2, "auto"]),
+    mode=st.sampled_from(["scalable", "mdc"]),
+    seed=st.integers(0, 1000),
+)
+def test_property_round_trip(sizes, degree, chunks, vq, mode, seed):
+    from codec_synthetic import random_cloud
+
+    rng = np.random.default_rng(seed)
+    layers = [random_cloud(rng, n, degree) for n in sizes]
+    cfg = EncoderConfig(entropy="zstd", chunks=chunks, vq=vq, mode=mode, partial="replace", vq_candidates=(0, 2, 4))
+    data, _, recon = encode_layers(layers, cfg)
+    dec = decode_progressive(data)
+    for j, q in enumerate(recon):
+        pos, feat = dec.layer_arrays(j)
+        assert np.array_equal(pos, q.pos) and np.array_equal(feat, q.feat)
+    assert len(decode(data)) == sizes[-1]
