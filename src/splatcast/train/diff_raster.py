@@ -42,18 +42,8 @@ MAX_MD2 = 9.0  # 3 sigma
 FOV_CLAMP = 1.3
 MAX_SH_COEFFS = 16
 
-SH_C0 = 0.28209479177387814
-SH_C1 = 0.4886025119029199
-SH_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
-SH_C3 = (
-    -0.5900435899266435,
-    2.890611442640554,
-    -0.4570457994644658,
-    0.3731763325901154,
-    -0.4570457994644658,
-    1.445305721320277,
-    -0.5900435899266435,
-)
+# the SH constants are the renderer's, so the trainer's forward matches render() exactly
+from splatcast.render.sh import C0 as SH_C0, C1 as SH_C1, C2 as SH_C2, C3 as SH_C3  # noqa: E402
 
 # columns of the per-(tile, Gaussian) gradient buffer
 _G_U, _G_V, _G_A, _G_B, _G_C, _G_OP, _G_R = 0, 1, 2, 3, 4, 5, 6  # _G_R.._G_R+2: colour
