@@ -6,7 +6,10 @@ STAMP   := $(VENV)/.installed
 export OMP_WAIT_POLICY := PASSIVE
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba-cache
 
-.PHONY: demo test install bench clean
+WEB     := web
+PLAYER  := src/splatcast/player/static/index.html
+
+.PHONY: demo test install player chromium bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,16 +22,32 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --no-build-isolation 'paq>=0.1.1'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) player
 
-demo: $(STAMP)
+# the web player: npm packages from the lockfile, then esbuild bundles it into the Python package (no CDN at run time)
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund
+	touch $@
+
+player: $(WEB)/node_modules/.package-lock.json
+	npm --prefix $(WEB) run build --silent
+
+# headless Chromium for the player's browser tests (Debian's package; Playwright's own download cannot work here)
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
+
+# serves the demo stream with the player until Ctrl-C; SPLATCAST_DEMO_NO_SERVE=1 stops after the results
+demo: $(STAMP) player
 	$(BIN)/splatcast demo --out demo-out
 
-test: $(STAMP)
+test: $(STAMP) player chromium
+	npm --prefix $(WEB) test --silent
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) .numba-cache demo-out
+	rm -rf $(VENV) .numba-cache demo-out $(WEB)/node_modules src/splatcast/player/static

@@ -207,3 +207,21 @@ def test_fuzzed_golden_mpd_only_raises_manifest_error(data):
         interpret_mpd(parse_mpd(mutated))
     except ManifestError:
         pass
+
+
+def test_package_refuses_a_stream_the_web_player_cannot_decode(tmp_path, capsys):
+    """paq has no JavaScript decoder: packaging it for the player is refused (nothing written) unless asked."""
+    pytest.importorskip("paq")
+    from splc_real import make_real_stream
+
+    from splatcast.cli.main import main
+
+    src = tmp_path / "scene.splc"
+    src.write_bytes(make_real_stream(n0=60, n_layers=2, chunks=2, seed=1, entropy="paq"))
+    assert main(["package", str(src), "-o", str(tmp_path / "pkg")]) == 2
+    err = capsys.readouterr().err
+    assert "web player cannot decode" in err and "paq" in err and "--allow-unplayable" in err
+    assert not (tmp_path / "pkg").exists()
+    assert main(["package", str(src), "-o", str(tmp_path / "pkg"), "--allow-unplayable", "--json"]) == 0
+    assert (tmp_path / "pkg" / "manifest.mpd").is_file()
+    assert '"playable_in_browser": false' in capsys.readouterr().out

@@ -4,12 +4,15 @@
 2. train 3DGS on CPU from random points, capturing quality layers at test-PSNR plateaus,
 3. encode the layers with the scalable codec (+VQ) and, for comparison, as independent layers (MDC),
 4. decode every layer and time it, then print a table and write PNG renders of every layer and of progressive
-   prefixes of the top layer.
+   prefixes of the top layer,
+5. package the scalable stream for DASH and serve it with the web player, printing the URL to open (until Ctrl-C;
+   ``--no-serve`` or ``SPLATCAST_DEMO_NO_SERVE=1`` skips serving, for CI and scripts).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +32,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--entropy", default="lzma", help="entropy back-end for the scalable stream")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the table as JSON (sorted keys)")
+    parser.add_argument("--no-serve", action="store_true",
+                        help="stop after writing the results instead of serving the player "
+                             "(also SPLATCAST_DEMO_NO_SERVE=1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve the player on (0.0.0.0 for a classroom LAN; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to serve the player on (default 8000)")
 
 
 def _save_png(image: np.ndarray, path: Path) -> None:
@@ -94,12 +103,12 @@ def run(args) -> int:
     t0 = time.perf_counter()
     scene = lab_bench(args.gaussians, seed=args.seed)
     write_scene(scene, out / "ground_truth.ply")
-    say(f"[1/4] lab bench: {len(scene)} Gaussians; rendering {args.views} views at {args.resolution}px")
+    say(f"[1/5] lab bench: {len(scene)} Gaussians; rendering {args.views} views at {args.resolution}px")
     dataset = dataset_from_scene(scene, args.views, args.resolution, "white")
     test_view = dataset.test[1 % len(dataset.test)]
     _save_png(test_view.image, out / "ground_truth.png")
 
-    say(f"[2/4] training {args.iterations} iterations on CPU, capturing {args.layers} layers at plateaus")
+    say(f"[2/5] training {args.iterations} iterations on CPU, capturing {args.layers} layers at plateaus")
     layers, log, sec_per_it = _train(dataset, args, quiet)
     with open(out / "train_log.jsonl", "w") as f:
         for record in log:
@@ -108,7 +117,7 @@ def run(args) -> int:
         write_scene(cloud, out / f"layer{j}_iteration{it}.ply")
     clouds = [c for _, _, c in layers]
 
-    say("[3/4] encoding: scalable + VQ, scalable without VQ, MDC")
+    say("[3/5] encoding: scalable + VQ, scalable without VQ, MDC")
     streams = {}
     for name, cfg in {
         "scalable_vq": EncoderConfig(mode="scalable", vq="auto", entropy=args.entropy),
@@ -119,7 +128,7 @@ def run(args) -> int:
     data = streams["scalable_vq"][0]
     (out / "layers.splc").write_bytes(data)
 
-    say("[4/4] decoding, timing and rendering")
+    say("[4/5] decoding, timing and rendering")
     warm_up()
     rows = []
     for j, (it, test_psnr, _) in enumerate(tqdm(layers, desc="decode", disable=quiet, file=sys.stderr)):
@@ -157,7 +166,9 @@ def run(args) -> int:
                          "test_psnr": round(float(psnr(strip[-1], test_view.image)), 3)})
     _save_png(np.concatenate(strip, axis=1), out / "progressive.png")
 
+    package_dir = _package_for_player(clouds, data, args, out)
     summary = {
+        "package": str(package_dir),
         "scene_gaussians": len(scene),
         "train_seconds_per_iteration": round(sec_per_it, 4),
         "stream_bytes": len(data),
@@ -169,9 +180,57 @@ def run(args) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
     if args.json:
         print(json.dumps(summary, sort_keys=True))
+    else:
+        _print_table(summary, len(dataset.train), len(dataset.test), args.resolution, out)
+    if args.no_serve or os.environ.get("SPLATCAST_DEMO_NO_SERVE") == "1":
         return 0
-    print(f"\nlab bench: {len(scene)} Gaussians, {len(dataset.train)} training / {len(dataset.test)} test views at "
-          f"{args.resolution}px, {sec_per_it:.3f} s per training iteration")
+    return _serve(package_dir, args)
+
+
+def _package_for_player(clouds, data: bytes, args, out: Path) -> Path:
+    """DASH-package the scalable stream into ``out/stream`` (re-encoded with rans if the player cannot read
+    ``--entropy``), so the web player can stream it."""
+    from splatcast.codec import EncoderConfig, encode
+    from splatcast.dash.packager import package
+    from splatcast.player import unplayable_reason
+
+    if unplayable_reason(args.entropy):
+        data = encode(clouds, EncoderConfig(mode="scalable", vq="auto", entropy="rans"))
+    package_dir = out / "stream"
+    package_dir.mkdir(parents=True, exist_ok=True)
+    media = package_dir / "lab-bench.splc"
+    media.write_bytes(data)
+    package(media, package_dir, title="splatcast lab bench")
+    return package_dir
+
+
+def _serve(package_dir: Path, args) -> int:
+    from splatcast.net.server import serve_forever
+    from splatcast.player import is_built
+
+    if not is_built():
+        print("the web player is not built (run `make demo`, or `npm --prefix web ci && npm --prefix web run build`);"
+              f" serving {package_dir} without it", file=sys.stderr)
+
+    def ready(url: str) -> None:
+        shown = url.replace("0.0.0.0", "127.0.0.1")
+        print(f"\nopen {shown} in a browser to see the lab bench stream in (Ctrl-C to stop)", flush=True)
+        if args.host == "127.0.0.1":
+            print("(students on your network: rerun with --host 0.0.0.0 and share http://<this machine>:"
+                  f"{args.port}/)", flush=True)
+
+    try:
+        serve_forever(package_dir, args.host, args.port, None, True, ready=ready)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _print_table(summary: dict, n_train: int, n_test: int, resolution: int, out: Path) -> None:
+    rows, prefixes, sec_per_it = summary["layers"], summary["progressive_top_layer"], \
+        summary["train_seconds_per_iteration"]
+    print(f"\nlab bench: {summary['scene_gaussians']} Gaussians, {n_train} training / {n_test} test views at "
+          f"{resolution}px, {sec_per_it:.3f} s per training iteration")
     head = (f"{'layer':>5} {'iter':>6} {'test PSNR':>9} {'decoded':>8} {'Gaussians':>9} {'bpg VQ':>8} {'bpg noVQ':>8} "
             f"{'bpg MDC':>8} {'K':>4} {'modes b':>7} {'dec ms/kG':>9}")
     print(head)
@@ -186,4 +245,3 @@ def run(args) -> int:
           + ", ".join(f"{p['chunks']} chunks {p['gaussians']} G {p['test_psnr']:.2f} dB" for p in prefixes))
     print(f"wrote {out}/: layer*.png, progressive.png, ground_truth.png, layers.splc, layer PLYs, summary.json "
           f"({summary['seconds']} s)")
-    return 0

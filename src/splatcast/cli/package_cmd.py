@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 HELP = "package a .splc stream for DASH streaming: DIR/manifest.mpd + the media (optionally non-scalable baselines)"
@@ -22,6 +23,11 @@ def add_arguments(parser) -> None:
         "--baseline",
         action="store_true",
         help="also write DIR/baseline/<stem>.single.splc (top layer re-encoded as one layer) and <stem>.spz",
+    )
+    parser.add_argument(
+        "--allow-unplayable",
+        action="store_true",
+        help="package a stream whose entropy back-end the web player cannot decode (e.g. paq); default: refuse",
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
 
@@ -46,12 +52,18 @@ def write_baselines(stream: Path, out_dir: Path) -> dict:
 
 def run(args) -> int:
     from splatcast.dash.packager import package, read_splc_index
+    from splatcast.errors import SplatcastError
+    from splatcast.player import unplayable_reason
 
     stream = Path(args.stream)
     out = Path(args.out)
     index = read_splc_index(stream)
+    reason = unplayable_reason(index.entropy)
+    if reason and not args.allow_unplayable:
+        raise SplatcastError(f"{stream}: {reason}")  # checked before anything is written to DIR
     manifest = package(stream, out, title=args.title, nominal_duration_s=args.nominal_duration, index=index)
     facts = {
+        "playable_in_browser": reason is None,
         "manifest": str(manifest),
         "media": str(out / stream.name),
         "layers": len(index.layers),
@@ -66,6 +78,8 @@ def run(args) -> int:
     else:
         print(f"wrote {manifest} ({facts['manifest_bytes']} bytes) for {stream.name}: {facts['layers']} layers, "
               f"chunks {facts['chunks']}, {facts['stream_bytes']} bytes")
+        if reason:
+            print(f"warning: {reason.split(';')[0]}", file=sys.stderr)
         for name, path in facts.get("baselines", {}).items():
             print(f"baseline {name}: {path}")
     return 0
