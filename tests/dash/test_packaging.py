@@ -209,18 +209,20 @@ def test_fuzzed_golden_mpd_only_raises_manifest_error(data):
         pass
 
 
-def test_package_refuses_a_stream_the_web_player_cannot_decode(tmp_path, capsys):
-    """paq has no JavaScript decoder: packaging it for the player is refused (nothing written) unless asked."""
-    pytest.importorskip("paq")
+@pytest.mark.parametrize("entropy", ["lzma", "paq"])
+def test_package_refuses_a_stream_the_web_player_cannot_decode(tmp_path, capsys, entropy):
+    """The JavaScript decoder reads rans and zstd only: other streams are refused (nothing written) unless asked."""
+    if entropy == "paq":
+        pytest.importorskip("paq")
     from splc_real import make_real_stream
 
     from splatcast.cli.main import main
 
     src = tmp_path / "scene.splc"
-    src.write_bytes(make_real_stream(n0=60, n_layers=2, chunks=2, seed=1, entropy="paq"))
+    src.write_bytes(make_real_stream(n0=60, n_layers=2, chunks=2, seed=1, entropy=entropy))
     assert main(["package", str(src), "-o", str(tmp_path / "pkg")]) == 2
     err = capsys.readouterr().err
-    assert "web player cannot decode" in err and "paq" in err and "--allow-unplayable" in err
+    assert "web player cannot decode" in err and entropy in err and "--allow-unplayable" in err
     assert not (tmp_path / "pkg").exists()
     assert main(["package", str(src), "-o", str(tmp_path / "pkg"), "--allow-unplayable", "--json"]) == 0
     assert (tmp_path / "pkg" / "manifest.mpd").is_file()

@@ -4,7 +4,7 @@ GET/HEAD any file under the directory with single byte ranges (206 / 416), ``app
 ``application/octet-stream`` for media, CORS headers on every answer (browser players), OPTIONS preflight; paths
 outside the directory (``..``, symlinks leaving it) are refused with 403/404. Optional trace shaping: one token
 bucket per TCP connection, starting at the connection's first request. Optional WebRTC signalling at
-``POST /webrtc/offer`` (see webrtc.py), served by the same app.
+``POST /webrtc/offer`` (see webrtc.py), served by the same app. ``GET /`` is the web player (player_routes.py).
 """
 
 from __future__ import annotations
@@ -118,6 +118,9 @@ def create_app(root: str | Path, trace: Trace | None = None, webrtc: bool = Fals
         gateway = WebRTCGateway(root_path, trace)
         app.router.add_post("/webrtc/offer", gateway.handle_offer)
         app.on_shutdown.append(gateway.close)
+    from splatcast.net.player_routes import add_player_routes
+
+    add_player_routes(app, root_path)  # GET / is the web player, its assets under /_player/
     app.router.add_route("OPTIONS", "/{tail:.*}", _options)
     app.router.add_get("/{tail:.*}", _serve_file)  # also answers HEAD
     return app

@@ -1,0 +1,83 @@
+"""JavaScript decoder (Node) vs Python decoder on playbot-lod 2_0 -> 1_0 -> 0_0 (3-layer scalable streams).
+
+    python -m benchmarks.bench_js_decode [--entropy rans zstd] [--repeats 3] [--levels 2_0 1_0 0_0]
+
+Per back-end: encodes once, then times (median of --repeats) the Python `decode` (in process, numba warm) and the
+JS CLI `web/src/cli/decode.mjs --json` (its in-process decode time, and the whole `node` process wall time), prints
+ms per 1000 Gaussians and the JS/Python ratio, and checks the two PLY files are byte-identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data" / "scenes" / "playbot-lod"
+CLI = ROOT / "web" / "src" / "cli" / "decode.mjs"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--entropy", nargs="+", default=["rans", "zstd"])
+    ap.add_argument("--levels", nargs="+", default=["2_0", "1_0", "0_0"])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    node = shutil.which("node")
+    if node is None or not DATA.is_dir():
+        print("needs node and ../shared/data/scenes/playbot-lod", file=sys.stderr)
+        return 1
+    from splatcast.codec.decoder import decode, warm_up
+    from splatcast.codec.encoder import EncoderConfig, encode
+    from splatcast.scene.formats import read_scene
+    from splatcast.scene.formats.ply import write_ply
+
+    layers = [read_scene(DATA / lv) for lv in args.levels]
+    warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for entropy in args.entropy:
+            t0 = time.perf_counter()
+            data = encode(layers, EncoderConfig(entropy=entropy, partial="replace"))
+            enc_s = time.perf_counter() - t0
+            src = tmp / f"pb_{entropy}.splc"
+            src.write_bytes(data)
+            py_t, js_t, js_wall = [], [], []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                cloud = decode(data)
+                py_t.append(time.perf_counter() - t0)
+            write_ply(cloud, tmp / "py.ply")
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                res = subprocess.run([node, str(CLI), str(src), str(tmp / "js.ply"), "--json"], capture_output=True, text=True)
+                js_wall.append(time.perf_counter() - t0)
+                if res.returncode:
+                    print(res.stderr, file=sys.stderr)
+                    return 1
+                js_t.append(json.loads(res.stdout)["decode_ms"] / 1000)
+            same = (tmp / "py.ply").read_bytes() == (tmp / "js.ply").read_bytes()
+            n = len(cloud)
+            py, js, jw = statistics.median(py_t), statistics.median(js_t), statistics.median(js_wall)
+            row = {
+                "entropy": entropy, "layers": "->".join(args.levels), "gaussians_top": n,
+                "gaussians_all": sum(len(c) for c in layers), "bytes": len(data), "encode_s": round(enc_s, 2),
+                "python_ms": round(py * 1000, 1), "js_ms": round(js * 1000, 1), "js_process_ms": round(jw * 1000, 1),
+                "python_ms_per_1k": round(py * 1e6 / n, 3), "js_ms_per_1k": round(js * 1e6 / n, 3),
+                "js_over_python": round(js / py, 2), "ply_identical": same,
+            }
+            print(json.dumps(row, sort_keys=True))
+            if not same:
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

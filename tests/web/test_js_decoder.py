@@ -1,0 +1,129 @@
+"""The JavaScript decoder (web/src/decoder, CLI web/src/cli/decode.mjs) writes byte-identical PLY to `splatcast decode`.
+
+Skips when `node` or web/node_modules is missing. Streams: synthetic 3-layer scalable (rans, zstd), an mdc stream,
+truncated prefixes, refine dc/full; and playbot-lod levels 5_0 -> 4_0 -> 3_0 when ../shared/data/scenes exists.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from splatcast.codec.decoder import decode
+from splatcast.codec.encoder import EncoderConfig, encode
+from splatcast.scene.formats.ply import write_ply
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+CLI = WEB / "src" / "cli" / "decode.mjs"
+NODE = shutil.which("node")
+sys.path.insert(0, str(ROOT / "tests" / "codec"))
+from codec_synthetic import synthetic_layers  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    NODE is None or not (WEB / "node_modules" / "fzstd").is_dir(), reason="node or web/node_modules missing"
+)
+SCENES = ROOT.parent / "shared" / "data" / "scenes"
+JS_ENTROPY = ("rans", "zstd")  # lzma/paq: not supported by the JS decoder
+
+
+def js_decode(src: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([NODE, str(CLI), str(src), str(out), *args], capture_output=True, text=True, timeout=120)
+
+
+def py_ply(data: bytes, out: Path, layer=None, chunks=None, refine="full") -> bytes:
+    write_ply(decode(data, layer, chunks, refine), out)
+    return out.read_bytes()
+
+
+def args_of(layer, chunks, refine) -> list[str]:
+    a = ["--refine", refine]
+    if layer is not None:
+        a += ["--layer", str(layer)]
+    if chunks is not None:
+        a += ["--chunks", str(chunks)]
+    return a
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return synthetic_layers(n0=150, n_layers=3, sh_degree=1, seed=5)
+
+
+STREAMS = [
+    ("rans", "scalable", "auto"),
+    ("rans", "scalable", "off"),
+    ("zstd", "scalable", "auto"),
+    ("rans", "mdc", "auto"),
+    ("zstd", "mdc", "off"),
+]
+
+
+@pytest.mark.parametrize("entropy,mode,vq", STREAMS)
+def test_operating_points_match_python(tmp_path, layers, entropy, mode, vq):
+    data = encode(layers, EncoderConfig(entropy=entropy, mode=mode, vq=vq, chunks=3, partial="replace"))
+    src = tmp_path / "s.splc"
+    src.write_bytes(data)
+    ops = [(None, None, "full")]
+    for layer in (0, 1, 2):
+        for c in (1, 2, 3):
+            for r in ("dc", "full"):
+                if layer == 0 and r == "dc":
+                    continue
+                ops.append((layer, c, r))
+    for op in ops:
+        want = py_ply(data, tmp_path / "py.ply", *op)
+        res = js_decode(src, tmp_path / "js.ply", *args_of(*op))
+        assert res.returncode == 0, res.stderr
+        assert (tmp_path / "js.ply").read_bytes() == want, (entropy, mode, vq, op)
+
+
+def test_truncated_prefixes_match_python(tmp_path, layers):
+    data = encode(layers, EncoderConfig(entropy="rans", chunks=3, partial="replace"))
+    from splatcast.codec.container import read_index
+
+    idx = read_index(data)
+    ends = [ce.offset + ce.full_bytes for li in idx.layers for ce in li.chunks]
+    for cut in (ends[0], ends[1], ends[4] + 7, ends[5], len(data)):
+        src = tmp_path / "p.splc"
+        src.write_bytes(data[:cut])
+        want = py_ply(data[:cut], tmp_path / "py.ply")
+        res = js_decode(src, tmp_path / "js.ply")
+        assert res.returncode == 0, res.stderr
+        assert (tmp_path / "js.ply").read_bytes() == want, cut
+
+
+def test_errors_exit_2(tmp_path, layers):
+    data = bytearray(encode(layers[:2], EncoderConfig(entropy="rans", chunks=2)))
+    bad = tmp_path / "bad.splc"
+    bad.write_bytes(b"XPLC" + bytes(data[4:]))
+    res = js_decode(bad, tmp_path / "o.ply")
+    assert res.returncode == 2 and "BitstreamFormatError" in res.stderr and res.stderr.count("\n") == 1
+    data[-3] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    res = js_decode(bad, tmp_path / "o.ply")
+    assert res.returncode == 2 and "ChecksumError" in res.stderr
+    lz = tmp_path / "lz.splc"
+    lz.write_bytes(encode(layers[:1], EncoderConfig(entropy="lzma", chunks=1)))
+    res = js_decode(lz, tmp_path / "o.ply")
+    assert res.returncode == 2 and "not supported" in res.stderr
+
+
+@pytest.mark.skipif(not (SCENES / "playbot-lod" / "3_0").is_dir(), reason="shared scenes absent")
+@pytest.mark.parametrize("entropy", JS_ENTROPY)
+def test_real_scene_playbot_small_lods(tmp_path, entropy):
+    from splatcast.scene.formats import read_scene
+
+    layers = [read_scene(SCENES / "playbot-lod" / lv) for lv in ("5_0", "4_0", "3_0")]
+    data = encode(layers, EncoderConfig(entropy=entropy, chunks=4, partial="replace"))
+    src = tmp_path / "pb.splc"
+    src.write_bytes(data)
+    for op in [(None, None, "full"), (2, 1, "dc"), (2, 2, "full"), (1, 4, "dc")]:
+        want = py_ply(data, tmp_path / "py.ply", *op)
+        res = js_decode(src, tmp_path / "js.ply", *args_of(*op))
+        assert res.returncode == 0, res.stderr
+        assert (tmp_path / "js.ply").read_bytes() == want, (entropy, op)

@@ -1,0 +1,13 @@
+// Public API of the JavaScript .splc decoder (browser Web Worker and Node; no Node-only imports).
+export { BitstreamError, TruncatedError, BitstreamFormatError, UnsupportedVersionError, ChecksumError, LimitError } from "./errors.mjs";
+export { headerLength, readIndex, PREAMBLE_BYTES } from "./container.mjs";
+export { ProgressiveDecoder, concatClouds } from "./progressive.mjs";
+export { writePly } from "./plywriter.mjs";
+import { SUPPORTED } from "./backends.mjs";
+export { decodeRans } from "./rans.mjs";
+
+/** Entropy back-ends this decoder supports ('lzma' and 'paq' are not: see docs/format.md / the report). */
+export const SUPPORTED_ENTROPY = [...SUPPORTED];
+
+/** One-time async initialisation; nothing to load for rans/zstd. Safe to call many times. */
+export async function initDecoder() {}

@@ -1,0 +1,302 @@
+// Chunk-by-chunk decoding (docs/format.md sections 3-5); mirrors splatcast.codec.decoder.ProgressiveDecoder.
+import { checkCrc, readIndex, STREAM, STREAM_NAMES, unpackStreams } from "./container.mjs";
+import { SUPPORTED, decodeStream } from "./backends.mjs";
+import { BitstreamError, BitstreamFormatError, TruncatedError } from "./errors.mjs";
+import { NeighbourIndex } from "./neighbours.mjs";
+import { predictWithModes } from "./bilateral.mjs";
+
+const FEATURE_LIMIT = (1 << 24) - 1;
+const N_FIXED = 11;
+export const shRestCount = (d) => (d + 1) * (d + 1) - 1;
+
+/**
+ * @typedef {{count:number, shDegree:number, positions:Float32Array, scalesLog:Float32Array, quats:Float32Array,
+ *   opacityLogit:Float32Array, shDc:Float32Array, shRest:Float32Array}} Cloud
+ * shRest is [N][K][3] (coefficient k, then channel), as splatcast's GaussianCloud.sh_rest.
+ */
+
+class LayerState {
+  constructor(n) { this.pos = []; this.feat = []; this.parents = []; this.pending = new Map(); this.n = n; this.cat = null; this.cloudCache = null; }
+  get received() { return this.pos.length; }
+  get complete() { return this.received === this.n && this.pending.size === 0; }
+  arrays(C) {
+    if (!this.cat) {
+      let g = 0;
+      for (const p of this.pos) g += p.length / 3;
+      const pos = new Int32Array(3 * g), feat = new Int32Array(C * g);
+      let o = 0;
+      for (let i = 0; i < this.pos.length; i++) { pos.set(this.pos[i], 3 * o); feat.set(this.feat[i], C * o); o += this.pos[i].length / 3; }
+      this.cat = { pos, feat, g };
+    }
+    return this.cat;
+  }
+  invalidate() { this.cat = null; this.cloudCache = null; }
+}
+
+function checkRange(arr, lo, hi, field, what) {
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    if (v < lo || v > hi) throw new BitstreamFormatError(`${what}: ${field} outside ${lo}..${hi} (got ${v})`);
+  }
+}
+
+export class ProgressiveDecoder {
+  /** @param {Uint8Array} header at least the first header_bytes bytes of the file */
+  constructor(header) {
+    this.index = readIndex(header);
+    const idx = this.index;
+    if (!SUPPORTED.includes(idx.entropy)) throw new BitstreamFormatError(`entropy back-end ${idx.entropy} is not supported by this decoder (supported: ${SUPPORTED.join(", ")})`);
+    this.cols = N_FIXED + 3 * shRestCount(idx.shDegree);
+    this.newer = idx.version[1] > 0;
+    this.layers = idx.layers.map((l) => new LayerState(l.chunks.length));
+    this.nindex = new Map();
+    const n = 2 ** idx.posBits - 1;
+    this.posMax = n;
+    this.gridStep = [0, 1, 2].map((a) => (idx.gridMax[a] - idx.gridMin[a]) / n);
+  }
+
+  layerIndex(layer) {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.index.layers.length) throw new BitstreamFormatError(`layer ${layer} does not exist (file has ${this.index.layers.length})`);
+    const li = this.index.layers[layer];
+    if (li.coding === "inter" && !this.layers[layer - 1].complete) throw new BitstreamFormatError(`layer ${layer} is predicted from layer ${layer - 1}, which is not complete in full refinement`);
+    return li;
+  }
+
+  /** @param {number} layer @param {number} chunk @param {Uint8Array} data @param {'full'|'dc'} refine */
+  addChunk(layer, chunk, data, refine = "full") {
+    const li = this.layerIndex(layer);
+    const st = this.layers[layer];
+    if (refine !== "dc" && refine !== "full") throw new RangeError(`refine=${refine}: choose dc or full`);
+    if (chunk !== st.received) throw new BitstreamFormatError(`layer ${layer}: chunk ${chunk} arrived, expected chunk ${st.received} next`);
+    if (chunk >= li.chunks.length) throw new BitstreamFormatError(`layer ${layer} has ${li.chunks.length} chunks, got chunk ${chunk}`);
+    const ce = li.chunks[chunk];
+    const what = `layer ${layer} chunk ${chunk}`;
+    const want = refine === "full" || ce.fullBytes === ce.dcBytes ? ce.fullBytes : ce.dcBytes;
+    if (data.length < want) throw new TruncatedError(`${what}: needs ${want} bytes for refine=${refine}, got ${data.length}`);
+    const dc = data.subarray(0, ce.dcBytes);
+    checkCrc(dc, ce.crcDc, `${what} dc part at offset 0`);
+    let rest = null;
+    if (ce.fullBytes === ce.dcBytes) rest = new Uint8Array(0);
+    else if (refine === "full") {
+      rest = data.subarray(ce.dcBytes, ce.fullBytes);
+      checkCrc(rest, ce.crcRest, `${what} rest part at offset ${ce.dcBytes}`);
+    }
+    if (li.coding === "intra") {
+      const { pos, feat } = this.decodeIntra(dc, ce.gaussians, what);
+      st.pos.push(pos); st.feat.push(feat);
+    } else {
+      this.decodeInter(layer, chunk, dc, rest, what);
+    }
+    st.invalidate();
+  }
+
+  /** Rest part (bytes [dcBytes, fullBytes) of the chunk) of a chunk received with refine "dc". */
+  upgradeChunk(layer, chunk, rest) {
+    const li = this.layerIndex(layer);
+    const st = this.layers[layer];
+    const what = `layer ${layer} chunk ${chunk}`;
+    if (!st.pending.has(chunk)) throw new BitstreamFormatError(`${what}: nothing to upgrade (not received in dc refinement)`);
+    const ce = li.chunks[chunk];
+    const need = ce.fullBytes - ce.dcBytes;
+    if (rest.length < need) throw new TruncatedError(`${what}: rest part needs ${need} bytes, got ${rest.length}`);
+    rest = rest.subarray(0, need);
+    checkCrc(rest, ce.crcRest, `${what} rest part`);
+    const { pred, modes } = st.pending.get(chunk);
+    st.feat[chunk] = this.restResiduals(rest, pred, modes, st.feat[chunk], what);
+    st.pending.delete(chunk);
+    st.invalidate();
+  }
+
+  layerComplete(layer) { return this.layers[layer].complete; }
+  chunksReceived(layer) { return this.layers[layer].received; }
+  /** Integer positions [N*3] and features [N*C] of the chunks received so far. */
+  layerArrays(layer) { return this.layers[layer].arrays(this.cols); }
+
+  get(streams, sid, count, what, ctx = null) {
+    if (count === 0) return new Int32Array(0);
+    const s = streams.get(sid);
+    if (!s) throw new BitstreamFormatError(`${what}: stream ${STREAM_NAMES[sid]} is missing`);
+    try {
+      return decodeStream(s.payload, this.index.entropy, count, s.bytesPerValue, ctx);
+    } catch (exc) {
+      if (exc instanceof BitstreamError) { const e = new exc.constructor(`${what} stream ${STREAM_NAMES[sid]}: ${exc.message}`); throw e; }
+      throw exc;
+    }
+  }
+
+  /** Features from column firstCol on: {vals [g*C] (columns < firstCol untouched = 0), intra [C] flags}. */
+  features(streams, g, what, firstCol, modes = null) {
+    const C = this.cols;
+    const groups = [[STREAM.DC, 0, 3], [STREAM.OPACITY, 3, 1], [STREAM.SCALE, 4, 3], [STREAM.QUAT, 7, 4], [STREAM.REST, 11, C - 11]];
+    const out = new Int32Array(g * C);
+    const intra = new Uint8Array(C);
+    for (const [sid, c0, n] of groups) {
+      if (c0 < firstCol || n === 0) continue;
+      const isRest = sid === STREAM.REST;
+      let ctx = null;
+      if (modes) {
+        ctx = new Int32Array(n * g);
+        if (isRest) { for (let i = 0; i < g; i++) { const c = Math.min(modes[i], 2); for (let t = 0; t < n; t++) ctx[i * n + t] = c; } }
+        else { for (let t = 0; t < n; t++) for (let i = 0; i < g; i++) ctx[t * g + i] = Math.min(modes[i], 2); }
+      }
+      const v = this.get(streams, sid, n * g, what, ctx);
+      if (isRest) { for (let i = 0; i < g; i++) for (let t = 0; t < n; t++) out[i * C + c0 + t] = v[i * n + t]; }
+      else { for (let t = 0; t < n; t++) for (let i = 0; i < g; i++) out[i * C + c0 + t] = v[t * g + i]; }
+      if (g && streams.get(sid).intra) for (let t = 0; t < n; t++) intra[c0 + t] = 1;
+    }
+    return { out, intra };
+  }
+
+  decodeIntra(dc, g, what) {
+    const streams = unpackStreams(dc, what, this.newer);
+    const d = this.get(streams, STREAM.POS, 3 * g, what);
+    const pos = new Int32Array(3 * g);
+    for (let a = 0; a < 3; a++) {
+      let acc = 0;
+      for (let i = 0; i < g; i++) {
+        acc += d[a * g + i];
+        if (acc < 0 || acc > this.posMax) throw new BitstreamFormatError(`${what}: position outside 0..${this.posMax} (got ${acc})`);
+        pos[3 * i + a] = acc;
+      }
+    }
+    const { out } = this.features(streams, g, what, 0);
+    checkRange(out, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what);
+    return { pos, feat: out };
+  }
+
+  decodeInter(layer, chunk, dc, rest, what) {
+    const li = this.index.layers[layer];
+    const st = this.layers[layer];
+    const C = this.cols;
+    const low = this.layerArrays(layer - 1);
+    const m = low.g;
+    const g = li.chunks[chunk].gaussians;
+    const streams = unpackStreams(dc, what, this.newer);
+    const dpar = this.get(streams, STREAM.PARENT_DELTA, g, what);
+    checkRange(dpar, 0, Math.max(m - 1, 0), "parent delta", what);
+    const parents = new Int32Array(g);
+    let acc = 0;
+    for (let i = 0; i < g; i++) {
+      acc += dpar[i];
+      if (acc > m - 1) throw new BitstreamFormatError(`${what}: parent outside 0..${m - 1} (got ${acc})`);
+      parents[i] = acc;
+    }
+    const dpos = this.get(streams, STREAM.POS, 3 * g, what);
+    const pos = new Int32Array(3 * g);
+    for (let i = 0; i < g; i++) {
+      for (let a = 0; a < 3; a++) {
+        const v = low.pos[3 * parents[i] + a] + dpos[a * g + i];
+        if (v < 0 || v > this.posMax) throw new BitstreamFormatError(`${what}: position outside 0..${this.posMax} (got ${v})`);
+        pos[3 * i + a] = v;
+      }
+    }
+    const k = Math.min(li.knnK, m);
+    const modes = this.get(streams, STREAM.MODE, g, what);
+    checkRange(modes, 0, k, "mode", what);
+    if (!this.nindex.has(layer - 1)) this.nindex.set(layer - 1, new NeighbourIndex(low.pos));
+    const nbr = this.nindex.get(layer - 1).query(pos, li.knnK);
+    const pred = predictWithModes(low.pos, low.feat, C, pos, nbr, k, modes);
+    let feat = pred.slice();
+    const mctx = new Int32Array(3 * g);
+    for (let t = 0; t < 3; t++) for (let i = 0; i < g; i++) mctx[t * g + i] = Math.min(modes[i], 2);
+    const dcRes = this.get(streams, STREAM.DC, 3 * g, what, mctx);
+    let vq = null;
+    if (li.codebookSize) {
+      vq = this.get(streams, STREAM.VQ_INDEX, g, what, mctx.subarray(0, g));
+      checkRange(vq, 0, li.codebookSize - 1, "vq index", what);
+    }
+    for (let i = 0; i < g; i++) {
+      for (let c = 0; c < 3; c++) {
+        const v = pred[i * C + c] + dcRes[c * g + i] + (vq ? li.codebook[3 * vq[i] + c] : 0);
+        if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: sh_dc outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
+        feat[i * C + c] = v;
+      }
+    }
+    if (rest === null) st.pending.set(chunk, { pred, modes });
+    else feat = this.restResiduals(rest, pred, modes, feat, what);
+    st.pos.push(pos); st.feat.push(feat); st.parents.push(parents);
+  }
+
+  restResiduals(rest, pred, modes, feat, what) {
+    const C = this.cols, g = modes.length;
+    const streams = unpackStreams(rest, what + " rest part", this.newer);
+    const { out: r, intra } = this.features(streams, g, what, 3, modes);
+    const res = feat.slice();
+    for (let i = 0; i < g; i++) {
+      for (let c = 3; c < C; c++) {
+        const v = intra[c] ? r[i * C + c] : pred[i * C + c] + r[i * C + c];
+        if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: feature outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
+        res[i * C + c] = v;
+      }
+    }
+    return res;
+  }
+
+  /** Dequantized cloud of layer `layer`'s received chunks, optionally without rows where drop[i] is set. */
+  layerCloud(layer, drop = null) {
+    const { pos, feat, g } = this.layerArrays(layer);
+    const d = this.index.layers[layer].shDegree;
+    const C = this.cols, k = shRestCount(d);
+    let n = g;
+    if (drop) { n = 0; for (let i = 0; i < g; i++) if (!drop[i]) n++; }
+    const s = this.index.steps, lo = this.index.gridMin, st = this.gridStep;
+    const cl = {
+      count: n, shDegree: d, shRestLayout: "coefficient-major", positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n),
+      opacityLogit: new Float32Array(n), shDc: new Float32Array(3 * n), shRest: new Float32Array(3 * k * n),
+    };
+    let o = 0;
+    for (let i = 0; i < g; i++) {
+      if (drop && drop[i]) continue;
+      const f = i * C;
+      for (let a = 0; a < 3; a++) {
+        cl.positions[3 * o + a] = lo[a] + pos[3 * i + a] * st[a];
+        cl.shDc[3 * o + a] = feat[f + a] * s[0];
+        cl.scalesLog[3 * o + a] = feat[f + 4 + a] * s[2];
+      }
+      cl.opacityLogit[o] = feat[f + 3] * s[1];
+      for (let q = 0; q < 4; q++) cl.quats[4 * o + q] = feat[f + 7 + q] * s[3];
+      for (let t = 0; t < 3 * k; t++) cl.shRest[3 * k * o + t] = feat[f + N_FIXED + t] * s[4];
+      o++;
+    }
+    return cl;
+  }
+
+  /** What to show now (format.md section 5), same rows and order as the Python ProgressiveDecoder.cloud(). */
+  cloud() {
+    const L = this.layers;
+    const full = L.map((s) => s.received === s.n);
+    const started = [];
+    for (let j = 0; j < L.length; j++) if (L[j].received || (L[j].n === 0 && full.slice(0, j).every(Boolean))) started.push(j);
+    if (!started.length) return concatClouds([], this.index.shDegree);
+    const t = started[started.length - 1];
+    if (L[t].received === L[t].n) return this.layerCloud(t);
+    if (this.index.mode === "mdc") {
+      const done = started.filter((j) => L[j].received === L[j].n);
+      return this.layerCloud(done.length ? done[done.length - 1] : t);
+    }
+    if (this.index.layers[t].coding === "intra") return this.layerCloud(t);
+    if (L[t].received < this.index.layers[t].displayFrom) return this.layerCloud(t - 1);
+    const drop = new Uint8Array(this.layerArrays(t - 1).g);
+    for (const p of L[t].parents) for (let i = 0; i < p.length; i++) drop[p[i]] = 1;
+    return concatClouds([this.layerCloud(t - 1, drop), this.layerCloud(t)], this.index.shDegree);
+  }
+}
+
+/** Row-concatenate clouds; lower SH degrees are zero-padded to the highest (GaussianCloud.concat). */
+export function concatClouds(clouds, emptyDegree) {
+  if (!clouds.length) {
+    return { count: 0, shDegree: emptyDegree, shRestLayout: "coefficient-major", positions: new Float32Array(0), scalesLog: new Float32Array(0), quats: new Float32Array(0), opacityLogit: new Float32Array(0), shDc: new Float32Array(0), shRest: new Float32Array(0) };
+  }
+  const d = Math.max(...clouds.map((c) => c.shDegree)), k = shRestCount(d);
+  const n = clouds.reduce((a, c) => a + c.count, 0);
+  const out = { count: n, shDegree: d, shRestLayout: "coefficient-major", positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n), opacityLogit: new Float32Array(n), shDc: new Float32Array(3 * n), shRest: new Float32Array(3 * k * n) };
+  let o = 0;
+  for (const c of clouds) {
+    out.positions.set(c.positions, 3 * o); out.scalesLog.set(c.scalesLog, 3 * o); out.quats.set(c.quats, 4 * o);
+    out.opacityLogit.set(c.opacityLogit, o); out.shDc.set(c.shDc, 3 * o);
+    const kc = shRestCount(c.shDegree), m = Math.min(k, kc);
+    for (let i = 0; i < c.count; i++) out.shRest.set(c.shRest.subarray(3 * kc * i, 3 * kc * i + 3 * m), 3 * k * (o + i));
+    o += c.count;
+  }
+  return out;
+}

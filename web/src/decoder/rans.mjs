@@ -1,0 +1,178 @@
+// The `rans` back-end (docs/entropy.md): hybrid-uint tokens, static 24-bit categorical models, rANS with a 64-bit
+// state in 32-bit words. The state is kept as two uint32 halves in plain Numbers: BigInt is ~20x slower here.
+import { BitstreamFormatError, LimitError, TruncatedError } from "./errors.mjs";
+
+const WHERE = "rans payload";
+const PRECISION = 24;
+const MASK24 = (1 << PRECISION) - 1;
+const TWO32 = 4294967296;
+const MAX_CONTEXTS = 1024;
+
+class Reader {
+  constructor(data) { this.data = data; this.pos = 0; }
+  get remaining() { return this.data.length - this.pos; }
+  u8(field) {
+    if (this.pos >= this.data.length) throw new TruncatedError(`${WHERE}: ${field} at offset ${this.pos}: data ends`);
+    return this.data[this.pos++];
+  }
+  varint(field, max) {
+    const at = this.pos;
+    let value = 0, scale = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.u8(field);
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if (!(b & 0x80)) {
+        if (i > 0 && b === 0) throw new BitstreamFormatError(`${WHERE}: ${field} at offset ${at}: varint not minimally encoded`);
+        if (value > max) throw new LimitError(`${WHERE}: ${field} = ${value} at offset ${at} exceeds ${max}`);
+        return value;
+      }
+    }
+    throw new BitstreamFormatError(`${WHERE}: ${field} at offset ${at}: varint longer than 10 bytes`);
+  }
+}
+
+/** Largest token whose value fits W bits (entropy.md "max_token"). */
+export function maxToken(k, m, width) {
+  const top = 2 ** width - 1;
+  if (top < 2 ** k) return top;
+  return 2 ** k + ((width - 1 - k) << m) + 2 ** m - 1;
+}
+
+function readTable(r, tokenLimit, what) {
+  const T = r.varint(`${what} alphabet size`, Math.min(tokenLimit, r.remaining));
+  if (T < 2) throw new BitstreamFormatError(`${WHERE}: ${what} alphabet size ${T}, expected >= 2`);
+  const P = r.u8(`${what} table log`);
+  if (P < 1 || P > 20) throw new BitstreamFormatError(`${WHERE}: ${what} table log ${P} outside 1..20`);
+  const total = 2 ** P;
+  const f = new Float64Array(T);
+  let sum = 0;
+  for (let i = 0; i < T; i++) { f[i] = r.varint(`${what} f[${i}]`, total); sum += f[i]; }
+  if (sum !== total) throw new BitstreamFormatError(`${WHERE}: ${what} frequencies sum to ${sum}, expected ${total}`);
+  // 24-bit model: every token gets >= 1, the remainder goes to the first most frequent token
+  const free = 2 ** PRECISION - T;
+  const F = new Uint32Array(T);
+  let qsum = 0, a = 0;
+  for (let i = 0; i < T; i++) {
+    const q = Math.floor((f[i] * free) / total);
+    F[i] = q; qsum += q;
+    if (f[i] > f[a]) a = i;
+  }
+  F[a] += free - qsum;
+  const L = new Uint32Array(T + 1);
+  for (let i = 0; i < T; i++) { F[i] += 1; L[i + 1] = L[i] + F[i]; }
+  return { T, F, L };
+}
+
+function findSymbol(L, T, x) {  // the s with L[s] <= x < L[s + 1]
+  let lo = 0, hi = T - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (L[mid] <= x) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Payload -> Float64Array of `count` values (exact integers).
+ * @param {Uint8Array} data @param {number} count @param {number} width bits of the signed element type
+ * @param {Int32Array|null} context per-value context (null: all 0)
+ */
+export function decodeRans(data, count, width, context) {
+  const r = new Reader(data);
+  const k = r.u8("split_exponent"), m = r.u8("msb_in_token");
+  if (k > 16 || m > Math.min(k, 8)) throw new BitstreamFormatError(`${WHERE}: split_exponent=${k}, msb_in_token=${m}; expected k <= 16, m <= min(k, 8)`);
+  const tokenLimit = maxToken(k, m, width) + 1;
+  const coded = r.varint("value_count", Number.MAX_SAFE_INTEGER);
+  if (coded !== count) throw new BitstreamFormatError(`${WHERE}: value_count = ${coded} at offset 2, the container expects ${count}`);
+  const nContexts = r.varint("context_count", MAX_CONTEXTS);
+  if (nContexts < 1) throw new BitstreamFormatError(`${WHERE}: context_count = 0, expected >= 1`);
+  const nModels = r.varint("model_count", nContexts);
+  if (nModels < 1) throw new BitstreamFormatError(`${WHERE}: model_count = 0, expected >= 1`);
+  const modelOf = new Int32Array(nContexts);
+  for (let c = 0; c < nContexts; c++) modelOf[c] = r.varint(`model_of[${c}]`, nModels - 1);
+  const tables = [];
+  for (let j = 0; j < nModels; j++) tables.push(readTable(r, tokenLimit, `model[${j}]`));
+  const nWords = r.varint("ans_word_count", Math.floor(r.remaining / 4));
+  const wv = new DataView(data.buffer, data.byteOffset + r.pos, 4 * nWords);
+  r.pos += 4 * nWords;
+  if (nWords && wv.getUint32(4 * (nWords - 1), true) === 0) throw new BitstreamFormatError(`${WHERE}: last ANS word is zero (the coder's final state never ends in 0)`);
+  const raw = data.subarray(r.pos);
+
+  // which model each value uses, and the size of each model's sub-stream
+  const sizes = new Float64Array(nModels);
+  let valueModel = null;
+  if (context === null) {
+    sizes[modelOf[0]] = count;
+  } else {
+    valueModel = new Uint16Array(count);
+    for (let i = 0; i < count; i++) {
+      const c = context[i];
+      if (c < 0 || c >= nContexts) throw new BitstreamFormatError(`${WHERE}: context value ${c} at ${i}, payload models 0..${nContexts - 1}`);
+      valueModel[i] = modelOf[c];
+      sizes[valueModel[i]]++;
+    }
+  }
+
+  // rANS: sub-streams in model order, each in stream order
+  let sp = nWords, hi = 0, lo = 0;
+  if (sp >= 1) lo = wv.getUint32(4 * --sp, true);
+  if (sp >= 1) { hi = lo; lo = wv.getUint32(4 * --sp, true); }
+  const grouped = new Int32Array(count);
+  let g = 0;
+  for (let j = 0; j < nModels; j++) {
+    const { T, F, L } = tables[j];
+    for (let n = sizes[j]; n > 0; n--) {
+      const x = lo & MASK24;
+      const s = findSymbol(L, T, x);
+      grouped[g++] = s;
+      // state = (state >> 24) * F[s] + (x - L[s]), exactly, with state >> 24 = sh * 2^16 + sl
+      const shifted = hi * 256 + (lo >>> 24);  // < 2^40
+      const sh = Math.floor(shifted / 65536), sl = shifted - sh * 65536;
+      const f = F[s];
+      const b = sh * f;                 // < 2^48
+      const bHi = Math.floor(b / 65536);
+      const t = (b - bHi * 65536) * 65536 + sl * f + (x - L[s]);  // < 2^42
+      const tHi = Math.floor(t / TWO32);
+      lo = t - tHi * TWO32;
+      hi = bHi + tHi;
+      if (hi === 0 && sp > 0) { hi = lo; lo = wv.getUint32(4 * --sp, true); }
+    }
+  }
+  if (hi !== 0 || lo !== 0 || sp !== 0) throw new BitstreamFormatError(`${WHERE}: ANS stream does not end empty after ${count} symbols (corrupt)`);
+
+  // tokens back in stream order, then raw bits (stream order, LSB first) and zigzag
+  let tokens = grouped;
+  if (valueModel !== null && nModels > 1) {
+    const starts = new Float64Array(nModels);
+    for (let j = 1; j < nModels; j++) starts[j] = starts[j - 1] + sizes[j - 1];
+    tokens = new Int32Array(count);
+    for (let i = 0; i < count; i++) tokens[i] = grouped[starts[valueModel[i]]++];
+  }
+  const out = new Float64Array(count);
+  const split = 2 ** k, mant = 2 ** m;
+  let bit = 0;
+  const totalBits = raw.length * 8;
+  for (let i = 0; i < count; i++) {
+    const t = tokens[i];
+    let u;
+    if (t < split) {
+      u = t;
+    } else {
+      const rr = t - split;
+      const e = k + (rr >> m), nb = e - m;
+      if (bit + nb > totalBits) throw new TruncatedError(`${WHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
+      let bits = 0, scale = 1;
+      for (let done = 0; done < nb;) {  // up to 8 bits per step from the current byte
+        const byte = raw[bit >> 3], off = bit & 7, take = Math.min(8 - off, nb - done);
+        bits += ((byte >> off) & ((1 << take) - 1)) * scale;
+        scale *= 2 ** take; done += take; bit += take;
+      }
+      u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;
+    }
+    out[i] = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  }
+  if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${WHERE}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
+  if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${WHERE}: nonzero padding bits after the last raw bit`);
+  return out;
+}

@@ -1,0 +1,100 @@
+// node --test: rANS worked example, error classes, bit-exact golden streams (see test/golden/make_golden.py).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import {
+  BitstreamError, BitstreamFormatError, ChecksumError, LimitError, ProgressiveDecoder, SUPPORTED_ENTROPY, TruncatedError,
+  UnsupportedVersionError, decodeRans, headerLength, initDecoder, readIndex, writePly,
+} from "../src/decoder/index.mjs";
+
+const GOLDEN = new URL("./golden/", import.meta.url);
+const load = (name) => new Uint8Array(readFileSync(new URL(name, GOLDEN)));
+const expected = JSON.parse(readFileSync(new URL("expected.json", GOLDEN), "utf8"));
+
+const hex = (s) => Uint8Array.from(s.trim().split(/\s+/).map((b) => parseInt(b, 16)));
+const EXAMPLE = hex("00 00 0a 01 01 00 0c 06 21 06 06 0d 00 00 00 00 00 00 00 06 02 2d 19 21 fb 6c 00 00 00 08 2f");
+
+test("rANS worked example of entropy.md", () => {
+  assert.equal(EXAMPLE.length, 31);
+  assert.deepEqual(Array.from(decodeRans(EXAMPLE, 10, 16, null)), [0, -1, 1, 0, 0, 2, -3, 0, 700, 0]);
+});
+
+test("rANS rejects a wrong count, a corrupt word and a short raw section", () => {
+  assert.throws(() => decodeRans(EXAMPLE, 9, 16, null), BitstreamFormatError);
+  const bad = EXAMPLE.slice(); bad[25] ^= 0x40;  // high word: the final state is no longer 0
+  assert.throws(() => decodeRans(bad, 10, 16, null), BitstreamError);
+  assert.throws(() => decodeRans(EXAMPLE.subarray(0, 30), 10, 16, null), BitstreamError);
+  const pad = EXAMPLE.slice(); pad[30] |= 0x80;
+  assert.throws(() => decodeRans(pad, 10, 16, null), BitstreamFormatError);
+});
+
+test("container errors raise the right class", () => {
+  const data = load("rans_scalable.splc");
+  const hb = headerLength(data.subarray(0, 16));
+  assert.ok(readIndex(data.subarray(0, hb)).layers.length === 3);
+  const magic = data.slice(); magic[0] = 0x58;
+  assert.throws(() => readIndex(magic), BitstreamFormatError);
+  assert.throws(() => readIndex(data.subarray(0, hb - 1)), TruncatedError);
+  assert.throws(() => headerLength(data.subarray(0, 10)), TruncatedError);
+  const major = data.slice(); major[4] = 2;
+  assert.throws(() => readIndex(major), UnsupportedVersionError);
+  const hcrc = data.slice(); hcrc[40] ^= 0x10;
+  assert.throws(() => readIndex(hcrc), ChecksumError);
+  const big = data.slice(); new DataView(big.buffer).setUint32(8, (64 << 20) + 1, true);
+  assert.throws(() => headerLength(big), LimitError);
+  for (const cls of [TruncatedError, BitstreamFormatError, UnsupportedVersionError, ChecksumError, LimitError]) assert.ok(new cls("x") instanceof BitstreamError);
+});
+
+test("chunk CRC and order errors", () => {
+  const data = load("rans_scalable.splc");
+  const dec = new ProgressiveDecoder(data);
+  const ce = dec.index.layers[0].chunks[0];
+  const part = data.slice(ce.offset, ce.offset + ce.fullBytes); part[5] ^= 0xff;
+  assert.throws(() => dec.addChunk(0, 0, part), ChecksumError);
+  assert.throws(() => dec.addChunk(0, 1, data.subarray(ce.offset)), BitstreamFormatError);
+  assert.throws(() => dec.addChunk(0, 0, data.subarray(ce.offset, ce.offset + ce.fullBytes - 1)), TruncatedError);
+  assert.throws(() => dec.addChunk(1, 0, data.subarray(ce.offset)), BitstreamFormatError);  // layer 0 not complete
+});
+
+function decodeOp(data, layer, chunks, refine) {
+  const dec = new ProgressiveDecoder(data);
+  const idx = dec.index;
+  const target = layer === null ? idx.layers.length - 1 : layer;
+  const todo = idx.mode === "mdc" && layer !== null ? [target] : Array.from({ length: target + 1 }, (_, j) => j);
+  for (const j of todo) {
+    const li = idx.layers[j];
+    const n = j === target && chunks !== null ? chunks : li.chunks.length;
+    const r = j === target ? refine : "full";
+    for (let c = 0; c < n; c++) {
+      const ce = li.chunks[c];
+      dec.addChunk(j, c, data.subarray(ce.offset, ce.offset + (r === "dc" ? ce.dcBytes : ce.fullBytes)), r);
+    }
+  }
+  return dec;
+}
+
+const sha = (b) => createHash("sha256").update(b).digest("hex");
+
+for (const [name, ops] of Object.entries(expected)) {
+  test(`golden ${name}: PLY bytes equal the Python decoder's`, async () => {
+    await initDecoder();
+    const data = load(`${name}.splc`);
+    assert.ok(SUPPORTED_ENTROPY.includes(readIndex(data).entropy));
+    for (const [op, want] of Object.entries(ops)) {
+      const [l, c, r] = op.split("/");
+      const dec = decodeOp(data, l === "None" ? null : Number(l), c === "None" ? null : Number(c), r);
+      assert.equal(sha(writePly(dec.cloud())), want, `${name} ${op}`);
+    }
+  });
+}
+
+test("upgradeChunk turns a dc chunk into the full one", () => {
+  const data = load("rans_scalable.splc");
+  const a = decodeOp(data, 1, 2, "dc");
+  const ce = a.index.layers[1].chunks;
+  for (let c = 0; c < 2; c++) a.upgradeChunk(1, c, data.subarray(ce[c].offset + ce[c].dcBytes, ce[c].offset + ce[c].fullBytes));
+  const b = decodeOp(data, 1, 2, "full");
+  assert.equal(sha(writePly(a.cloud())), sha(writePly(b.cloud())));
+  assert.throws(() => a.upgradeChunk(1, 0, new Uint8Array(0)), BitstreamFormatError);
+});

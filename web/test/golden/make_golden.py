@@ -1,0 +1,57 @@
+"""Recreate the JS decoder's golden files: small synthetic .splc streams + SHA-256 of the Python decoder's PLY.
+
+Run from the repository root: ``python web/test/golden/make_golden.py``. Writes ``<name>.splc`` and
+``expected.json`` ({name: {op-string: sha256 of the PLY}}) next to this script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2] / "tests" / "codec"))
+
+from codec_synthetic import synthetic_layers  # noqa: E402
+
+from splatcast.codec.decoder import decode  # noqa: E402
+from splatcast.codec.encoder import EncoderConfig, encode  # noqa: E402
+from splatcast.scene.formats.ply import write_ply  # noqa: E402
+
+STREAMS = {
+    "rans_scalable": dict(entropy="rans", mode="scalable", chunks=3, partial="replace"),
+    "zstd_scalable": dict(entropy="zstd", mode="scalable", chunks=3, partial="replace", vq=16),
+    "rans_mdc": dict(entropy="rans", mode="mdc", chunks=2, partial="replace"),
+}
+# operating points: (layer, chunks, refine); None = whole file
+OPS = [(None, None, "full"), (1, 1, "dc"), (1, 2, "full"), (2, 1, "full"), (2, 2, "dc"), (0, 1, "full")]
+
+
+def op_key(op) -> str:
+    layer, chunks, refine = op
+    return f"{layer}/{chunks}/{refine}"
+
+
+def ply_sha(cloud) -> str:
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "x.ply"
+        write_ply(cloud, p)
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    layers = synthetic_layers(n0=60, n_layers=3, sh_degree=1, seed=3)
+    expected = {}
+    for name, kw in STREAMS.items():
+        data = encode(layers, EncoderConfig(**kw))
+        (HERE / f"{name}.splc").write_bytes(data)
+        expected[name] = {op_key(op): ply_sha(decode(data, *op)) for op in OPS}
+        print(name, len(data), "bytes")
+    (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
