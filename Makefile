@@ -7,7 +7,6 @@ export OMP_WAIT_POLICY := PASSIVE
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba-cache
 
 WEB     := web
-PLAYER  := src/splatcast/player/static/index.html
 
 .PHONY: demo test install player chromium bench clean
 

@@ -15,6 +15,7 @@ import pytest
 
 from splatcast.codec.decoder import decode
 from splatcast.codec.encoder import EncoderConfig, encode
+from splatcast.player import PLAYABLE_ENTROPY
 from splatcast.scene.formats.ply import write_ply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,6 @@ pytestmark = pytest.mark.skipif(
     NODE is None or not (WEB / "node_modules" / "fzstd").is_dir(), reason="node or web/node_modules missing"
 )
 SCENES = ROOT.parent / "shared" / "data" / "scenes"
-JS_ENTROPY = ("rans", "zstd")  # lzma/paq: not supported by the JS decoder
 
 
 def js_decode(src: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -97,6 +97,16 @@ def test_truncated_prefixes_match_python(tmp_path, layers):
         assert (tmp_path / "js.ply").read_bytes() == want, cut
 
 
+def test_package_admits_exactly_what_the_js_decoder_reads():
+    script = "import('./src/decoder/index.mjs').then((m) => console.log(JSON.stringify(m.SUPPORTED_ENTROPY)))"
+    res = subprocess.run([NODE, "--input-type=module", "-e", script], cwd=WEB, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    import json
+
+    assert sorted(json.loads(res.stdout)) == sorted(PLAYABLE_ENTROPY)
+
+
 def test_errors_exit_2(tmp_path, layers):
     data = bytearray(encode(layers[:2], EncoderConfig(entropy="rans", chunks=2)))
     bad = tmp_path / "bad.splc"
@@ -114,7 +124,7 @@ def test_errors_exit_2(tmp_path, layers):
 
 
 @pytest.mark.skipif(not (SCENES / "playbot-lod" / "3_0").is_dir(), reason="shared scenes absent")
-@pytest.mark.parametrize("entropy", JS_ENTROPY)
+@pytest.mark.parametrize("entropy", PLAYABLE_ENTROPY)
 def test_real_scene_playbot_small_lods(tmp_path, entropy):
     from splatcast.scene.formats import read_scene
 
@@ -127,3 +137,22 @@ def test_real_scene_playbot_small_lods(tmp_path, entropy):
         res = js_decode(src, tmp_path / "js.ply", *args_of(*op))
         assert res.returncode == 0, res.stderr
         assert (tmp_path / "js.ply").read_bytes() == want, (entropy, op)
+
+
+STATUES = sorted(p.stem for p in (SCENES / "statues").glob("*.sog"))
+
+
+@pytest.mark.skipif(not STATUES, reason="shared scenes absent")
+@pytest.mark.parametrize("name", STATUES)
+def test_real_scene_statues(tmp_path, name):
+    """Every shared statue as 3 layers derived from the finished model (the bench's statue layer set), rans."""
+    from splatcast.evaluate.layersets import statue
+
+    data = encode(statue(ROOT.parent / "shared", name).layers, EncoderConfig(entropy="rans"))
+    src = tmp_path / "st.splc"
+    src.write_bytes(data)
+    for op in [(None, None, "full"), (1, 2, "dc"), (2, 1, "full")]:
+        want = py_ply(data, tmp_path / "py.ply", *op)
+        res = js_decode(src, tmp_path / "js.ply", *args_of(*op))
+        assert res.returncode == 0, res.stderr
+        assert (tmp_path / "js.ply").read_bytes() == want, (name, op)

@@ -219,10 +219,7 @@ def _serve(package_dir: Path, args) -> int:
             print("(students on your network: rerun with --host 0.0.0.0 and share http://<this machine>:"
                   f"{args.port}/)", flush=True)
 
-    try:
-        serve_forever(package_dir, args.host, args.port, None, True, ready=ready)
-    except KeyboardInterrupt:
-        pass
+    serve_forever(package_dir, args.host, args.port, None, True, ready=ready)  # returns on Ctrl-C
     return 0
 
 

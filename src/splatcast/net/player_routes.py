@@ -39,10 +39,11 @@ MAX_MPD_DEPTH = 2
 def list_manifests(root: Path) -> list[str]:
     """``*.mpd`` files under ``root`` (at most MAX_MPD_DEPTH folders down), as sorted POSIX relative paths."""
     found = []
-    for path in root.rglob("*.mpd"):
-        rel = path.relative_to(root)
-        if len(rel.parts) - 1 <= MAX_MPD_DEPTH and path.is_file() and not any(p.startswith(".") for p in rel.parts):
-            found.append(rel.as_posix())
+    for depth in range(MAX_MPD_DEPTH + 1):
+        for path in root.glob("*/" * depth + "*.mpd"):
+            rel = path.relative_to(root)
+            if path.is_file() and not any(p.startswith(".") for p in rel.parts):
+                found.append(rel.as_posix())
     return sorted(found, key=lambda p: (p.count("/"), p))
 
 

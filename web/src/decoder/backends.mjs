@@ -59,10 +59,7 @@ function rawToValues(raw, count, bpv) {
  * @param {Int32Array|null} context
  */
 export function decodeStream(payload, entropy, count, bpv, context) {
-  if (entropy === "rans") {
-    const v = decodeRans(payload, count, 8 * bpv, context);
-    return Int32Array.from(v);
-  }
+  if (entropy === "rans") return decodeRans(payload, count, 8 * bpv, context);
   const size = count * bpv;
   if (entropy === "zstd") return rawToValues(decodeZstd(payload, size), count, bpv);
   throw new BitstreamFormatError(`entropy back-end ${entropy} is not supported by this decoder (supported: ${SUPPORTED.join(", ")})`);

@@ -16,7 +16,7 @@ export const shRestCount = (d) => (d + 1) * (d + 1) - 1;
  */
 
 class LayerState {
-  constructor(n) { this.pos = []; this.feat = []; this.parents = []; this.pending = new Map(); this.n = n; this.cat = null; this.cloudCache = null; }
+  constructor(n) { this.pos = []; this.feat = []; this.parents = []; this.pending = new Map(); this.n = n; this.cat = null; }
   get received() { return this.pos.length; }
   get complete() { return this.received === this.n && this.pending.size === 0; }
   arrays(C) {
@@ -30,7 +30,7 @@ class LayerState {
     }
     return this.cat;
   }
-  invalidate() { this.cat = null; this.cloudCache = null; }
+  invalidate() { this.cat = null; }
 }
 
 function checkRange(arr, lo, hi, field, what) {
@@ -241,7 +241,7 @@ export class ProgressiveDecoder {
     if (drop) { n = 0; for (let i = 0; i < g; i++) if (!drop[i]) n++; }
     const s = this.index.steps, lo = this.index.gridMin, st = this.gridStep;
     const cl = {
-      count: n, shDegree: d, shRestLayout: "coefficient-major", positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n),
+      count: n, shDegree: d, positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n),
       opacityLogit: new Float32Array(n), shDc: new Float32Array(3 * n), shRest: new Float32Array(3 * k * n),
     };
     let o = 0;
@@ -285,11 +285,11 @@ export class ProgressiveDecoder {
 /** Row-concatenate clouds; lower SH degrees are zero-padded to the highest (GaussianCloud.concat). */
 export function concatClouds(clouds, emptyDegree) {
   if (!clouds.length) {
-    return { count: 0, shDegree: emptyDegree, shRestLayout: "coefficient-major", positions: new Float32Array(0), scalesLog: new Float32Array(0), quats: new Float32Array(0), opacityLogit: new Float32Array(0), shDc: new Float32Array(0), shRest: new Float32Array(0) };
+    return { count: 0, shDegree: emptyDegree, positions: new Float32Array(0), scalesLog: new Float32Array(0), quats: new Float32Array(0), opacityLogit: new Float32Array(0), shDc: new Float32Array(0), shRest: new Float32Array(0) };
   }
   const d = Math.max(...clouds.map((c) => c.shDegree)), k = shRestCount(d);
   const n = clouds.reduce((a, c) => a + c.count, 0);
-  const out = { count: n, shDegree: d, shRestLayout: "coefficient-major", positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n), opacityLogit: new Float32Array(n), shDc: new Float32Array(3 * n), shRest: new Float32Array(3 * k * n) };
+  const out = { count: n, shDegree: d, positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n), opacityLogit: new Float32Array(n), shDc: new Float32Array(3 * n), shRest: new Float32Array(3 * k * n) };
   let o = 0;
   for (const c of clouds) {
     out.positions.set(c.positions, 3 * o); out.scalesLog.set(c.scalesLog, 3 * o); out.quats.set(c.quats, 4 * o);

@@ -74,7 +74,7 @@ function findSymbol(L, T, x) {  // the s with L[s] <= x < L[s + 1]
 }
 
 /**
- * Payload -> Float64Array of `count` values (exact integers).
+ * Payload -> Int32Array of `count` values.
  * @param {Uint8Array} data @param {number} count @param {number} width bits of the signed element type
  * @param {Int32Array|null} context per-value context (null: all 0)
  */
@@ -149,7 +149,7 @@ export function decodeRans(data, count, width, context) {
     tokens = new Int32Array(count);
     for (let i = 0; i < count; i++) tokens[i] = grouped[starts[valueModel[i]]++];
   }
-  const out = new Float64Array(count);
+  const out = new Int32Array(count);  // signed values of <= 32 bits
   const split = 2 ** k, mant = 2 ** m;
   let bit = 0;
   const totalBits = raw.length * 8;

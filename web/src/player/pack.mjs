@@ -101,13 +101,6 @@ function packBits(out, base, values, count, bits, scale) {
 }
 
 /**
- * Layout of the decoder's `shRest` per Gaussian: "coefficient-major" ([K][3], splatcast's GaussianCloud.sh_rest, what
- * web/src/decoder emits) or "channel-major" ([3][K], INRIA PLY f_rest order). A cloud may say so itself in
- * `cloud.shRestLayout`.
- */
-export const DEFAULT_SH_REST_LAYOUT = "coefficient-major";
-
-/**
  * Pack a decoder cloud ({count, shDegree, positions, scalesLog, quats (w,x,y,z), opacityLogit, shDc, shRest}).
  * Colour = 0.5 + SH_C0 dc; opacity = sigmoid(logit); scales stay logarithmic (Spark stores ln-scales).
  * Returns {numSplats, packedArray, sh1, sh2, sh3 (Uint32Array or null), splatEncoding, shDegree}; the arrays are
@@ -159,10 +152,8 @@ export function packCloud(cloud, maxShDegree = 3) {
   if (degree >= 1 && cloud.shRest && n > 0) {
     const K = (cloud.shDegree + 1) ** 2 - 1; // rest coefficients per channel
     const R = cloud.shRest;
-    const layout = cloud.shRestLayout || DEFAULT_SH_REST_LAYOUT;
-    if (layout !== "coefficient-major" && layout !== "channel-major") throw new Error(`shRestLayout ${layout}?`);
-    // at(i, ch, k): coefficient k of channel ch of Gaussian i
-    const at = layout === "channel-major" ? (i, ch, k) => R[i * 3 * K + ch * K + k] : (i, ch, k) => R[i * 3 * K + 3 * k + ch];
+    // at(i, ch, k): coefficient k of channel ch of Gaussian i (the decoder's shRest is [N][K][3], as GaussianCloud)
+    const at = (i, ch, k) => R[i * 3 * K + 3 * k + ch];
     const maxAbs = [0, 0, 0];
     const band = (k) => (k < 3 ? 0 : k < 8 ? 1 : 2);
     for (let i = 0; i < n; i++) {
