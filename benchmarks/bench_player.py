@@ -5,7 +5,8 @@ Run: ``python -m benchmarks.bench_player [--levels 2_0,1_0,0_0] [--mbps 10] [--r
 [--json]``
 
 Stream: the PLAYBOT levels of detail ``--levels`` (../shared/data/scenes/playbot-lod, coarse to fine) encoded as
-scalable layers (rans, the web player's fastest decoder; 8 chunks per layer), packaged with splatcast.dash, cached in
+scalable layers (rans, the web player's fastest decoder; 8 chunks per layer growing by ``--chunk-growth``, 1.5
+as the demo serves them: the first chunk is ~2 % of its layer), packaged with splatcast.dash, cached in
 ``--work`` (encoding the finest PLAYBOT levels takes minutes on two cores). Baseline: the finest level written as
 SPZ (``write_scene``), the way a non-scalable web viewer would fetch it.
 
@@ -37,8 +38,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-def prepare(levels: list[str], work: Path) -> dict:
-    """Encode + package the stream and write the SPZ baseline into work/pkg (cached by the level list)."""
+def prepare(levels: list[str], work: Path, growth: float) -> dict:
+    """Encode + package the stream and write the SPZ baseline into work/pkg (cached by levels and growth)."""
     from splatcast.codec import EncoderConfig, encode
     from splatcast.dash.packager import package
     from splatcast.scene.formats import read_scene, write_scene
@@ -46,11 +47,12 @@ def prepare(levels: list[str], work: Path) -> dict:
     pkg = work / "pkg"
     stamp = work / "levels.json"
     spz = pkg / "baseline" / f"{levels[-1]}.spz"
-    if not (stamp.is_file() and json.loads(stamp.read_text()) == levels and spz.is_file()):
+    key = {"levels": levels, "chunks": 8, "chunk_growth": growth}
+    if not (stamp.is_file() and json.loads(stamp.read_text()) == key and spz.is_file()):
         root = SHARED / "scenes" / "playbot-lod"
         t0 = time.perf_counter()
         layers = [read_scene(root / level) for level in levels]
-        data = encode(layers, EncoderConfig(entropy="rans", chunks=8))
+        data = encode(layers, EncoderConfig(entropy="rans", chunks=8, chunk_growth=growth))
         print(f"encoded {[len(c) for c in layers]} Gaussians -> {len(data)} bytes in {time.perf_counter() - t0:.0f} s",
               file=sys.stderr)
         (work / "src").mkdir(parents=True, exist_ok=True)
@@ -59,7 +61,7 @@ def prepare(levels: list[str], work: Path) -> dict:
         package(src, pkg)
         spz.parent.mkdir(parents=True, exist_ok=True)
         write_scene(layers[-1], spz)
-        stamp.write_text(json.dumps(levels))
+        stamp.write_text(json.dumps(key))
     return {"pkg": pkg, "stream_bytes": (pkg / "playbot.splc").stat().st_size, "spz": spz,
             "spz_bytes": spz.stat().st_size}
 
@@ -114,13 +116,62 @@ def run_once(browser, origin: str, spz_path: str, timeout_s: float) -> dict:
     }
 
 
+def browser_vs_python_psnr(browser, origin: str, pkg: Path, size: int, timeout_s: float, shot: Path | None) -> dict:
+    """The fully loaded stream in the browser against splatcast.render of the Python-decoded cloud, same camera
+    (render --orbit's view 0, passed as cam=), both size x size."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from splatcast.codec import decode
+    from splatcast.render import render
+    from splatcast.render.camera import Camera, guess_up_axis, orbit_cameras, parse_up
+    from splatcast.render.metrics import psnr
+
+    cloud = decode((pkg / "playbot.splc").read_bytes())
+    orbit = orbit_cameras(cloud, 1, size, size, up="auto")[0]
+    lo, hi = cloud.robust_bounds()
+    target = 0.5 * (lo.astype(np.float64) + hi.astype(np.float64))
+    up = parse_up(guess_up_axis(cloud))
+    cam = {"eye": orbit.center.tolist(), "target": target.tolist(), "up": up.tolist(), "fov": 50}
+    page = browser.new_page(viewport={"width": size, "height": size}, device_scale_factor=1)
+    try:
+        page.goto(origin + "/?hud=0&cam=" + json.dumps(cam))
+        page.wait_for_function(
+            "window.splatcast && (window.splatcast.error"
+            " || window.splatcast.events.some(e => e.type === 'fullQuality'))",
+            timeout=timeout_s * 1000)
+        if page.evaluate("window.splatcast.error"):
+            raise RuntimeError(page.evaluate("window.splatcast.error"))
+        png = base64.b64decode(page.evaluate("window.splatcast.snapshot()").split(",", 1)[1])
+    finally:
+        page.close()
+    shown = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float32) / 255
+    t0 = time.perf_counter()
+    look = Camera.look_at(cam["eye"], cam["target"], cam["up"], size, size, cam["fov"])
+    reference = np.clip(np.asarray(render(cloud, look), np.float32), 0, 1)
+    render_s = time.perf_counter() - t0
+    if shot is not None:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        both = np.concatenate([shown, reference], axis=1)
+        Image.fromarray((both * 255 + 0.5).astype(np.uint8)).save(shot)
+    return {"psnr_db": float(psnr(reference, shown)), "size": size, "gaussians": len(cloud),
+            "python_render_s": render_s}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--levels", default="2_0,1_0,0_0")
     ap.add_argument("--mbps", type=float, default=10.0)
+    ap.add_argument("--chunk-growth", type=float, default=1.5, help="encoder chunk growth (1: equal chunks)")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--work", default="out/bench-player")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--psnr", action="store_true",
+                    help="also compare the fully loaded view with splatcast render of the decoded cloud (512 px)")
+    ap.add_argument("--shot", default=None, help="with --psnr: write browser | python side by side to this PNG")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -131,7 +182,7 @@ def main(argv=None) -> int:
         raise SystemExit("the web player is not built (make player)")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    info = prepare(args.levels.split(","), work)
+    info = prepare(args.levels.split(","), work, args.chunk_growth)
     trace = work / "constant.txt"
     trace.write_text(f"0 {args.mbps:g}\n")
     proc, origin = serve(info["pkg"], trace)
@@ -143,6 +194,10 @@ def main(argv=None) -> int:
             spz_path = "/" + info["spz"].relative_to(info["pkg"]).as_posix()
             for _ in range(args.runs):
                 runs.append(run_once(browser, origin, spz_path, args.timeout))
+            fidelity = None
+            if args.psnr:
+                fidelity = browser_vs_python_psnr(browser, origin, info["pkg"], 512, args.timeout,
+                                                  Path(args.shot) if args.shot else None)
             browser.close()
     finally:
         proc.terminate()
@@ -155,7 +210,7 @@ def main(argv=None) -> int:
         "link_only_spz_s": info["spz_bytes"] * 8 / (args.mbps * 1e6), "runs": runs,
         **{f"median_{k}": v for k, v in med.items()},
         "spz_over_first_render": med["spz_download_s"] / med["first_render_s"],
-        "full_over_spz": med["full_s"] / med["spz_download_s"],
+        "full_over_spz": med["full_s"] / med["spz_download_s"], "browser_vs_python": fidelity,
     }
     if args.json:
         print(json.dumps(result, indent=1))
@@ -170,6 +225,9 @@ def main(argv=None) -> int:
               f"full {med['full_s'] - med['stream_start_s']:.2f} s)")
         print(f"  SPZ download / first render = {result['spz_over_first_render']:.1f}x   "
               f"full quality / SPZ download = {result['full_over_spz']:.2f}")
+        if fidelity:
+            print(f"  browser vs splatcast render of the decoded cloud ({fidelity['gaussians']:,} Gaussians, "
+                  f"{fidelity['size']} px): {fidelity['psnr_db']:.2f} dB")
     return 0
 
 

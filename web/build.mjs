@@ -1,11 +1,12 @@
-// Bundles the web player into the Python package (src/splatcast/player/static/): the page, the main bundle
-// (three.js + Spark + page logic) and the decode worker (the .splc decoder). Nothing is loaded from a CDN at run
+// Bundles the web player into the Python package (src/splatcast/player/static/): the page, its script (session,
+// transports, ABR, HUD), the renderer chunk it imports dynamically (three.js + Spark) and the decode worker (the
+// .splc decoder). Nothing is loaded from a CDN at run
 // time: Spark inlines its WASM and its own worker, three's addons resolve to node_modules/three/examples/jsm.
 //
 //   node build.mjs            (npm run build)       minified bundles + index.html
 //   node build.mjs --dev      readable bundles with inline source maps
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -54,14 +55,30 @@ const common = {
   platform: "browser",
 };
 try {
-  await build({ ...common, entryPoints: [join(here, "src", "player", "main.mjs")], outfile: join(staging, "player.js") });
+  // the page (player.js) and, split off by its dynamic import, the renderer (view-HASH.js): the page starts the
+  // stream while the browser still fetches and compiles three.js and Spark
+  await build({
+    ...common, entryPoints: { player: join(here, "src", "player", "main.mjs") }, outdir: staging, splitting: true,
+    chunkNames: "[name]-[hash]",
+  });
   await build({ ...common, entryPoints: [join(here, "src", "player", "worker.mjs")], outfile: join(staging, "worker.js") });
 } catch {
   rmSync(staging, { recursive: true, force: true });
   console.error("build.mjs: esbuild failed (the previous build, if any, is unchanged)");
   process.exit(1);
 }
-copyFileSync(join(here, "src", "player", "index.html"), join(staging, "index.html"));
+// index.html preloads the renderer chunk (fetched and compiled while the stream starts; evaluated when imported)
+const viewChunk = readdirSync(staging).find((f) => /^view-[A-Z0-9]+\.js$/.test(f));
+if (!viewChunk) {
+  console.error("build.mjs: no view-HASH.js chunk in the output");
+  process.exit(1);
+}
+const html = readFileSync(join(here, "src", "player", "index.html"), "utf8");
+if (!html.includes("<!-- preload -->")) {
+  console.error("build.mjs: index.html lacks the <!-- preload --> marker");
+  process.exit(1);
+}
+writeFileSync(join(staging, "index.html"), html.replace("<!-- preload -->", `<link rel="modulepreload" href="_player/${viewChunk}">`));
 copyFileSync(join(here, "src", "player", "player.css"), join(staging, "player.css"));
 const pkg = JSON.parse(readFileSync(join(here, "package.json"), "utf8"));
 writeFileSync(join(staging, "build.json"), JSON.stringify({ version: pkg.version, dev, built: new Date().toISOString() }) + "\n");

@@ -85,6 +85,22 @@ def test_morton_and_chunks():
     assert chunk_bounds(10, 3) == [(0, 3), (3, 6), (6, 10)]
 
 
+@pytest.mark.parametrize("n,m,g", [(125000, 8, 1.5), (1000, 8, 2.0), (10, 8, 2.0), (8, 8, 4.0), (3, 8, 1.3), (0, 5, 2.0)])
+def test_growing_chunks(n, m, g):
+    bounds = chunk_bounds(n, m, g)
+    sizes = [b - a for a, b in bounds]
+    assert len(sizes) == min(n, m) and sum(sizes) == n and all(s >= 1 for s in sizes)
+    assert all(b[0] == a[1] for a, b in zip(bounds, bounds[1:]))  # consecutive
+    assert sizes == sorted(sizes)  # the first chunk is the smallest
+    if n >= 100000:  # away from rounding and the one-Gaussian floor, each chunk is ~g times the one before
+        assert all(abs(b / a - g) < 0.05 * g for a, b in zip(sizes, sizes[1:]))
+    for bad in (0.5, 4.5):
+        with pytest.raises(ValueError):
+            chunk_bounds(n, m, bad)
+    with pytest.raises(ValueError):
+        EncoderConfig(chunk_growth=9.0).validate()
+
+
 @pytest.mark.parametrize("sizes", [(0,), (1,), (1, 1), (0, 5), (5, 0, 3), (2, 7)])
 def test_tiny_and_empty_layers(sizes):
     rng = np.random.default_rng(0)

@@ -56,6 +56,7 @@ def layers():
 
 STREAMS = [
     ("rans", "scalable", "auto"),
+    ("rans", "scalable-growing-chunks", "auto"),
     ("rans", "scalable", "off"),
     ("zstd", "scalable", "auto"),
     ("rans", "mdc", "auto"),
@@ -65,7 +66,10 @@ STREAMS = [
 
 @pytest.mark.parametrize("entropy,mode,vq", STREAMS)
 def test_operating_points_match_python(tmp_path, layers, entropy, mode, vq):
-    data = encode(layers, EncoderConfig(entropy=entropy, mode=mode, vq=vq, chunks=3, partial="replace"))
+    growth = 2.0 if mode.endswith("-growing-chunks") else 1.0  # unequal chunk sizes, as streams for the player use
+    mode = mode.removesuffix("-growing-chunks")
+    config = EncoderConfig(entropy=entropy, mode=mode, vq=vq, chunks=3, chunk_growth=growth, partial="replace")
+    data = encode(layers, config)
     src = tmp_path / "s.splc"
     src.write_bytes(data)
     ops = [(None, None, "full")]
@@ -156,3 +160,52 @@ def test_real_scene_statues(tmp_path, name):
         res = js_decode(src, tmp_path / "js.ply", *args_of(*op))
         assert res.returncode == 0, res.stderr
         assert (tmp_path / "js.ply").read_bytes() == want, (name, op)
+
+
+RANS_DECODE_JS = """
+import { readFileSync } from "node:fs";
+import { decodeRans } from "%s";
+const cases = JSON.parse(readFileSync(0, "utf8"));
+const out = cases.map((c) => Array.from(decodeRans(Uint8Array.from(Buffer.from(c.payload, "base64")), c.count,
+  c.width, c.context === null ? null : Int32Array.from(c.context))));
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def test_rans_payloads_of_every_width_decode_in_js():
+    """Python-encoded rans payloads (every element width, values up to the type's limits, 1-3 context models)."""
+    import base64
+    import json
+
+    import numpy as np
+
+    from splatcast.codec.entropy import encode_stream
+
+    rng = np.random.default_rng(3)
+    cases, want = [], []
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        for shape in ("small", "laplace", "wide", "extremes"):
+            n = 3000
+            if shape == "small":
+                v = rng.integers(-3, 4, n)
+            elif shape == "laplace":
+                v = np.clip(np.round(rng.laplace(0, 40, n)), info.min, info.max)
+            elif shape == "wide":  # escapes with more than 24 raw bits for int32
+                v = rng.integers(info.min, info.max, n, endpoint=True)
+            else:
+                v = rng.choice([info.min, info.max, 0, -1, 1], n)
+            v = v.astype(dtype)
+            for ctx in (None, rng.integers(0, 3, n).astype(np.int32)):
+                payload = encode_stream(v, "rans", ctx)
+                cases.append({"payload": base64.b64encode(payload).decode(), "count": n, "width": 8 * v.itemsize,
+                              "context": None if ctx is None else ctx.tolist()})
+                want.append(v.astype(np.int64).tolist())
+    script = RANS_DECODE_JS % (WEB / "src" / "decoder" / "rans.mjs").as_uri()
+    res = subprocess.run([NODE, "--input-type=module", "-e", script], input=json.dumps(cases), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert len(got) == len(want) == 24
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g == w, f"case {i}"

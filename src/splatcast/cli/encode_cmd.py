@@ -26,6 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--vq", default="auto", help="SH-DC residual VQ: auto (rate-chosen K), K, or off")
     parser.add_argument("--mode", default="scalable", choices=["scalable", "mdc"])
     parser.add_argument("--chunks", type=int, default=8, help="importance chunks per layer")
+    parser.add_argument("--chunk-growth", type=float, default=1.0,
+                        help="chunk i holds ~G**i x the first one's share: G > 1 makes the first chunk small, for a "
+                             "sooner first picture when streaming (default 1: equal chunks)")
     parser.add_argument("--quality", type=int, default=8, help="0..16; +2 halves every quantizer step")
     parser.add_argument("--knn", type=int, default=8, help="neighbours for inter-layer prediction")
     parser.add_argument("--pos-bits", type=int, default=14, help="position grid bits per axis")
@@ -45,6 +48,7 @@ def run(args) -> int:
             entropy=args.entropy,
             vq=_vq(args.vq),
             chunks=args.chunks,
+            chunk_growth=args.chunk_growth,
             quality=args.quality,
             knn_k=args.knn,
             pos_bits=args.pos_bits,

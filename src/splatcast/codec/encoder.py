@@ -20,7 +20,7 @@ import numpy as np
 from splatcast.codec import container as ct
 from splatcast.codec.entropy import encode_stream
 from splatcast.codec.knn import NeighbourIndex
-from splatcast.codec.layers import importance_chunks, morton_codes
+from splatcast.codec.layers import MAX_CHUNK_GROWTH, importance_chunks, morton_codes
 from splatcast.codec.predict import (
     N_COST_COLS,
     bilateral_predict,
@@ -40,6 +40,7 @@ class EncoderConfig:
     entropy: str = "lzma"  # "lzma" | "paq" | "zstd" | "rans"
     vq: str | int = "auto"  # "auto" | K | "off"
     chunks: int = 8  # chunks per layer (importance prefixes)
+    chunk_growth: float = 1.0  # chunk i of a layer holds ~growth**i x the first one's share (1: equal chunks)
     quality: int = DEFAULT_QUALITY  # 0..16; +2 halves every quantizer step
     knn_k: int = 8
     pos_bits: int = DEFAULT_POS_BITS  # position grid bits per axis
@@ -59,6 +60,8 @@ class EncoderConfig:
             raise ValueError(f"vq={self.vq!r}: use 'auto', 'off' or an integer 0..{ct.MAX_CODEBOOK}")
         if not 1 <= self.chunks <= ct.MAX_CHUNKS_PER_LAYER:
             raise ValueError(f"chunks={self.chunks} must be in 1..{ct.MAX_CHUNKS_PER_LAYER}")
+        if not 1.0 <= self.chunk_growth <= MAX_CHUNK_GROWTH:
+            raise ValueError(f"chunk_growth={self.chunk_growth} must be in 1..{MAX_CHUNK_GROWTH}")
         if not 1 <= self.knn_k <= 64:
             raise ValueError(f"knn_k={self.knn_k} must be in 1..64")
         steps_for_quality(self.quality)
@@ -181,7 +184,7 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
         t0 = time.perf_counter()
         pos = grid.quantize(cloud.means)
         feat = quantize_features(cloud, steps, sh_degree)
-        chunks = importance_chunks(cloud, config.chunks)
+        chunks = importance_chunks(cloud, config.chunks, config.chunk_growth)
         sizes: dict[str, int] = {}
         lower = recon[-1] if recon else None
         inter = config.mode == "scalable" and li > 0 and lower is not None and len(lower.pos) > 0

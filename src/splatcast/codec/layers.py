@@ -7,19 +7,36 @@ import numpy as np
 from splatcast.scene.cloud import GaussianCloud
 
 
-def chunk_bounds(n: int, n_chunks: int) -> list[tuple[int, int]]:
-    """Split ``n`` items into min(n_chunks, n) consecutive ranges of near-equal size (none for n = 0)."""
+MAX_CHUNK_GROWTH = 4.0  # beyond this the first chunks of a layer hold a handful of Gaussians
+
+
+def chunk_bounds(n: int, n_chunks: int, growth: float = 1.0) -> list[tuple[int, int]]:
+    """Split ``n`` items into min(n_chunks, n) consecutive non-empty ranges (none for n = 0).
+
+    ``growth`` 1: near-equal sizes. ``growth`` g > 1: chunk i holds about g**i times the first one's share, so the
+    first chunk of a layer (what a viewer waits for before anything appears) is small and later ones are large.
+    """
     if n_chunks < 1:
         raise ValueError(f"chunks={n_chunks} must be >= 1")
+    if not 1.0 <= growth <= MAX_CHUNK_GROWTH:
+        raise ValueError(f"chunk growth={growth} must be in 1..{MAX_CHUNK_GROWTH}")
     m = min(n_chunks, n)
-    edges = [(n * i) // m for i in range(m + 1)] if m else [0]
+    if m == 0:
+        return []
+    if growth == 1.0:
+        edges = [(n * i) // m for i in range(m + 1)]
+    else:
+        weights = np.cumsum(growth ** np.arange(m, dtype=np.float64))
+        edges = [0] + [int(n * w // weights[-1]) for w in weights[:-1]] + [n]
+        for i in range(1, m):  # every chunk keeps >= 1 item, and room for the ones after it
+            edges[i] = min(max(edges[i], edges[i - 1] + 1), n - (m - i))
     return [(edges[i], edges[i + 1]) for i in range(m)]
 
 
-def importance_chunks(cloud: GaussianCloud, n_chunks: int) -> list[np.ndarray]:
+def importance_chunks(cloud: GaussianCloud, n_chunks: int, growth: float = 1.0) -> list[np.ndarray]:
     """Index arrays of each chunk: descending importance w = sigmoid(o) * exp(sx+sy+sz), ties by index."""
     order = cloud.importance_order()
-    return [order[a:b] for a, b in chunk_bounds(len(cloud), n_chunks)]
+    return [order[a:b] for a, b in chunk_bounds(len(cloud), n_chunks, growth)]
 
 
 def _spread_bits(v: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@
 export function predictWithModes(pLow, fLow, C, pos, nbr, k, modes) {
   const g = modes.length;
   const out = new Int32Array(g * C);
-  const d = new Float64Array(k), f = new Float64Array(k), w = new Float64Array(k);
+  const d = new Float64Array(k), f = new Float64Array(k), w = new Float64Array(k), acc = new Float64Array(C);
   for (let i = 0; i < g; i++) {
     const m = modes[i], o = i * C, nb = i * k;
     if (m !== 0) {
@@ -37,11 +37,13 @@ export function predictWithModes(pLow, fLow, C, pos, nbr, k, modes) {
     sf = sf / k + 1;
     let wsum = 0;
     for (let j = 0; j < k; j++) { w[j] = 1 / ((1 + d[j] / sd) * (1 + f[j] / sf)); wsum += w[j]; }
-    for (let c = 0; c < C; c++) {
-      let acc = 0;
-      for (let j = 0; j < k; j++) acc += w[j] * fLow[nbr[nb + j] * C + c];
-      out[o + c] = Math.floor(acc / wsum + 0.5);
+    // neighbour-major (contiguous rows), each column still summed in ascending neighbour order
+    acc.fill(0);
+    for (let j = 0; j < k; j++) {
+      const r = nbr[nb + j] * C, wj = w[j];
+      for (let c = 0; c < C; c++) acc[c] += wj * fLow[r + c];
     }
+    for (let c = 0; c < C; c++) out[o + c] = Math.floor(acc[c] / wsum + 0.5);
   }
   return out;
 }

@@ -6,6 +6,7 @@ const WHERE = "rans payload";
 const PRECISION = 24;
 const MASK24 = (1 << PRECISION) - 1;
 const TWO32 = 4294967296;
+const INV16 = 1 / 65536, INV32 = 1 / TWO32;
 const MAX_CONTEXTS = 1024;
 
 class Reader {
@@ -64,15 +65,25 @@ function readTable(r, tokenLimit, what) {
   return { T, F, L };
 }
 
-function findSymbol(L, T, x) {  // the s with L[s] <= x < L[s + 1]
-  let lo = 0, hi = T - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (L[mid] <= x) lo = mid; else hi = mid - 1;
+/**
+ * Symbol lookup for one model: slot[b] is the symbol holding quantile b << shift, so the symbol of x lies in
+ * slot[x >> shift] .. slot[(x >> shift) + 1] (a binary search over that range, usually empty). The table is sized
+ * to the values the model decodes, so building it never costs more than decoding with it.
+ */
+function slotTable(L, T, values) {
+  let bits = 4;
+  while (bits < 12 && 2 ** (bits + 2) < values) bits++;
+  const shift = PRECISION - bits, n = 1 << bits;
+  const slot = new Uint32Array(n + 1);
+  let s = 0;
+  for (let b = 0; b < n; b++) {
+    const q = b << shift;
+    while (L[s + 1] <= q) s++;
+    slot[b] = s;
   }
-  return lo;
+  slot[n] = T - 1;
+  return { slot, shift };
 }
-
 /**
  * Payload -> Int32Array of `count` values.
  * @param {Uint8Array} data @param {number} count @param {number} width bits of the signed element type
@@ -122,20 +133,26 @@ export function decodeRans(data, count, width, context) {
   let g = 0;
   for (let j = 0; j < nModels; j++) {
     const { T, F, L } = tables[j];
+    if (sizes[j] === 0) continue;
+    const { slot, shift } = slotTable(L, T, sizes[j]);
     for (let n = sizes[j]; n > 0; n--) {
       const x = lo & MASK24;
-      const s = findSymbol(L, T, x);
+      const slotAt = x >>> shift;
+      let s = slot[slotAt], top = slot[slotAt + 1];
+      while (s < top) {  // the s with L[s] <= x < L[s + 1]
+        const mid = (s + top + 1) >>> 1;
+        if (L[mid] <= x) s = mid; else top = mid - 1;
+      }
       grouped[g++] = s;
-      // state = (state >> 24) * F[s] + (x - L[s]), exactly, with state >> 24 = sh * 2^16 + sl
-      const shifted = hi * 256 + (lo >>> 24);  // < 2^40
-      const sh = Math.floor(shifted / 65536), sl = shifted - sh * 65536;
+      // state = (state >> 24) * F[s] + (x - L[s]), exactly: state >> 24 = aH * 2^16 + aL with aH < 2^24, aL < 2^16
+      const aH = hi >>> 8, aL = ((hi & 0xff) << 8) | (lo >>> 24);
       const f = F[s];
-      const b = sh * f;                 // < 2^48
-      const bHi = Math.floor(b / 65536);
-      const t = (b - bHi * 65536) * 65536 + sl * f + (x - L[s]);  // < 2^42
-      const tHi = Math.floor(t / TWO32);
+      const p = aH * f;                 // < 2^48
+      const pH = Math.floor(p * INV16);  // (exact: scaling by a power of two)
+      const t = (p - pH * 65536) * 65536 + aL * f + (x - L[s]);  // < 2^41
+      const tHi = Math.floor(t * INV32);
       lo = t - tHi * TWO32;
-      hi = bHi + tHi;
+      hi = pH + tHi;
       if (hi === 0 && sp > 0) { hi = lo; lo = wv.getUint32(4 * --sp, true); }
     }
   }
@@ -151,8 +168,11 @@ export function decodeRans(data, count, width, context) {
   }
   const out = new Int32Array(count);  // signed values of <= 32 bits
   const split = 2 ** k, mant = 2 ** m;
-  let bit = 0;
   const totalBits = raw.length * 8;
+  // a copy with 4 zero bytes of slack lets every read of <= 24 bits load one 32-bit window without bounds checks
+  const bytes = new Uint8Array(raw.length + 4);
+  bytes.set(raw);
+  let bit = 0;
   for (let i = 0; i < count; i++) {
     const t = tokens[i];
     let u;
@@ -162,15 +182,23 @@ export function decodeRans(data, count, width, context) {
       const rr = t - split;
       const e = k + (rr >> m), nb = e - m;
       if (bit + nb > totalBits) throw new TruncatedError(`${WHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
-      let bits = 0, scale = 1;
-      for (let done = 0; done < nb;) {  // up to 8 bits per step from the current byte
-        const byte = raw[bit >> 3], off = bit & 7, take = Math.min(8 - off, nb - done);
-        bits += ((byte >> off) & ((1 << take) - 1)) * scale;
-        scale *= 2 ** take; done += take; bit += take;
+      let bits;
+      if (nb <= 24) {
+        const at = bit >> 3;
+        const window = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
+        bits = (window >>> (bit & 7)) & ((1 << nb) - 1);
+        bit += nb;
+      } else {  // up to 8 bits per step from the current byte
+        bits = 0;
+        for (let done = 0, scale = 1; done < nb;) {
+          const byte = bytes[bit >> 3], off = bit & 7, take = Math.min(8 - off, nb - done);
+          bits += ((byte >> off) & ((1 << take) - 1)) * scale;
+          scale *= 2 ** take; done += take; bit += take;
+        }
       }
-      u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;
+      u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;  // < 2^32
     }
-    out[i] = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    out[i] = (u >>> 1) ^ -(u & 1);  // zigzag, in int32
   }
   if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${WHERE}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
   if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${WHERE}: nonzero padding bits after the last raw bit`);

@@ -17,8 +17,13 @@ function byTag(node, name) {
 
 /** Parse the MPD text -> {mediaUrl, headerRange: [start, endInclusive], headerBytes, totalBytes, entropy, mode, layers}. */
 export function parseMpd(text, parser = new DOMParser()) {
-  const doc = parser.parseFromString(text, "application/xml");
-  if (byTag(doc, "parsererror").length) throw new Error("MPD: not well-formed XML");
+  let doc;
+  try {
+    doc = parser.parseFromString(text, "application/xml");
+  } catch (err) { // @xmldom/xmldom throws where browsers return a <parsererror> document
+    throw new Error(`MPD: not well-formed XML (${String(err?.message || err).split("\n")[0]})`);
+  }
+  if (!doc || byTag(doc, "parsererror").length) throw new Error("MPD: not well-formed XML");
   const sets = byTag(doc, "AdaptationSet").filter((set) =>
     byTag(set, "EssentialProperty").some((p) => p.getAttribute("schemeIdUri") === STREAM_SCHEME),
   );

@@ -1,5 +1,19 @@
 // Transports share one call: `await t.fetch(path, [start, endExclusive] | null) -> Uint8Array`.
 
+/**
+ * Request start to last byte of the newest fetch of `href` from Resource Timing (null where unavailable). Unlike a
+ * stopwatch around `await fetch()`, it does not count the time the thread was busy before it saw the response.
+ */
+function transferSeconds(href) {
+  if (typeof performance?.getEntriesByName !== "function") return null;
+  const entries = performance.getEntriesByName(href, "resource");
+  const e = entries[entries.length - 1];
+  if (entries.length > 100) performance.clearResourceTimings?.(); // the timeline buffer holds 250 entries
+  if (!e || !(e.responseEnd > 0)) return null;
+  const s = (e.responseEnd - (e.requestStart || e.startTime)) / 1000;
+  return s > 0 ? s : null;
+}
+
 /** HTTP GET with one Range per request (the server answers 206 with Content-Range). */
 export class HttpTransport {
   constructor(origin = location.origin) {
@@ -13,7 +27,9 @@ export class HttpTransport {
       if (!(a >= 0 && b > a)) throw new Error(`bad range ${range}`);
       headers.Range = `bytes=${a}-${b - 1}`;
     }
-    const resp = await fetch(new URL(path, this.origin), { headers, cache: "no-store" });
+    const url = new URL(path, this.origin);
+    this.lastSeconds = null;
+    const resp = await fetch(url, { headers, cache: "no-store" });
     const want = range ? 206 : 200;
     if (resp.status !== want) throw new Error(`GET ${path} ${headers.Range || ""}: HTTP ${resp.status}, expected ${want}`);
     const body = new Uint8Array(await resp.arrayBuffer());
@@ -21,6 +37,7 @@ export class HttpTransport {
       throw new Error(`GET ${path}: got ${body.length} bytes, expected ${range[1] - range[0]}`);
     }
     if (body.length > maxBytes) throw new Error(`GET ${path}: body exceeds ${maxBytes} bytes`);
+    this.lastSeconds = transferSeconds(url.href);
     return body;
   }
   close() {}

@@ -1,8 +1,16 @@
 // The decode worker: owns the .splc ProgressiveDecoder; every piece is decoded here as it arrives, and the cloud
 // to show is packed for Spark and transferred to the page (the page never decodes).
 //
-// page -> worker: {type: 'init', header: ArrayBuffer} | {type: 'piece', seq, layer, chunk, kind, data: ArrayBuffer}
-// worker -> page: {type: 'ready', supportedEntropy} | {type: 'index', index} | {type: 'unsupported', entropy, supported}
+// page -> worker: ?session=http&page=&mpd=&abr= in the worker's URL, or {type: 'start', pageUrl, mpd, abr, requests}
+//                 (after a failed WebRTC connection): run the whole HTTP session here (session.mjs: MPD, header,
+//                 every plan step), so nothing on the page's thread can hold the stream up; or, when
+//                 the page fetches (WebRTC): {type: 'init', header: ArrayBuffer}, then
+//                 {type: 'piece', seq, layer, chunk, kind, data: ArrayBuffer} per piece
+// worker -> page: {type: 'ready', supportedEntropy} | {type: 'unsupported', entropy, supported}
+//               | {type: 'started', atEpochMs} (the MPD request) | {type: 'manifest', manifest}
+//               | {type: 'index', index, headerBytes}
+//               | {type: 'step', info, requests, throughputBps} (each piece this worker fetched)
+//               | {type: 'streamed', fetched} (the last one)
 //               | {type: 'cloud', seq, numSplats, packedArray, sh1, sh2, sh3, splatEncoding, shDegree, frame?, decodeMs}
 //               | {type: 'error', message, seq}
 // Pieces that arrive while the worker is busy are all applied before the next cloud is built (only the newest
@@ -10,7 +18,15 @@
 import { initDecoder, readIndex, ProgressiveDecoder, SUPPORTED_ENTROPY } from "../decoder/index.mjs";
 import { packCloud } from "./pack.mjs";
 import { robustBounds, guessUpAxis } from "./camera.mjs";
+import { ABRS, ThroughputEstimator } from "./abr.mjs";
+import { HttpTransport } from "./transport.mjs";
+import { checkIndexAgainstMpd, openStream, streamSteps, timedGet } from "./session.mjs";
+import { DOMParser } from "@xmldom/xmldom";
 
+const DEBUG = new URL(self.location.href).searchParams.has("debug");
+// page-clock milliseconds (the page's performance.now()) of an event here, for the page's debug log
+const pageMs = (pageOrigin) => performance.timeOrigin + performance.now() - pageOrigin;
+let pageOrigin = 0;
 let decoder = null;
 let ready = null;
 let lastSeq = -1;
@@ -18,6 +34,9 @@ let packedSeq = -1;
 let scheduled = false;
 let framed = false;
 let decodeMs = 0;
+let headerBytes = 0;
+let index = null;
+const queue = []; // pieces fetched here, decoded between fetches: {seq, layer, chunk, kind, data}
 
 const supported = () => {
   const s = SUPPORTED_ENTROPY;
@@ -63,33 +82,89 @@ function flush() {
   self.postMessage(msg, transfer);
 }
 
+/** Apply one piece to the decoder; the cloud is built once the pieces that arrived meanwhile are applied too. */
+function applyPiece(m) {
+  const t0 = performance.now();
+  if (m.kind === "upgrade") decoder.upgradeChunk(m.layer, m.chunk, m.data);
+  else decoder.addChunk(m.layer, m.chunk, m.data, m.kind === "add-dc" ? "dc" : "full");
+  decodeMs += performance.now() - t0;
+  lastSeq = m.seq;
+  if (!scheduled) {
+    scheduled = true;
+    setTimeout(flush, 0);
+  }
+}
+
+function report(err, seq) {
+  self.postMessage({ type: "error", message: String(err?.message || err), stack: String(err?.stack || ""), seq });
+}
+
+/** Decode queued pieces one task at a time, so that the fetch loop issues its next request in between. */
+function drain() {
+  const m = queue.shift();
+  if (!m) return;
+  try {
+    applyPiece(m);
+  } catch (err) {
+    queue.length = 0;
+    report(err, m.seq);
+    return;
+  }
+  if (queue.length) setTimeout(drain, 0);
+}
+
+/** The header: the decoder starts on it; returns the plain index, or null (after telling the page) if unsupported. */
+function initHeader(header) {
+  const ix = readIndex(header);
+  if (!supported().includes(ix.entropy)) {
+    self.postMessage({ type: "unsupported", entropy: ix.entropy, supported: supported() });
+    return null;
+  }
+  headerBytes = header.length;
+  decoder = new ProgressiveDecoder(header);
+  index = plainIndex(ix);
+  return index;
+}
+
+async function session({ pageUrl, mpd, abr, requests }) {
+  if (!ABRS[abr]) throw new Error(`abr=${abr}: one of ${Object.keys(ABRS).join(", ")}`);
+  await ready;
+  const estimator = new ThroughputEstimator();
+  const transport = new HttpTransport(new URL(pageUrl).origin);
+  const counters = { requests };
+  const get = timedGet(() => transport, estimator, counters);
+  self.postMessage({ type: "started", atEpochMs: performance.timeOrigin + performance.now() });
+  const { manifest, media, header } = await openStream({
+    get, pageUrl, mpd, parser: new DOMParser(), supportedEntropy: supported(),
+    onManifest: (manifest) => self.postMessage({ type: "manifest", manifest }),
+  });
+  if (!initHeader(header)) return;
+  checkIndexAgainstMpd(index, manifest);
+  self.postMessage({ type: "index", index, headerBytes });
+  const fetched = await streamSteps({
+    index, media, choose: ABRS[abr], estimator, startBytes: headerBytes, get,
+    onStep: (info, data) => {
+      self.postMessage({ type: "step", info, requests: counters.requests, throughputBps: estimator.estimateBps() });
+      queue.push({ seq: info.seq, layer: info.layer, chunk: info.chunk, kind: info.kind, data });
+      if (queue.length === 1) setTimeout(drain, 0);
+    },
+  });
+  self.postMessage({ type: "streamed", fetched });
+}
+
 self.onmessage = async (ev) => {
   const m = ev.data;
   try {
-    if (m.type === "init") {
+    if (m.type === "start") {
+      await session(m);
+    } else if (m.type === "init") {
       await ready;
-      const header = new Uint8Array(m.header);
-      const index = readIndex(header);
-      if (!supported().includes(index.entropy)) {
-        self.postMessage({ type: "unsupported", entropy: index.entropy, supported: supported() });
-        return;
-      }
-      decoder = new ProgressiveDecoder(header);
-      self.postMessage({ type: "index", index: plainIndex(index) });
+      if (initHeader(new Uint8Array(m.header))) self.postMessage({ type: "index", index, headerBytes });
     } else if (m.type === "piece") {
-      const t0 = performance.now();
-      const data = new Uint8Array(m.data);
-      if (m.kind === "upgrade") decoder.upgradeChunk(m.layer, m.chunk, data);
-      else decoder.addChunk(m.layer, m.chunk, data, m.kind === "add-dc" ? "dc" : "full");
-      decodeMs += performance.now() - t0;
-      lastSeq = m.seq;
-      if (!scheduled) {
-        scheduled = true;
-        setTimeout(flush, 0);
-      }
+      applyPiece({ ...m, data: new Uint8Array(m.data) });
     }
   } catch (err) {
-    self.postMessage({ type: "error", message: String(err?.stack || err?.message || err), seq: m.seq });
+    report(err, m.seq);
   }
 };
 
@@ -97,3 +172,10 @@ ready = initDecoder().then(
   () => self.postMessage({ type: "ready", supportedEntropy: supported() }),
   (err) => self.postMessage({ type: "error", message: `decoder initialisation failed: ${err?.message || err}` }),
 );
+
+// started by the page with ?session=http&page=...&mpd=...&abr=...: stream at once, without waiting for a message
+const boot = new URL(self.location.href).searchParams;
+if (boot.get("session") === "http") {
+  session({ pageUrl: boot.get("page"), mpd: boot.get("mpd") || null, abr: boot.get("abr") || "throughput", requests: 0 })
+    .catch((err) => report(err));
+}

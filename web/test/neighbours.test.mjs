@@ -1,0 +1,92 @@
+// node --test: the grid neighbour search against brute force (docs/format.md 3.2: squared integer distance, ties
+// by the lower index), on the geometries that break grid searches: surfaces, clusters, co-located points,
+// queries outside the reference bounds, large coordinates, every cell size from 1 to the whole box.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { NeighbourIndex } from "../src/decoder/neighbours.mjs";
+
+/** The definition: sort all reference points by (d^2, index), keep the first min(k, M). */
+function bruteForce(points, queries, k) {
+  const m = points.length / 3, n = queries.length / 3, kk = Math.min(k, m);
+  const out = new Int32Array(n * kk);
+  const ids = Array.from({ length: m }, (_, i) => i);
+  const d2 = new Float64Array(m);
+  for (let q = 0; q < n; q++) {
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let a = 0; a < 3; a++) s += (points[3 * i + a] - queries[3 * q + a]) ** 2;
+      d2[i] = s;
+    }
+    ids.sort((a, b) => d2[a] - d2[b] || a - b);
+    out.set(ids.slice(0, kk), q * kk);
+  }
+  return out;
+}
+
+function rng(seed) { // xorshift32: deterministic, no repeats of short period
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+const SCENES = {
+  volume: (r, m, S) => Int32Array.from({ length: 3 * m }, () => Math.floor(r() * S)),
+  sphereShell: (r, m, S) => {
+    const p = new Int32Array(3 * m);
+    for (let i = 0; i < m; i++) {
+      const u = 2 * r() - 1, t = 2 * Math.PI * r(), s = Math.sqrt(1 - u * u), c = r() < 0.1 ? 0.05 : 0.5;
+      p[3 * i] = Math.round(S / 2 + S * c * s * Math.cos(t));
+      p[3 * i + 1] = Math.round(S / 2 + S * c * s * Math.sin(t));
+      p[3 * i + 2] = Math.round(S / 2 + S * c * u);
+    }
+    return p;
+  },
+  plane: (r, m, S) => Int32Array.from({ length: 3 * m }, (_, j) => (j % 3 === 2 ? 7 : Math.floor(r() * S))),
+  coLocated: (r, m, S) => Int32Array.from({ length: 3 * m }, (_, j) => (Math.floor(j / 3) % 4 === 0 ? Math.floor(r() * S) : 5)),
+  tinyLattice: (r, m) => Int32Array.from({ length: 3 * m }, () => Math.floor(r() * 3)), // almost all ties
+};
+
+test("grid search equals brute force on surfaces, clusters, ties and outliers", () => {
+  const r = rng(12345);
+  let cases = 0;
+  for (const [name, make] of Object.entries(SCENES)) {
+    for (const S of [50, 4096, (1 << 21) - 1]) {
+      for (const m of [1, 7, 300, 3000]) {
+        const points = make(r, m, S);
+        const n = 60;
+        const queries = new Int32Array(3 * n);
+        for (let q = 0; q < n; q++) {
+          const base = Math.floor(r() * m), far = q % 10 === 0;
+          for (let a = 0; a < 3; a++) {
+            queries[3 * q + a] = far ? Math.floor((r() * 3 - 1) * S) : points[3 * base + a] + Math.floor((r() - 0.5) * S / 20);
+          }
+        }
+        for (const k of [1, 4, 8, 17, 64]) {
+          const want = bruteForce(points, queries, k);
+          assert.deepEqual(new NeighbourIndex(points).query(queries, k), want, `${name} S=${S} m=${m} k=${k}`);
+          cases++;
+        }
+      }
+    }
+  }
+  assert.equal(cases, 5 * 3 * 4 * 5);
+});
+
+test("every cell size gives the same neighbours (stencil, shells and whole-box grids)", () => {
+  const r = rng(99);
+  for (const [S, sizes] of [[60, [1, 2, 3, 5, 9, 30, 100]], [10000, [50, 100, 333, 1000, 4000, 20000]]]) {
+    const points = SCENES.sphereShell(r, 2000, S);
+    const queries = Int32Array.from({ length: 3 * 200 }, () => Math.floor(r() * S * 1.2) - S / 10);
+    const want = bruteForce(points, queries, 8);
+    for (const cs of sizes) {
+      assert.deepEqual(new NeighbourIndex(points, cs).query(queries, 8), want, `extent ${S}, cell size ${cs}`);
+    }
+  }
+});
+
+test("empty reference or query sets", () => {
+  assert.equal(new NeighbourIndex(new Int32Array(0)).query(new Int32Array([1, 2, 3]), 8).length, 0);
+  assert.equal(new NeighbourIndex(new Int32Array([1, 2, 3])).query(new Int32Array(0), 8).length, 0);
+});
