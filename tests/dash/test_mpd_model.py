@@ -200,3 +200,16 @@ def test_fuzzed_mpd_only_raises_manifest_error(pos, junk):
         parse_mpd(data)
     except ManifestError:
         pass
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "1" * 21])
+def test_huge_integers_are_manifest_errors_not_value_errors(text):
+    """Python's int() refuses > 4300 digits with a bare ValueError; every integer field is capped first."""
+    from splatcast.dash.mpd import parse_range, parse_uint
+
+    for call in (lambda: parse_uint(text, maximum=None), lambda: parse_duration("PT" + text + "S"),
+                 lambda: parse_range("0-" + text)):
+        with pytest.raises(ManifestError) as info:
+            call()
+        assert len(str(info.value)) < 200  # the message does not echo the whole input
+    assert parse_uint("1" * 20, maximum=None) == int("1" * 20)

@@ -163,6 +163,7 @@ def test_index_that_contradicts_the_mpd_is_refused():
         (b'level="3"', b'level="9"', "level"),
         (b"mapping=1", b"mapping=7", "mapping"),
         (b'indexRange="0-', b'indexRange="5-', "indexRange"),
+        (b'value="layer=1,chunks=', b'value="layer=' + b"1" * 5000 + b',chunks=', "unsigned integer"),  # not int()
     ],
 )
 def test_interpret_refuses_inconsistent_manifests(old, new, match):

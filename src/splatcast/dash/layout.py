@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 
 from splatcast.dash.mpd import (
+    MAX_INT_DIGITS,
     MPD,
     UINT_MAX,
     AdaptationSet,
@@ -227,8 +228,8 @@ def _int(kv: dict, key: str, where: str, minimum: int = 0, maximum: int | None =
     if key not in kv:
         raise ManifestError(f"{where}: missing '{key}=' in the descriptor value")
     text = kv[key]
-    if not (text.isascii() and text.isdigit()):
-        raise ManifestError(f"{where}: '{key}' expected an unsigned integer, got {text!r}")
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_INT_DIGITS:
+        raise ManifestError(f"{where}: '{key}' expected an unsigned integer, got {text[:40]!r}")
     value = int(text)
     if value < minimum or (maximum is not None and value > maximum):
         raise ManifestError(f"{where}: '{key}' expected in [{minimum}, {maximum}], got {value}")

@@ -27,6 +27,9 @@ MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _NS = "{" + MPD_NS + "}"
 UINT_MAX = 2**32 - 1
+# longest integer text read anywhere in a manifest: 20 digits hold any u64; longer text is refused before int()
+# (Python's int() of > 4300 digits raises a bare ValueError, and of fewer still costs time quadratic in length)
+MAX_INT_DIGITS = 20
 # an MPD is a small text file; anything bigger is not one of ours and is refused before parsing
 MAX_MPD_BYTES = 16 * 1024 * 1024
 
@@ -48,16 +51,17 @@ def parse_bool(text: str, where: str = "value") -> bool:
 
 def parse_uint(text: str, where: str = "value", maximum: int | None = UINT_MAX) -> int:
     t = text.strip()
-    if not t.isdigit() or not t.isascii():
-        raise ManifestError(f"{where}: expected an unsigned integer, got {text!r}")
+    if not t.isdigit() or not t.isascii() or len(t) > MAX_INT_DIGITS:
+        raise ManifestError(f"{where}: expected an unsigned integer of <= {MAX_INT_DIGITS} digits, got {text[:40]!r}")
     value = int(t)
     if maximum is not None and value > maximum:
         raise ManifestError(f"{where}: expected an unsigned integer <= {maximum}, got {value}")
     return value
 
 
-_DURATION_RE = re.compile(
-    r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?|\.\d+)S)?)?$"
+_DURATION_RE = re.compile(  # every number at most MAX_INT_DIGITS digits (seconds: 20 + 20 after the point)
+    r"^(-)?P(?:(\d{1,20})Y)?(?:(\d{1,20})M)?(?:(\d{1,20})D)?"
+    r"(?:T(?:(\d{1,20})H)?(?:(\d{1,20})M)?(?:(\d{1,20}(?:\.\d{0,20})?|\.\d{1,20})S)?)?$"
 )
 
 
@@ -67,13 +71,13 @@ def parse_duration(text: str, where: str = "value") -> float:
     t = text.strip()
     m = _DURATION_RE.match(t)
     if m is None or t in ("P", "-P") or t.endswith("T"):
-        raise ManifestError(f"{where}: expected an xs:duration like 'PT1.5S', got {text!r}")
+        raise ManifestError(f"{where}: expected an xs:duration like 'PT1.5S', got {text[:64]!r}")
     neg, years, months, days, hours, minutes, seconds = m.groups()
     if (years and int(years)) or (months and int(months)):
-        raise ManifestError(f"{where}: durations in years/months are not supported, got {text!r}")
+        raise ManifestError(f"{where}: durations in years/months are not supported, got {text[:64]!r}")
     value = int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
     if neg:
-        raise ManifestError(f"{where}: expected a non-negative duration, got {text!r}")
+        raise ManifestError(f"{where}: expected a non-negative duration, got {text[:64]!r}")
     return value
 
 
@@ -88,14 +92,14 @@ def format_duration(seconds: float) -> str:
     return f"PT{text}S"
 
 
-_RANGE_RE = re.compile(r"^(\d+)-(\d+)$")
+_RANGE_RE = re.compile(r"^(\d{1,20})-(\d{1,20})$")  # MAX_INT_DIGITS
 
 
 def parse_range(text: str, where: str = "value") -> tuple[int, int]:
     """SingleRFC7233RangeType restricted to a closed range 'first-last' (inclusive, first <= last)."""
     m = _RANGE_RE.match(text.strip())
     if m is None:
-        raise ManifestError(f"{where}: expected a byte range 'first-last', got {text!r}")
+        raise ManifestError(f"{where}: expected a byte range 'first-last', got {text[:64]!r}")
     first, last = int(m.group(1)), int(m.group(2))
     if first > last:
         raise ManifestError(f"{where}: byte range first={first} > last={last}")
