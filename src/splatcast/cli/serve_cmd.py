@@ -13,6 +13,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--webrtc", action="store_true", help="accept SDP offers at POST /webrtc/offer")
+    parser.add_argument("--ice-server", action="append", default=[], metavar="URL",
+                        help="STUN/TURN server for WebRTC (stun:host:port, turn:host:port; repeatable). Default: "
+                             "none, ICE uses the address given by --host only")
+    parser.add_argument("--ice-username", default=None, help="username for the TURN servers")
+    parser.add_argument("--ice-credential", default=None, help="credential for the TURN servers")
     parser.add_argument("--trace", default=None, help="shape every connection along this Pensieve trace")
     parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
 
@@ -31,5 +36,11 @@ def run(args) -> int:
         webrtc = f", WebRTC offers at {url}webrtc/offer" if args.webrtc else ""
         print(f"serving {root} at {url}{shaping}{webrtc} (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
-    serve_forever(root, args.host, args.port, trace, args.webrtc, ready=ready)
+    webrtc = False
+    if args.webrtc:
+        from splatcast.net.webrtc import WebRTCConfig
+
+        webrtc = WebRTCConfig(ice_servers=args.ice_server, ice_username=args.ice_username,
+                              ice_credential=args.ice_credential, host=args.host)
+    serve_forever(root, args.host, args.port, trace, webrtc, ready=ready)
     return 0

@@ -103,8 +103,9 @@ async def _options(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=CORS_HEADERS)
 
 
-def create_app(root: str | Path, trace: Trace | None = None, webrtc: bool = False) -> web.Application:
-    """The aiohttp application serving `root`. `trace` shapes each connection; `webrtc` adds /webrtc/offer."""
+def create_app(root: str | Path, trace: Trace | None = None, webrtc=False) -> web.Application:
+    """The aiohttp application serving `root`. `trace` shapes each connection; `webrtc` (True or a
+    :class:`splatcast.net.webrtc.WebRTCConfig`) adds /webrtc/offer."""
     root_path = Path(root).resolve(strict=True)
     if not root_path.is_dir():
         raise NotADirectoryError(str(root_path))
@@ -113,9 +114,9 @@ def create_app(root: str | Path, trace: Trace | None = None, webrtc: bool = Fals
     app[TRACE_KEY] = trace
     app[SHAPERS_KEY] = weakref.WeakKeyDictionary()
     if webrtc:
-        from splatcast.net.webrtc import WebRTCGateway
+        from splatcast.net.webrtc import WebRTCConfig, WebRTCGateway
 
-        gateway = WebRTCGateway(root_path, trace)
+        gateway = WebRTCGateway(root_path, trace, webrtc if isinstance(webrtc, WebRTCConfig) else None)
         app.router.add_post("/webrtc/offer", gateway.handle_offer)
         app.on_shutdown.append(gateway.close)
     from splatcast.net.player_routes import add_player_routes
@@ -141,9 +142,14 @@ class RunningServer:
 
 
 async def start_server(
-    root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc: bool = False
+    root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc=False
 ) -> RunningServer:
-    """Start serving in the running event loop; port 0 picks a free port."""
+    """Start serving in the running event loop; port 0 picks a free port. With `webrtc` True, ICE gathers on
+    `host` only (every interface for 0.0.0.0); a WebRTCConfig is used as given."""
+    if webrtc is True:
+        from splatcast.net.webrtc import WebRTCConfig
+
+        webrtc = WebRTCConfig(host=host)
     runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=512)
@@ -152,7 +158,7 @@ async def start_server(
     return RunningServer(runner, host, bound)
 
 
-def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, webrtc: bool, ready=None) -> None:
+def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, webrtc, ready=None) -> None:
     """Blocking entry for the CLI; `ready(url)` is called once listening."""
 
     async def main():

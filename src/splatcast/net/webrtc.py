@@ -17,6 +17,13 @@ portable), made of a 16-byte header ``<u32 id, u16 status, u8 flags (bit 0: last
 (little-endian; ``total`` = the body's full length) followed by payload bytes. Status 200/206 carry data; a 4xx
 carries a UTF-8 message in one message. Because the channel is ordered, the receiver appends payloads in arrival
 order and checks the sum against ``total``. Shaping (``--trace``) applies one token bucket per peer connection.
+
+Limits (:class:`WebRTCConfig`, docs/streaming.md "Limits"): at most ``max_peers`` peer connections; an offer
+whose connection is not up within ``handshake_timeout_s`` is closed (so offers that never complete cannot fill the
+table), a connected peer idle for ``idle_timeout_s`` too; per client address at most ``max_pending_per_address``
+unfinished handshakes and ``offer_burst`` offers, refilled at ``offers_per_s`` (429 beyond). ICE gathers host
+candidates on the address the server listens on only (every interface for 0.0.0.0 / ::) and uses no STUN or TURN
+server unless configured (``serve --ice-server``): nothing is sent to a third party by default.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -39,9 +48,11 @@ PAYLOAD_BYTES = MAX_MESSAGE_BYTES - FRAME.size
 FLAG_LAST = 1
 CHANNEL_LABEL = "splatcast"
 MAX_OFFER_BYTES = 64 * 1024
-MAX_PEERS = 256
 # an offer we can answer has a data-channel section, ICE credentials and a DTLS fingerprint
 _REQUIRED_SDP = ("m=application", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
+MAX_REQUEST_ID = 0xFFFFFFFF
+MAX_TRACKED_ADDRESSES = 4096  # offer-rate buckets kept; the least recently used are dropped beyond
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 # backpressure: stop queueing into SCTP above HIGH, resume below LOW (aiortc buffers without limit otherwise)
 BUFFER_HIGH = 1 << 20
 BUFFER_LOW = 256 * 1024
@@ -79,13 +90,83 @@ async def _wait_buffer(channel) -> None:
             pass
 
 
+@dataclass
+class WebRTCConfig:
+    """Server-side WebRTC settings (the module docstring says what each limit protects)."""
+
+    ice_servers: list[str] = field(default_factory=list)  # stun:/turn: URLs; none by default
+    ice_username: str | None = None  # for TURN servers
+    ice_credential: str | None = None
+    host: str | None = None  # ICE host candidates on this address only; None or a wildcard: every interface
+    max_peers: int = 256
+    max_pending_per_address: int = 8
+    offers_per_s: float = 2.0
+    offer_burst: int = 16
+    handshake_timeout_s: float = 10.0
+    idle_timeout_s: float = 300.0
+
+    def rtc_configuration(self):
+        from aiortc import RTCConfiguration, RTCIceServer
+
+        servers = [RTCIceServer(urls=u, username=self.ice_username, credential=self.ice_credential)
+                   for u in self.ice_servers]
+        return RTCConfiguration(iceServers=servers)  # an explicit empty list: aiortc's default is a public STUN
+
+
+def restrict_ice_host(host: str | None) -> None:
+    """Gather ICE host candidates on `host` only (aioice offers no per-connection setting, so this sets the
+    process's gathering function; every peer connection of this process then uses that address)."""
+    import aioice.ice
+
+    if host is None or host in WILDCARD_HOSTS:
+        return
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [host]
+
+
+@dataclass
+class _Peer:
+    address: str
+    created: float
+    connected: bool = False
+    last_active: float = 0.0
+
+
 class WebRTCGateway:
     """Server side: answers offers, then serves data-channel requests from `root`."""
 
-    def __init__(self, root: Path, trace: Trace | None = None):
+    def __init__(self, root: Path, trace: Trace | None = None, config: WebRTCConfig | None = None):
         self.root = root
         self.trace = trace
-        self.peers: set = set()
+        self.config = config or WebRTCConfig()
+        restrict_ice_host(self.config.host)
+        self.peers: dict = {}  # RTCPeerConnection -> _Peer
+        self._buckets: dict[str, list[float]] = {}  # address -> [tokens, last refill], insertion = LRU order
+        self._sweeper: asyncio.Task | None = None
+
+    def _take_offer_token(self, address: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self._buckets.pop(address, (float(self.config.offer_burst), now))
+        tokens = min(float(self.config.offer_burst), tokens + (now - last) * self.config.offers_per_s)
+        ok = tokens >= 1.0
+        self._buckets[address] = [tokens - 1.0 if ok else tokens, now]
+        while len(self._buckets) > MAX_TRACKED_ADDRESSES:
+            del self._buckets[next(iter(self._buckets))]
+        return ok
+
+    async def _drop(self, pc) -> None:
+        self.peers.pop(pc, None)
+        await pc.close()
+
+    async def _sweep(self) -> None:
+        """Close peers whose handshake did not finish in time and connected peers idle for too long."""
+        cfg = self.config
+        while True:
+            await asyncio.sleep(min(1.0, cfg.handshake_timeout_s / 4))
+            now = time.monotonic()
+            stale = [pc for pc, p in self.peers.items()
+                     if (not p.connected and now - p.created > cfg.handshake_timeout_s)
+                     or (p.connected and now - p.last_active > cfg.idle_timeout_s)]
+            await asyncio.gather(*(self._drop(pc) for pc in stale), return_exceptions=True)
 
     async def handle_offer(self, request: web.Request) -> web.Response:
         from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -105,10 +186,20 @@ class WebRTCGateway:
         missing = [a for a in _REQUIRED_SDP if a not in sdp]
         if missing:  # aiortc accepts such an offer, but no connection could ever come of it
             return web.Response(status=400, text=f"offer lacks {', '.join(missing)}\n")
-        if len(self.peers) >= MAX_PEERS:
-            return web.Response(status=503, text="too many peers\n")
-        pc = RTCPeerConnection()
-        self.peers.add(pc)
+        cfg = self.config
+        address = request.remote or "?"
+        if not self._take_offer_token(address):
+            return web.Response(status=429, text="too many offers from this address\n", headers={"Retry-After": "1"})
+        if sum(1 for p in self.peers.values() if p.address == address and not p.connected) >= cfg.max_pending_per_address:
+            return web.Response(status=429, text="too many unfinished handshakes from this address\n",
+                                headers={"Retry-After": str(int(cfg.handshake_timeout_s))})
+        if len(self.peers) >= cfg.max_peers:
+            return web.Response(status=503, text="too many peers\n", headers={"Retry-After": "5"})
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.ensure_future(self._sweep())
+        pc = RTCPeerConnection(configuration=cfg.rtc_configuration())
+        peer = _Peer(address, time.monotonic())
+        self.peers[pc] = peer
         shaper = TraceShaper(self.trace) if self.trace is not None else None
 
         @pc.on("datachannel")
@@ -117,20 +208,21 @@ class WebRTCGateway:
 
             @channel.on("message")
             def on_message(message):
+                peer.last_active = time.monotonic()
                 asyncio.ensure_future(self._answer(channel, message, shaper, lock))
 
         @pc.on("connectionstatechange")
         async def on_state():
-            if pc.connectionState in ("failed", "closed"):
-                await pc.close()
-                self.peers.discard(pc)
+            if pc.connectionState == "connected":
+                peer.connected, peer.last_active = True, time.monotonic()
+            elif pc.connectionState in ("failed", "closed"):
+                await self._drop(pc)
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises ValueError and others on SDP it cannot apply
-            await pc.close()
-            self.peers.discard(pc)
+            await self._drop(pc)
             return web.Response(status=400, text=f"cannot apply the offer: {type(exc).__name__}: {exc}\n")
         answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
         return web.json_response(answer)
@@ -142,19 +234,22 @@ class WebRTCGateway:
                 raise RequestError(400, "request must be a JSON text message")
             try:
                 req = json.loads(message)
-                rid = int(req["id"]) & 0xFFFFFFFF
+                rid = req["id"]
                 path = req["path"]
                 rng = req.get("range")
-                if not isinstance(path, str):
-                    raise TypeError("path")
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise RequestError(400, "request must be JSON {id, path, range}") from None
+            if not (type(rid) is int and 0 <= rid <= MAX_REQUEST_ID):  # (not bool, not 1e999)
+                rid = 0
+                raise RequestError(400, f"id must be an integer 0..{MAX_REQUEST_ID}")
+            if not isinstance(path, str):
+                raise RequestError(400, "path must be a string")
             local = resolve_path(self.root, path)
             size = file_size(local)
             if rng is None:
                 status, byte_range = 200, check_range(0, size, size) if size else None
             else:
-                if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(x, int) for x in rng)):
+                if not (isinstance(rng, list) and len(rng) == 2 and all(type(x) is int for x in rng)):
                     raise RequestError(416, "range must be [start, end_exclusive]")
                 status, byte_range = 206, check_range(rng[0], rng[1], size)
         except RequestError as exc:
@@ -173,7 +268,9 @@ class WebRTCGateway:
                 channel.send(frame)
 
     async def close(self, app=None) -> None:
-        peers, self.peers = list(self.peers), set()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        peers, self.peers = list(self.peers), {}
         await asyncio.gather(*(pc.close() for pc in peers), return_exceptions=True)
 
 
@@ -194,7 +291,7 @@ class WebRTCTransport:
         import aiohttp
         from aiortc import RTCPeerConnection, RTCSessionDescription
 
-        self.pc = RTCPeerConnection()
+        self.pc = RTCPeerConnection(configuration=WebRTCConfig().rtc_configuration())  # no third-party STUN
         self.channel = self.pc.createDataChannel(CHANNEL_LABEL, ordered=True)
         opened = asyncio.Event()
         self.channel.on("open", opened.set)
