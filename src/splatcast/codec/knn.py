@@ -1,26 +1,114 @@
 """Deterministic k-nearest neighbours on integer positions: identical sets on encoder and decoder.
 
 Order of neighbours: ascending squared distance (exact, int64), ties by ascending index in the reference set.
-The fast path uses scipy's cKDTree over Morton-sorted points and repairs rows whose k-th distance ties with
-points the tree may have left out; :func:`knn_reference` is the brute-force definition the tests compare with.
+The fast path is a uniform grid over the reference points (coordinates stored in cell order): each query visits
+the cells around its own in ascending order of their smallest possible distance (a precomputed stencil), skips
+cells that cannot hold a closer or tying point, and stops once no unvisited cell can; rare queries far from the
+points continue in shells of cells. Cost is linear in the input for any geometry, duplicates and ties included
+(a KD-tree's tie repair was quadratic on co-located points). :func:`knn_reference` is the brute-force definition
+the tests compare with. The web player's decoder (web/src/decoder/neighbours.mjs) uses the same algorithm.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from scipy.spatial import cKDTree
 
-from splatcast.codec.layers import morton_order
+from splatcast.errors import LimitError
+
+STENCIL_RADIUS = 3  # cells within Chebyshev distance 3 come from the stencil, farther ones from shells
+MAX_CELLS_PER_POINT = 4  # grid cells allowed per reference point (memory: 8 bytes per cell)
+# work bound: cells + positions examined, averaged over a block of queries; real scenes need ~20-150 per query.
+# Beyond it the input is refused (LimitError): equidistant lattices around crafted queries would be quadratic.
+MAX_VISITS_PER_QUERY = 20_000
+QUERY_BLOCK = 512  # queries per parallel task (each task owns its candidate buffers)
+
+
+def _stencil(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of the cube [-R, R]^3 sorted by their distance lower bound in cell units, sum of max(0, |d| - 1)^2,
+    and that bound clamped to R^2 (every offset outside the cube has a bound >= R^2, so stopping at an offset
+    whose clamped bound exceeds the k-th distance skips nothing closer)."""
+    r = np.arange(-radius, radius + 1)
+    off = np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(-1, 3)[:, ::-1]  # (dx, dy, dz), dz slowest
+    bound = (np.maximum(np.abs(off) - 1, 0) ** 2).sum(axis=1)
+    order = np.argsort(bound, kind="stable")
+    return np.ascontiguousarray(off[order], np.int64), np.minimum(bound[order], radius * radius).astype(np.int64)
+
+
+_OFFSETS, _BOUNDS = _stencil(STENCIL_RADIUS)
+
+
+def _cell_size(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """(grid origin, cell edge, cells per axis) for distinct positions [U, 3].
+
+    The grid spans the robust box of the points (0.5 % .. 99.5 % per axis): the border cells reach to infinity
+    and hold the outliers, so a few far floaters (common in captured scenes) do not make the cells huge. Cell edge:
+    about 4 points per cell for a volume, refined for surfaces while occupied cells hold > 3 points on average,
+    never more than MAX_CELLS_PER_POINT cells per point."""
+    m = len(points)
+    p = points.astype(np.int64)
+    lo = np.floor(np.quantile(p, 0.005, axis=0)).astype(np.int64)
+    hi = np.ceil(np.quantile(p, 0.995, axis=0)).astype(np.int64)
+    ext = hi - lo + 1
+    budget = MAX_CELLS_PER_POINT * m + 64
+    cs = max(1, int(np.ceil(np.cbrt(float(np.prod(ext.astype(np.float64))) * 4 / m))))
+    dims = (ext - 1) // cs + 1
+    while int(np.prod(dims)) > budget:
+        cs *= 2
+        dims = (ext - 1) // cs + 1
+    rel = p - lo
+    while cs > 1:
+        c = np.clip(rel // cs, 0, dims - 1)
+        cells = np.unique((c[:, 2] * dims[1] + c[:, 1]) * dims[0] + c[:, 0])
+        if m / len(cells) <= 3:
+            break
+        finer = (cs + 1) // 2
+        fdims = (ext - 1) // finer + 1
+        if int(np.prod(fdims)) > budget:
+            break
+        cs, dims = finer, fdims
+    return lo, cs, dims
 
 
 class NeighbourIndex:
-    """A KD-tree over reference positions [M, 3] int32, queried with :meth:`query`."""
+    """A grid over reference positions [M, 3] int32, queried with :meth:`query`.
 
-    def __init__(self, points: np.ndarray):
+    The grid holds each distinct position once, with the rows at it in ascending order: a run of co-located
+    points is merged in O(k) (its rows tie, so the first rejected row ends the run), which keeps duplicates linear.
+    """
+
+    def __init__(self, points: np.ndarray, cell_size: int | None = None):
         self.points = np.ascontiguousarray(points, dtype=np.int32)  # [M, 3]
-        self.perm = morton_order(self.points) if len(points) else np.zeros(0, np.int64)
-        self.tree = cKDTree(self.points[self.perm].astype(np.float64)) if len(points) else None
+        m = len(self.points)
+        if m == 0:
+            return
+        p = self.points.astype(np.int64)
+        by_pos = np.lexsort((np.arange(m), p[:, 2], p[:, 1], p[:, 0]))  # rows ascending inside each position
+        sp = p[by_pos]
+        first = np.ones(m, bool)
+        first[1:] = (sp[1:] != sp[:-1]).any(axis=1)
+        run_start = np.flatnonzero(first)
+        unique = sp[run_start]  # [U, 3]
+        run_end = np.append(run_start[1:], m)
+        self.lo, cs, self.dims = _cell_size(unique)
+        if cell_size is not None:  # tests force other sizes
+            cs = int(cell_size)
+            self.dims = (unique.max(axis=0) - self.lo) // cs + 1
+        self.cs = cs
+        cell = self._cells(unique)
+        order = np.argsort(cell, kind="stable")
+        self.unique = np.ascontiguousarray(unique[order])  # distinct positions in cell order
+        self.run_start = run_start[order]  # their rows: members[run_start:run_end]
+        self.run_end = run_end[order]
+        self.members = by_pos.astype(np.int64)
+        n_cells = int(np.prod(self.dims))
+        self.start = np.zeros(n_cells + 1, np.int64)
+        np.cumsum(np.bincount(cell, minlength=n_cells), out=self.start[1:])
+
+    def _cells(self, pos: np.ndarray) -> np.ndarray:
+        """Cell of each position, clamped into the grid (queries may lie outside the reference bounds)."""
+        c = np.clip((pos.astype(np.int64) - self.lo) // self.cs, 0, self.dims - 1)
+        return (c[:, 2] * self.dims[1] + c[:, 1]) * self.dims[0] + c[:, 0]
 
     def query(self, queries: np.ndarray, k: int) -> np.ndarray:
         """[N, min(k, M)] int32 neighbour indices into the reference set, ordered by (d^2, index)."""
@@ -29,47 +117,140 @@ class NeighbourIndex:
         n = len(queries)
         if kk == 0 or n == 0:
             return np.zeros((n, kk), np.int32)
-        kq = min(kk + 1, m)  # one extra: tells whether the k-th distance ties with points beyond the list
-        _, idx = self.tree.query(queries.astype(np.float64), k=kq, workers=-1)
-        idx, d2 = _sorted_rows(self.points, np.ascontiguousarray(queries, np.int32), self.perm[idx.reshape(n, kq)])
-        out = idx[:, :kk].copy()
-        if kq > kk:
-            tied = np.nonzero(d2[:, kk - 1] == d2[:, kq - 1])[0]
-            for i in tied:  # rare: collect every point at the boundary distance, then apply the tie-break
-                r = float(np.sqrt(d2[i, kk - 1])) * (1 + 1e-9) + 1e-9
-                cand = self.perm[np.asarray(self.tree.query_ball_point(queries[i].astype(np.float64), r), np.int64)]
-                cd2 = _sq_dist(self.points, queries[i : i + 1], cand[None, :])[0]
-                o = np.lexsort((cand, cd2))[:kk]
-                out[i] = cand[o]
+        queries = np.ascontiguousarray(queries, dtype=np.int64)
+        qcell = self._cells(queries)
+        qorder = np.argsort(qcell, kind="stable")  # neighbouring queries touch the same memory
+        out = np.empty((n, kk), np.int32)
+        over = np.zeros((n + QUERY_BLOCK - 1) // QUERY_BLOCK, np.bool_)
+        _query_grid(self.unique, self.run_start, self.run_end, self.members, self.start, self.lo, np.int64(self.cs),
+                    self.dims.astype(np.int64), queries, qcell, qorder, kk, _OFFSETS, _BOUNDS, out, over)
+        if over.any():
+            raise LimitError(
+                f"neighbour search: more than {MAX_VISITS_PER_QUERY} cells and points per query (a crafted "
+                "geometry; real scenes need a few hundred at most)"
+            )
         return out
 
 
+@njit(cache=True, inline="always")
+def _scan_cell(c, start, upos, rs, re, members, x, y, z, have, kk, bd, bi):
+    """Merge the rows at the positions of cell c into the sorted candidates bd/bi (have so far); returns the new
+    count and the work done. A position's rows share one distance and come in ascending order: the first
+    rejected ends them."""
+    work = 1 + start[c + 1] - start[c]
+    for u in range(start[c], start[c + 1]):
+        dx = upos[u, 0] - x
+        dy = upos[u, 1] - y
+        dz = upos[u, 2] - z
+        d2 = dx * dx + dy * dy + dz * dz
+        if have == kk and d2 > bd[kk - 1]:
+            continue
+        for t in range(rs[u], re[u]):
+            i = members[t]
+            if have == kk and (d2 > bd[kk - 1] or (d2 == bd[kk - 1] and i > bi[kk - 1])):
+                break
+            if have < kk:
+                j = have
+                have += 1
+            else:
+                j = kk - 1
+            while j > 0 and (bd[j - 1] > d2 or (bd[j - 1] == d2 and bi[j - 1] > i)):
+                bd[j] = bd[j - 1]
+                bi[j] = bi[j - 1]
+                j -= 1
+            bd[j] = d2
+            bi[j] = i
+            work += 1
+    return have, work
+
+
 @njit(cache=True, parallel=True)
-def _sorted_rows(points, queries, idx):
-    """Exact int64 squared distances of each row's candidates, rows sorted by (d^2, index) (insertion sort)."""
-    n, k = idx.shape
-    out_i = np.empty((n, k), np.int32)
-    out_d = np.empty((n, k), np.int64)
-    for r in prange(n):
-        for j in range(k):
-            p = idx[r, j]
-            d = np.int64(0)
-            for a in range(3):
-                t = np.int64(points[p, a]) - np.int64(queries[r, a])
-                d += t * t
-            t = j
-            while t > 0 and (out_d[r, t - 1] > d or (out_d[r, t - 1] == d and out_i[r, t - 1] > p)):
-                out_d[r, t] = out_d[r, t - 1]
-                out_i[r, t] = out_i[r, t - 1]
-                t -= 1
-            out_d[r, t] = d
-            out_i[r, t] = p
-    return out_i, out_d
-
-
-def _sq_dist(points: np.ndarray, queries: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    diff = points[idx].astype(np.int64) - queries[:, None, :].astype(np.int64)
-    return (diff * diff).sum(axis=2)
+def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qorder, kk, offsets, bounds, out,
+                over_budget):
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    span = max(nx, max(ny, nz))
+    n = len(qorder)
+    radius = STENCIL_RADIUS
+    width = 2 * radius + 1
+    n_blocks = (n + QUERY_BLOCK - 1) // QUERY_BLOCK
+    for blk in prange(n_blocks):
+        bd = np.empty(kk, np.int64)
+        bi = np.empty(kk, np.int64)
+        gap = np.empty((3, width), np.int64)
+        work = 0
+        first, last = blk * QUERY_BLOCK, min(n, (blk + 1) * QUERY_BLOCK)
+        for o in range(first, last):
+            if work > MAX_VISITS_PER_QUERY * (last - first):
+                over_budget[blk] = True
+                break
+            q = qorder[o]
+            x, y, z = queries[q, 0], queries[q, 1], queries[q, 2]
+            cell = qcell[q]
+            cx = cell % nx
+            cy = (cell // nx) % ny
+            cz = cell // (nx * ny)
+            c3 = (cx, cy, cz)
+            for a in range(3):  # squared gap from the query to the cells at offsets -R..R along each axis
+                rel = queries[q, a] - lo[a]
+                for d in range(-radius, radius + 1):
+                    cc = c3[a] + d
+                    g = 0
+                    if rel < cc * cs and cc > 0:  # (the first and last cells reach to infinity)
+                        g = cc * cs - rel
+                    elif rel > (cc + 1) * cs - 1 and cc < dims[a] - 1:
+                        g = rel - ((cc + 1) * cs - 1)
+                    gap[a, d + radius] = g * g
+            have = 0
+            done = False
+            for s in range(len(bounds)):
+                if have == kk and bounds[s] * cs * cs > bd[kk - 1]:
+                    done = True
+                    break
+                ox, oy, oz = offsets[s, 0], offsets[s, 1], offsets[s, 2]
+                cxx, cyy, czz = cx + ox, cy + oy, cz + oz
+                if cxx < 0 or cyy < 0 or czz < 0 or cxx >= nx or cyy >= ny or czz >= nz:
+                    continue
+                if have == kk and gap[0, ox + radius] + gap[1, oy + radius] + gap[2, oz + radius] > bd[kk - 1]:
+                    continue
+                have, w = _scan_cell((czz * ny + cyy) * nx + cxx, start, upos, rs, re, members, x, y, z, have, kk, bd, bi)
+                work += w
+            r = radius
+            while not done:  # shells of cells beyond the stencil's cube until provably complete
+                if cx - r <= 0 and cy - r <= 0 and cz - r <= 0 and cx + r >= nx - 1 and cy + r >= ny - 1 \
+                        and cz + r >= nz - 1:
+                    break
+                if r > span + 2:
+                    break
+                if have == kk:  # every unvisited point lies outside the cube [c - r, c + r] on some axis
+                    reach = np.int64(1) << 31  # (a side that reaches the grid's border leaves nothing beyond)
+                    for a in range(3):
+                        rel = queries[q, a] - lo[a]
+                        if c3[a] - r > 0:
+                            reach = min(reach, rel - (c3[a] - r) * cs + 1)
+                        if c3[a] + r < dims[a] - 1:
+                            reach = min(reach, (c3[a] + r + 1) * cs - rel)
+                    if reach > 0 and bd[kk - 1] < reach * reach:
+                        break
+                e = r + 1
+                for zz in range(max(cz - e, 0), min(cz + e, nz - 1) + 1):
+                    for yy in range(max(cy - e, 0), min(cy + e, ny - 1) + 1):
+                        row = (zz * ny + yy) * nx
+                        if zz == cz - e or zz == cz + e or yy == cy - e or yy == cy + e:
+                            for xx in range(max(cx - e, 0), min(cx + e, nx - 1) + 1):
+                                have, w = _scan_cell(row + xx, start, upos, rs, re, members, x, y, z, have, kk, bd, bi)
+                                work += w
+                        else:
+                            if cx - e >= 0:
+                                have, w = _scan_cell(row + cx - e, start, upos, rs, re, members, x, y, z, have, kk, bd,
+                                                     bi)
+                                work += w
+                            if cx + e < nx:
+                                have, w = _scan_cell(row + cx + e, start, upos, rs, re, members, x, y, z, have, kk, bd,
+                                                     bi)
+                                work += w
+                r += 1
+            for j in range(kk):
+                out[q, j] = bi[j]
 
 
 def knn(points: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
