@@ -76,8 +76,9 @@ test("grid search equals brute force on surfaces, clusters, ties and outliers", 
 
 test("every cell size gives the same neighbours (stencil, shells and whole-box grids)", () => {
   const r = rng(99);
-  for (const [S, sizes] of [[60, [1, 2, 3, 5, 9, 30, 100]], [10000, [50, 100, 333, 1000, 4000, 20000]]]) {
-    const points = SCENES.sphereShell(r, 2000, S);
+  // (a filled volume for the tiny cells: forced 1-unit cells on a sparse shell are refused by the work bound)
+  for (const [S, sizes, make] of [[60, [1, 2, 3, 5, 9, 30, 100], SCENES.volume], [10000, [700, 1000, 4000, 20000], SCENES.sphereShell]]) {
+    const points = make(r, 2000, S);
     const queries = Int32Array.from({ length: 3 * 200 }, () => Math.floor(r() * S * 1.2) - S / 10);
     const want = bruteForce(points, queries, 8);
     for (const cs of sizes) {
@@ -89,4 +90,25 @@ test("every cell size gives the same neighbours (stencil, shells and whole-box g
 test("empty reference or query sets", () => {
   assert.equal(new NeighbourIndex(new Int32Array(0)).query(new Int32Array([1, 2, 3]), 8).length, 0);
   assert.equal(new NeighbourIndex(new Int32Array([1, 2, 3])).query(new Int32Array(0), 8).length, 0);
+});
+
+test("co-located points cost O(k) per query, and crafted equidistant geometry is refused", async () => {
+  const { LimitError } = await import("../src/decoder/errors.mjs");
+  const n = 200000;
+  const pile = new Int32Array(3 * n).fill(5);
+  const t0 = performance.now();
+  const nbr = new NeighbourIndex(pile).query(pile, 8);
+  assert.ok(performance.now() - t0 < 5000, "co-located: linear");
+  for (let q = 0; q < n; q += 9973) assert.deepEqual(Array.from(nbr.subarray(8 * q, 8 * q + 8)), [0, 1, 2, 3, 4, 5, 6, 7]);
+  // every point of a lattice sphere ties for a query at its centre: an exact search must look at all of them
+  const N = 21 * 5 ** 8, R = Math.floor(Math.sqrt(N)) + 1, sphere = [];
+  for (let x = -R; x <= R; x++) for (let y = -R; y <= R; y++) {
+    const z2 = N - x * x - y * y, z = Math.round(Math.sqrt(Math.max(z2, 0)));
+    if (z2 >= 0 && z * z === z2) { sphere.push(x, y, z); if (z) sphere.push(x, y, -z); }
+  }
+  assert.ok(sphere.length / 3 > 20000);
+  const centre = new Int32Array(3 * 4096).fill(0);
+  const t1 = performance.now();
+  assert.throws(() => new NeighbourIndex(Int32Array.from(sphere)).query(centre, 8), LimitError);
+  assert.ok(performance.now() - t1 < 10000);
 });

@@ -57,7 +57,9 @@ def _cell_size(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
         cs *= 2
         dims = (ext - 1) // cs + 1
     rel = p - lo
-    while cs > 1:
+    for _ in range(12):
+        if cs == 1:
+            break
         c = np.clip(rel // cs, 0, dims - 1)
         cells = np.unique((c[:, 2] * dims[1] + c[:, 1]) * dims[0] + c[:, 0])
         if m / len(cells) <= 3:

@@ -1,10 +1,16 @@
 // Exact k-nearest neighbours on integer positions (docs/format.md 3.2): squared integer distance, ties by the
-// lower row index, ordered (distance, index). A uniform grid over the reference points, their coordinates stored
-// in cell order; each query visits the cells around its own in ascending order of their smallest possible
-// distance (a precomputed stencil) and stops once no unvisited cell can hold a closer or tying point. Queries run
-// in cell order too, so neighbouring queries touch the same memory.
+// lower row index, ordered (distance, index). The same algorithm as splatcast.codec.knn: a uniform grid over the
+// robust box of the points (its border cells reach to infinity and hold the outliers), each distinct position
+// stored once with its rows as a run in ascending order (co-located points cost O(k)); each query visits the
+// cells around its own in ascending order of their smallest possible distance (a precomputed stencil), skips
+// cells that cannot hold a closer or tying point and stops once none can; rare queries continue in shells of
+// cells. Queries run in cell order. A work bound refuses crafted geometries (LimitError, format.md 1.6).
+import { LimitError } from "./errors.mjs";
 
 const STENCIL_RADIUS = 3; // cells within Chebyshev distance 3 come from the stencil, farther ones from shells
+const MAX_CELLS_PER_POINT = 4;
+const QUERY_BLOCK = 512;
+export const MAX_VISITS_PER_QUERY = 20000; // cells + positions examined, averaged over a block of queries
 
 /**
  * Offsets (dx, dy, dz) of the cube [-R, R]^3 sorted by their distance lower bound in cell units, sum of
@@ -26,20 +32,49 @@ function buildStencil(radius) {
 }
 const STENCIL = buildStencil(STENCIL_RADIUS);
 
-/** Merge the points of cell c into the sorted candidate list bd/bi (have entries so far); returns the new count. */
-function scanCell(index, c, x, y, z, have, kk, bd, bi) {
-  const { start, sortedPoints: sPts, sortedIndex: sIdx } = index;
-  for (let p = start[c], e = start[c + 1]; p < e; p++) {
-    const dx = sPts[3 * p] - x, dy = sPts[3 * p + 1] - y, dz = sPts[3 * p + 2] - z;
+/** numpy-style linear-interpolated quantile of a sorted Float64Array. */
+function quantile(sorted, q) {
+  const pos = q * (sorted.length - 1), i = Math.floor(pos), j = Math.min(i + 1, sorted.length - 1);
+  return sorted[i] + (sorted[j] - sorted[i]) * (pos - i);
+}
+
+/** Rows idx[a..b) in place by (x, y, z, row): insertion sort for short runs, else the engine's sort. */
+function sortByPosition(idx, a, b, p) {
+  const less = (i, j) => p[3 * i] - p[3 * j] || p[3 * i + 1] - p[3 * j + 1] || p[3 * i + 2] - p[3 * j + 2] || i - j;
+  if (b - a <= 16) {
+    for (let t = a + 1; t < b; t++) {
+      const v = idx[t];
+      let u = t;
+      while (u > a && less(idx[u - 1], v) > 0) { idx[u] = idx[u - 1]; u--; }
+      idx[u] = v;
+    }
+  } else {
+    idx.subarray(a, b).sort(less);
+  }
+}
+
+/**
+ * Merge the rows at the positions of cell c into the sorted candidates bd/bi (state.have so far); adds the work
+ * done to state.work. A position's rows share one distance and come in ascending order: the first rejected ends them.
+ */
+function scanCell(index, c, x, y, z, state, kk, bd, bi) {
+  const { start, uPos, runStart, runEnd, members } = index;
+  let have = state.have, work = 1 + start[c + 1] - start[c];
+  for (let u = start[c], e = start[c + 1]; u < e; u++) {
+    const dx = uPos[3 * u] - x, dy = uPos[3 * u + 1] - y, dz = uPos[3 * u + 2] - z;
     const d2 = dx * dx + dy * dy + dz * dz;
     if (have === kk && d2 > bd[kk - 1]) continue;
-    const i = sIdx[p];
-    if (have === kk && d2 === bd[kk - 1] && i > bi[kk - 1]) continue;
-    let j = have < kk ? have++ : kk - 1;
-    while (j > 0 && (bd[j - 1] > d2 || (bd[j - 1] === d2 && bi[j - 1] > i))) { bd[j] = bd[j - 1]; bi[j] = bi[j - 1]; j--; }
-    bd[j] = d2; bi[j] = i;
+    for (let t = runStart[u], te = runEnd[u]; t < te; t++) {
+      const i = members[t];
+      if (have === kk && (d2 > bd[kk - 1] || (d2 === bd[kk - 1] && i > bi[kk - 1]))) break;
+      let j = have < kk ? have++ : kk - 1;
+      while (j > 0 && (bd[j - 1] > d2 || (bd[j - 1] === d2 && bi[j - 1] > i))) { bd[j] = bd[j - 1]; bi[j] = bi[j - 1]; j--; }
+      bd[j] = d2; bi[j] = i;
+      work++;
+    }
   }
-  return have;
+  state.have = have;
+  state.work += work;
 }
 
 export class NeighbourIndex {
@@ -52,55 +87,62 @@ export class NeighbourIndex {
     this.points = points;
     this.m = m;
     if (m === 0) return;
-    const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
-    for (let i = 0; i < m; i++) {
-      for (let a = 0; a < 3; a++) {
-        const v = points[3 * i + a];
-        if (v < lo[a]) lo[a] = v;
-        if (v > hi[a]) hi[a] = v;
-      }
+    // the robust box (0.5 % .. 99.5 % per axis): far floaters land in the border cells instead of widening all
+    const lo = [0, 0, 0], hi = [0, 0, 0];
+    const axis = new Float64Array(m);
+    for (let a = 0; a < 3; a++) {
+      for (let i = 0; i < m; i++) axis[i] = points[3 * i + a];
+      axis.sort();
+      lo[a] = Math.floor(quantile(axis, 0.005));
+      hi[a] = Math.ceil(quantile(axis, 0.995));
     }
     const ext = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
-    // about 4 points per cell for a volume-filling set; never more cells than 4 M
+    const budget = MAX_CELLS_PER_POINT * m + 64;
     let cs = Math.max(1, Math.ceil(Math.cbrt((ext[0] * ext[1] * ext[2] * 4) / m)));
-    const dims = () => [Math.floor((ext[0] - 1) / cs) + 1, Math.floor((ext[1] - 1) / cs) + 1, Math.floor((ext[2] - 1) / cs) + 1];
-    let d = dims();
-    while (d[0] * d[1] * d[2] > 4 * m + 64) { cs *= 2; d = dims(); }
+    const dimsFor = (size) => [Math.floor((ext[0] - 1) / size) + 1, Math.floor((ext[1] - 1) / size) + 1, Math.floor((ext[2] - 1) / size) + 1];
+    let d = dimsFor(cs);
+    while (d[0] * d[1] * d[2] > budget) { cs *= 2; d = dimsFor(cs); }
+    this.lo = lo;
     // surfaces fill few cells of their box: refine while occupied cells hold > 3 points on average
-    const occupied = (size, dd) => {
-      const seen = new Set();
-      for (let i = 0; i < m; i++) {
-        seen.add((Math.floor((points[3 * i + 2] - lo[2]) / size) * dd[1] + Math.floor((points[3 * i + 1] - lo[1]) / size)) * dd[0] + Math.floor((points[3 * i] - lo[0]) / size));
-      }
-      return seen.size;
-    };
-    for (let tries = 0; tries < 6 && cs > 1; tries++) {
-      if (m / occupied(cs, d) <= 3) break;
-      const next = Math.ceil(cs / 2), prev = cs;
-      cs = next;
-      const nd = dims();
-      if (nd[0] * nd[1] * nd[2] > 16 * m + 64) { cs = prev; break; }
-      d = nd;
+    for (let tries = 0; tries < 12 && cs > 1; tries++) {
+      this.cs = cs; this.dims = d;
+      if (m / new Set(this.cellsOf(points)).size <= 3) break;
+      const finer = Math.ceil(cs / 2), fd = dimsFor(finer);
+      if (fd[0] * fd[1] * fd[2] > budget) break;
+      cs = finer; d = fd;
     }
-    if (cellSize) { cs = cellSize; d = dims(); }
-    this.lo = lo; this.cs = cs; this.dims = d;
+    if (cellSize) { cs = cellSize; d = dimsFor(cs); }
+    this.cs = cs; this.dims = d;
     const nc = d[0] * d[1] * d[2];
     const cellOf = this.cellsOf(points);
-    const start = new Int32Array(nc + 1);
-    for (let i = 0; i < m; i++) start[cellOf[i] + 1]++;
-    for (let c = 0; c < nc; c++) start[c + 1] += start[c];
-    const fill = start.slice(0, nc);
-    const sortedIndex = new Int32Array(m); // stable: rows ascending inside each cell
-    const sortedPoints = new Int32Array(3 * m);
-    for (let i = 0; i < m; i++) {
-      const p = fill[cellOf[i]]++;
-      sortedIndex[p] = i;
-      sortedPoints[3 * p] = points[3 * i]; sortedPoints[3 * p + 1] = points[3 * i + 1]; sortedPoints[3 * p + 2] = points[3 * i + 2];
+    const cellStart = new Int32Array(nc + 1);
+    for (let i = 0; i < m; i++) cellStart[cellOf[i] + 1]++;
+    for (let c = 0; c < nc; c++) cellStart[c + 1] += cellStart[c];
+    const fill = cellStart.slice(0, nc);
+    const members = new Int32Array(m); // rows by cell, then by position, then ascending
+    for (let i = 0; i < m; i++) members[fill[cellOf[i]]++] = i;
+    // distinct positions of each cell, with their rows as runs of `members`
+    const start = new Int32Array(nc + 1), uPos = [], runStart = [], runEnd = [];
+    for (let c = 0; c < nc; c++) {
+      const a = cellStart[c], b = cellStart[c + 1];
+      start[c] = runStart.length;
+      if (b - a > 1) sortByPosition(members, a, b, points);
+      for (let t = a; t < b; t++) {
+        const i = members[t];
+        if (t === a || points[3 * i] !== points[3 * members[t - 1]] || points[3 * i + 1] !== points[3 * members[t - 1] + 1] || points[3 * i + 2] !== points[3 * members[t - 1] + 2]) {
+          if (t > a) runEnd.push(t);
+          runStart.push(t);
+          uPos.push(points[3 * i], points[3 * i + 1], points[3 * i + 2]);
+        }
+      }
+      if (b > a) runEnd.push(b);
     }
-    this.start = start; this.sortedIndex = sortedIndex; this.sortedPoints = sortedPoints;
+    start[nc] = runStart.length;
+    this.start = start; this.members = members;
+    this.uPos = Int32Array.from(uPos); this.runStart = Int32Array.from(runStart); this.runEnd = Int32Array.from(runEnd);
   }
 
-  /** Cell of each position, clamped into the grid (queries may lie outside the reference bounds). */
+  /** Cell of each position, clamped into the grid (outliers and outside queries go to the border cells). */
   cellsOf(pos) {
     const n = pos.length / 3, { lo, cs, dims } = this;
     const out = new Int32Array(n);
@@ -146,38 +188,48 @@ export class NeighbourIndex {
     }
     const R = STENCIL_RADIUS, W = 2 * R + 1;
     const gap = new Float64Array(3 * W); // squared gap from the query to the cells at offsets -R..R, per axis
-    const axisGaps = (rel, c, at) => {
-      for (let d = -R; d <= R; d++) {
-        const cc = c + d;
-        const g = rel < cc * cs ? cc * cs - rel : rel > (cc + 1) * cs - 1 ? rel - ((cc + 1) * cs - 1) : 0;
-        gap[at + d + R] = g * g;
+    const axisGaps = (rel, c, at, nAxis) => {
+      for (let dd = -R; dd <= R; dd++) {
+        const cc = c + dd; // (the first and last cells reach to infinity)
+        const g = rel < cc * cs && cc > 0 ? cc * cs - rel : rel > (cc + 1) * cs - 1 && cc < nAxis - 1 ? rel - ((cc + 1) * cs - 1) : 0;
+        gap[at + dd + R] = g * g;
       }
     };
-
+    const state = { have: 0, work: 0 };
+    let blockStart = 0; // work at the start of this block of queries
     for (let o = 0; o < n; o++) {
+      if (o % QUERY_BLOCK === 0) blockStart = state.work;
+      else if (state.work - blockStart > MAX_VISITS_PER_QUERY * QUERY_BLOCK) {
+        throw new LimitError(`neighbour search: more than ${MAX_VISITS_PER_QUERY} cells and points per query (a crafted geometry; real scenes need a few hundred at most)`);
+      }
       const q = qOrder[o];
       const x = queries[3 * q], y = queries[3 * q + 1], z = queries[3 * q + 2];
       const rx = x - lo[0], ry = y - lo[1], rz = z - lo[2];
       const cell = qCell[q];
       const cx = cell % nx, cy = Math.floor(cell / nx) % ny, cz = Math.floor(cell / (nx * ny));
-      axisGaps(rx, cx, 0); axisGaps(ry, cy, W); axisGaps(rz, cz, 2 * W);
-      let have = 0, done = false;
+      axisGaps(rx, cx, 0, nx); axisGaps(ry, cy, W, ny); axisGaps(rz, cz, 2 * W, nz);
+      state.have = 0;
+      let done = false;
       for (let s = 0; s < nStencil; s++) {
         // the lower bound of this and every later offset exceeds the k-th distance: nothing closer or tying is left
-        if (have === kk && bound[s] * cs2 > bd[kk - 1]) { done = true; break; }
+        if (state.have === kk && bound[s] * cs2 > bd[kk - 1]) { done = true; break; }
         const ox = off[3 * s], oy = off[3 * s + 1], oz = off[3 * s + 2];
         const X = cx + ox, Y = cy + oy, Z = cz + oz;
         if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
-        if (have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
-        have = scanCell(this, (Z * ny + Y) * nx + X, x, y, z, have, kk, bd, bi);
+        if (state.have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
+        scanCell(this, (Z * ny + Y) * nx + X, x, y, z, state, kk, bd, bi);
       }
       // rare (sparse or outlying queries): shells of cells beyond the stencil's cube until provably complete
       for (let r = R; !done; r++) {
         if (cx - r <= 0 && cy - r <= 0 && cz - r <= 0 && cx + r >= nx - 1 && cy + r >= ny - 1 && cz + r >= nz - 1) break;
         if (r > span + 2) break;
-        if (have === kk) { // every unvisited point lies outside the cube [c - r, c + r]: at least `gap` away on some axis
-          const g = (rel, c) => Math.min(rel - (c - r) * cs + 1, (c + r + 1) * cs - rel);
-          const reach = Math.min(g(rx, cx), g(ry, cy), g(rz, cz));
+        if (state.have === kk) { // every unvisited point lies outside the cube [c - r, c + r] on a side short of the border
+          let reach = 2 ** 31;
+          const side = (rel, c, nAxis) => {
+            if (c - r > 0) reach = Math.min(reach, rel - (c - r) * cs + 1);
+            if (c + r < nAxis - 1) reach = Math.min(reach, (c + r + 1) * cs - rel);
+          };
+          side(rx, cx, nx); side(ry, cy, ny); side(rz, cz, nz);
           if (reach > 0 && bd[kk - 1] < reach * reach) break;
         }
         const e = r + 1; // the shell of cells at Chebyshev distance e
@@ -185,10 +237,10 @@ export class NeighbourIndex {
           for (let Y = Math.max(cy - e, 0); Y <= Math.min(cy + e, ny - 1); Y++) {
             const row = (Z * ny + Y) * nx;
             if (Z === cz - e || Z === cz + e || Y === cy - e || Y === cy + e) {
-              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) have = scanCell(this, row + X, x, y, z, have, kk, bd, bi);
+              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) scanCell(this, row + X, x, y, z, state, kk, bd, bi);
             } else {
-              if (cx - e >= 0) have = scanCell(this, row + cx - e, x, y, z, have, kk, bd, bi);
-              if (cx + e < nx) have = scanCell(this, row + cx + e, x, y, z, have, kk, bd, bi);
+              if (cx - e >= 0) scanCell(this, row + cx - e, x, y, z, state, kk, bd, bi);
+              if (cx + e < nx) scanCell(this, row + cx + e, x, y, z, state, kk, bd, bi);
             }
           }
         }
