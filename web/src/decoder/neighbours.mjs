@@ -54,12 +54,13 @@ function sortByPosition(idx, a, b, p) {
 }
 
 /**
- * Merge the rows at the positions of cell c into the sorted candidates bd/bi (state.have so far); adds the work
- * done to state.work. A position's rows share one distance and come in ascending order: the first rejected ends them.
+ * Merge the rows at the positions of cell c into the sorted candidates bd/bi (have so far); returns the new count
+ * and adds the work done to work[0]. A position's rows share one distance and come in ascending order: the first
+ * rejected ends them.
  */
-function scanCell(index, c, x, y, z, state, kk, bd, bi) {
+function scanCell(index, c, x, y, z, have, kk, bd, bi, work) {
   const { start, uPos, runStart, runEnd, members } = index;
-  let have = state.have, work = 1 + start[c + 1] - start[c];
+  let w = 1 + start[c + 1] - start[c];
   for (let u = start[c], e = start[c + 1]; u < e; u++) {
     const dx = uPos[3 * u] - x, dy = uPos[3 * u + 1] - y, dz = uPos[3 * u + 2] - z;
     const d2 = dx * dx + dy * dy + dz * dz;
@@ -70,11 +71,11 @@ function scanCell(index, c, x, y, z, state, kk, bd, bi) {
       let j = have < kk ? have++ : kk - 1;
       while (j > 0 && (bd[j - 1] > d2 || (bd[j - 1] === d2 && bi[j - 1] > i))) { bd[j] = bd[j - 1]; bi[j] = bi[j - 1]; j--; }
       bd[j] = d2; bi[j] = i;
-      work++;
+      w++;
     }
   }
-  state.have = have;
-  state.work += work;
+  work[0] += w;
+  return have;
 }
 
 export class NeighbourIndex {
@@ -122,24 +123,26 @@ export class NeighbourIndex {
     const members = new Int32Array(m); // rows by cell, then by position, then ascending
     for (let i = 0; i < m; i++) members[fill[cellOf[i]]++] = i;
     // distinct positions of each cell, with their rows as runs of `members`
-    const start = new Int32Array(nc + 1), uPos = [], runStart = [], runEnd = [];
+    const start = new Int32Array(nc + 1), uPos = new Int32Array(3 * m), runStart = new Int32Array(m), runEnd = new Int32Array(m);
+    let u = 0;
     for (let c = 0; c < nc; c++) {
       const a = cellStart[c], b = cellStart[c + 1];
-      start[c] = runStart.length;
+      start[c] = u;
       if (b - a > 1) sortByPosition(members, a, b, points);
       for (let t = a; t < b; t++) {
-        const i = members[t];
-        if (t === a || points[3 * i] !== points[3 * members[t - 1]] || points[3 * i + 1] !== points[3 * members[t - 1] + 1] || points[3 * i + 2] !== points[3 * members[t - 1] + 2]) {
-          if (t > a) runEnd.push(t);
-          runStart.push(t);
-          uPos.push(points[3 * i], points[3 * i + 1], points[3 * i + 2]);
+        const i = members[t], h = members[t - 1];
+        if (t === a || points[3 * i] !== points[3 * h] || points[3 * i + 1] !== points[3 * h + 1] || points[3 * i + 2] !== points[3 * h + 2]) {
+          if (t > a) runEnd[u - 1] = t;
+          runStart[u] = t;
+          uPos[3 * u] = points[3 * i]; uPos[3 * u + 1] = points[3 * i + 1]; uPos[3 * u + 2] = points[3 * i + 2];
+          u++;
         }
       }
-      if (b > a) runEnd.push(b);
+      if (b > a) runEnd[u - 1] = b;
     }
-    start[nc] = runStart.length;
+    start[nc] = u;
     this.start = start; this.members = members;
-    this.uPos = Int32Array.from(uPos); this.runStart = Int32Array.from(runStart); this.runEnd = Int32Array.from(runEnd);
+    this.uPos = uPos.subarray(0, 3 * u); this.runStart = runStart.subarray(0, u); this.runEnd = runEnd.subarray(0, u);
   }
 
   /** Cell of each position, clamped into the grid (outliers and outside queries go to the border cells). */
@@ -195,11 +198,11 @@ export class NeighbourIndex {
         gap[at + dd + R] = g * g;
       }
     };
-    const state = { have: 0, work: 0 };
+    const work = new Float64Array(1);
     let blockStart = 0; // work at the start of this block of queries
     for (let o = 0; o < n; o++) {
-      if (o % QUERY_BLOCK === 0) blockStart = state.work;
-      else if (state.work - blockStart > MAX_VISITS_PER_QUERY * QUERY_BLOCK) {
+      if (o % QUERY_BLOCK === 0) blockStart = work[0];
+      else if (work[0] - blockStart > MAX_VISITS_PER_QUERY * QUERY_BLOCK) {
         throw new LimitError(`neighbour search: more than ${MAX_VISITS_PER_QUERY} cells and points per query (a crafted geometry; real scenes need a few hundred at most)`);
       }
       const q = qOrder[o];
@@ -208,22 +211,21 @@ export class NeighbourIndex {
       const cell = qCell[q];
       const cx = cell % nx, cy = Math.floor(cell / nx) % ny, cz = Math.floor(cell / (nx * ny));
       axisGaps(rx, cx, 0, nx); axisGaps(ry, cy, W, ny); axisGaps(rz, cz, 2 * W, nz);
-      state.have = 0;
-      let done = false;
+      let have = 0, done = false;
       for (let s = 0; s < nStencil; s++) {
         // the lower bound of this and every later offset exceeds the k-th distance: nothing closer or tying is left
-        if (state.have === kk && bound[s] * cs2 > bd[kk - 1]) { done = true; break; }
+        if (have === kk && bound[s] * cs2 > bd[kk - 1]) { done = true; break; }
         const ox = off[3 * s], oy = off[3 * s + 1], oz = off[3 * s + 2];
         const X = cx + ox, Y = cy + oy, Z = cz + oz;
         if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
-        if (state.have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
-        scanCell(this, (Z * ny + Y) * nx + X, x, y, z, state, kk, bd, bi);
+        if (have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
+        have = scanCell(this, (Z * ny + Y) * nx + X, x, y, z, have, kk, bd, bi, work);
       }
       // rare (sparse or outlying queries): shells of cells beyond the stencil's cube until provably complete
       for (let r = R; !done; r++) {
         if (cx - r <= 0 && cy - r <= 0 && cz - r <= 0 && cx + r >= nx - 1 && cy + r >= ny - 1 && cz + r >= nz - 1) break;
         if (r > span + 2) break;
-        if (state.have === kk) { // every unvisited point lies outside the cube [c - r, c + r] on a side short of the border
+        if (have === kk) { // every unvisited point lies outside the cube [c - r, c + r] on a side short of the border
           let reach = 2 ** 31;
           const side = (rel, c, nAxis) => {
             if (c - r > 0) reach = Math.min(reach, rel - (c - r) * cs + 1);
@@ -237,10 +239,10 @@ export class NeighbourIndex {
           for (let Y = Math.max(cy - e, 0); Y <= Math.min(cy + e, ny - 1); Y++) {
             const row = (Z * ny + Y) * nx;
             if (Z === cz - e || Z === cz + e || Y === cy - e || Y === cy + e) {
-              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) scanCell(this, row + X, x, y, z, state, kk, bd, bi);
+              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) have = scanCell(this, row + X, x, y, z, have, kk, bd, bi, work);
             } else {
-              if (cx - e >= 0) scanCell(this, row + cx - e, x, y, z, state, kk, bd, bi);
-              if (cx + e < nx) scanCell(this, row + cx + e, x, y, z, state, kk, bd, bi);
+              if (cx - e >= 0) have = scanCell(this, row + cx - e, x, y, z, have, kk, bd, bi, work);
+              if (cx + e < nx) have = scanCell(this, row + cx + e, x, y, z, have, kk, bd, bi, work);
             }
           }
         }
