@@ -32,6 +32,11 @@ UINT_MAX = 2**32 - 1
 MAX_INT_DIGITS = 20
 # an MPD is a small text file; anything bigger is not one of ours and is refused before parsing
 MAX_MPD_BYTES = 16 * 1024 * 1024
+# element counts an MPD may hold (a splatcast MPD has 1 Period, 1 AdaptationSet, a Representation per layer and
+# 2 SubRepresentations per chunk): checked after parsing, before the model is built, so that 16 MiB of empty
+# elements is refused in milliseconds instead of being modelled for seconds
+MAX_MPD_ELEMENTS = 1 << 18
+MAX_CHILDREN = {"Period": 64, "AdaptationSet": 64, "Representation": 256}
 
 
 # ----------------------------------------------------------------------------------------------- attribute codecs
@@ -153,7 +158,11 @@ def _fmt_list(v: list) -> str:
 
 
 def _children(el, name: str):
-    return el.findall(_NS + name)
+    found = el.findall(_NS + name)
+    limit = MAX_CHILDREN.get(name)
+    if limit is not None and len(found) > limit:
+        raise ManifestError(f"{_where(el)}: {len(found)} <{name}> elements, at most {limit} are read")
+    return found
 
 
 def _text(el) -> str:
@@ -502,6 +511,9 @@ def parse_mpd(data: bytes) -> MPD:
     # a DOCTYPE with an internal subset could define entities; an MPD never needs one
     if root.getroottree().docinfo.internalDTD is not None or root.getroottree().docinfo.doctype:
         raise ManifestError("MPD: a DOCTYPE is not allowed in an MPD")
+    n_elements = sum(1 for _ in root.iter())
+    if n_elements > MAX_MPD_ELEMENTS:
+        raise ManifestError(f"MPD: {n_elements} elements, at most {MAX_MPD_ELEMENTS} are read")
     return MPD.from_element(root)
 
 

@@ -14,6 +14,7 @@ keep-alive connection, optional receiver-side trace shaping), WebRTC (webrtc.py)
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlparse
@@ -28,6 +29,7 @@ from splatcast.net.shaping import TraceShaper
 from splatcast.net.traces import Trace
 
 READ_PIECE_BYTES = 16 * 1024
+STALL_TIMEOUT_S = 30.0  # a response that sends nothing for this long has stalled
 MAX_HEADER_BYTES = 64 << 20  # the container's own limit on header + table (splatcast.codec.container)
 
 
@@ -101,9 +103,10 @@ class HttpTransport:
     def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0):
         self.origin = origin.rstrip("/")
         self.shaper = TraceShaper(trace) if trace is not None else None
+        self.timeout_s = timeout_s
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=1, force_close=False),
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
+            timeout=aiohttp.ClientTimeout(total=timeout_s, sock_read=min(STALL_TIMEOUT_S, timeout_s)),
             auto_decompress=False,
         )
 
@@ -123,6 +126,9 @@ class HttpTransport:
                         f"GET {path} {headers.get('Range', '')}: HTTP {resp.status}, expected {want_status}"
                     )
                 expected = (byte_range[1] - byte_range[0]) if byte_range is not None else resp.content_length
+                if expected is not None and max_bytes is not None and expected > max_bytes:
+                    # (a server's Content-Length never raises the caller's cap)
+                    raise NetworkError(f"GET {path}: {expected} bytes announced, at most {max_bytes} accepted")
                 limit = expected if expected is not None else max_bytes
                 parts = []
                 got = 0
@@ -135,6 +141,11 @@ class HttpTransport:
                     parts.append(piece)
         except aiohttp.ClientError as exc:
             raise NetworkError(f"GET {url}: {exc}") from None
+        except asyncio.TimeoutError:
+            raise NetworkError(
+                f"GET {url}: the server sent nothing for {min(STALL_TIMEOUT_S, self.timeout_s):g} s or did not finish "
+                f"within {self.timeout_s:g} s"
+            ) from None
         data = b"".join(parts)
         if expected is not None and len(data) != expected:
             raise NetworkError(f"GET {path}: got {len(data)} bytes, expected {expected}")
