@@ -56,3 +56,14 @@ def test_truncated_body_is_a_format_error(tmp_path):
     path.write_bytes(data[:-5])
     with pytest.raises(FormatError, match="truncated"):
         read_scene(path)
+
+
+def test_partial_chunk_colour_range_is_a_format_error(tmp_path):
+    """A chunk element with min_r.. but not max_g raised a bare ValueError (no field of name max_g)."""
+    data = compressed_ply_bytes(random_cloud(300, 0, seed=1), chunk_colors=True)
+    assert b"property float max_g\n" in data
+    path = tmp_path / "bad.compressed.ply"
+    # renaming keeps the row layout: the file parses, but the colour range is incomplete
+    path.write_bytes(data.replace(b"property float max_g\n", b"property float max_q\n", 1))
+    with pytest.raises(FormatError, match="colour range"):
+        read_scene(path)

@@ -49,6 +49,9 @@ def _check_schema(header: PlyHeaderInfo) -> None:
     need = _CHUNK_BOUNDS + _CHUNK_SCALES
     if any(types.get(n) not in ("float", "float32") for n in need):
         raise FormatError(f"{FMT}: chunk element must have float properties {need}")
+    colours = [n for n in _CHUNK_COLORS if n in types]
+    if colours and (len(colours) != len(_CHUNK_COLORS) or any(types[n] not in ("float", "float32") for n in colours)):
+        raise FormatError(f"{FMT}: chunk colour range must be all of float {_CHUNK_COLORS} or none, got {colours}")
     vtypes = dict(vertex.properties)
     if any(vtypes.get(n) not in ("uint", "uint32") for n in _PACKED):
         raise FormatError(f"{FMT}: vertex element must have uint properties {_PACKED}")
