@@ -135,3 +135,38 @@ def test_not_a_zip_is_a_format_error(tmp_path):
     path.write_bytes(b"PK\x03\x04" + b"\0" * 100)
     with pytest.raises(FormatError, match="zip"):
         read_scene(path)
+
+
+def test_uniform_giant_image_is_refused_before_decoding(tmp_path):
+    """A few hundred bytes of lossless WebP can declare 16M pixels (issue 12: a 918-byte .sog passed 2 GB)."""
+    import io
+    import time
+
+    from PIL import Image
+
+    files = sog_files(random_cloud(10, 0, seed=3))
+    buf = io.BytesIO()
+    Image.new("RGBA", (4096, 4096), (7, 7, 7, 255)).save(buf, format="WEBP", lossless=True)
+    assert len(buf.getvalue()) < 16_000
+    files["means_l.webp"] = buf.getvalue()
+    path = _zip(tmp_path / "bomb.sog", files)
+    t0 = time.perf_counter()
+    with pytest.raises(FormatError, match="decompression bomb"):
+        read_scene(path)
+    assert time.perf_counter() - t0 < 1.0  # refused from the header, nothing decoded
+
+
+def test_member_inflating_beyond_any_deflate_ratio_is_refused(tmp_path):
+    """An LZMA member can inflate ~7000:1; no real .sog member exceeds deflate's ~1032:1."""
+    files = sog_files(random_cloud(10, 0, seed=3))
+    meta = json.loads(files["meta.json"])
+    meta["means"]["files"][0] = "padding.bin"  # the reader opens it as the first means image
+    files["meta.json"] = json.dumps(meta).encode()
+    path = tmp_path / "lzma.sog"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("padding.bin", bytes(40_000_000), compress_type=zipfile.ZIP_LZMA)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(FormatError, match="claims 40000000 bytes"):
+        read_scene(path)

@@ -133,3 +133,11 @@ def test_sh_quantisation_matches_reference_rule():
         [[[slow(sh[i, j, c], 5 if j < 3 else 4) for c in range(3)] for j in range(15)] for i in range(50)]
     )
     np.testing.assert_array_equal(_quantize_sh(sh), expected)
+
+
+def test_v4_count_beyond_what_its_bytes_can_hold_is_refused():
+    """An 8.6 kB SPZ v4 declaring millions of Gaussians reached 2.6 GB (issue 12): count is checked against size."""
+    data = bytearray(spz_v4_bytes(random_cloud(50, 0, seed=1)))
+    struct.pack_into("<I", data, 8, 5_000_000)  # header: magic, version, count
+    with pytest.raises(FormatError, match="decompression bomb"):
+        read_spz_bytes(bytes(data))

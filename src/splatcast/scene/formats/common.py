@@ -19,8 +19,14 @@ from splatcast.scene.cloud import SH_C0, GaussianCloud
 # Hard limits for untrusted input, checked before any allocation that depends on a claimed size.
 MAX_GAUSSIANS = 1 << 26  # 67M Gaussians, ~16 GB as float32 PLY: far above any real scene
 MAX_FILE_BYTES = 8 << 30  # a scene file we are willing to read into memory
-MAX_ZIP_MEMBER_BYTES = 1 << 30  # one decompressed member of a bundled .sog
-MAX_ZIP_TOTAL_BYTES = 4 << 30  # all members of a bundled .sog together
+MAX_ZIP_MEMBER_BYTES = 256 << 20  # one decompressed member of a bundled .sog (a 67M-Gaussian image fits)
+MAX_ZIP_TOTAL_BYTES = 1 << 30  # all members of a bundled .sog together
+MAX_ZIP_RATIO = 1100  # inflated / stored bytes of a member: deflate cannot exceed ~1032, bzip2/lzma bombs can
+# Expansion bounds: what a compressed input may claim per byte it actually supplies. Real files are ~1000x
+# below them (SPZ ~10-20 bytes per Gaussian; lossless WebP of scene data ~1-3 bytes per pixel); only crafted or
+# degenerate inputs (millions of identical Gaussians, uniform images) reach them.
+MAX_GAUSSIANS_PER_BYTE = 32
+MAX_PIXELS_PER_BYTE = 1024
 MAX_ZIP_MEMBERS = 64
 MAX_JSON_BYTES = 64 << 20  # meta.json with its codebooks is a few kB; 64 MB is generous
 MAX_EXTENSION_BYTES = 1 << 20  # SPZ extension records
@@ -37,6 +43,16 @@ def check_count(fmt: str, field: str, count: int, limit: int = MAX_GAUSSIANS) ->
     if count < 0 or count > limit:
         raise FormatError(f"{fmt}: {field}={count} is outside 0..{limit}")
     return count
+
+
+def check_expansion(fmt: str, field: str, claimed: int, supplied_bytes: int, per_byte: int) -> None:
+    """A compressed input may not claim more than `per_byte` items per byte it supplies (decompression bombs)."""
+    allowed = per_byte * supplied_bytes + 4096
+    if claimed > allowed:
+        raise FormatError(
+            f"{fmt}: {field}={claimed} from {supplied_bytes} bytes exceeds {per_byte} per byte supplied "
+            "(a decompression bomb, or a degenerate file)"
+        )
 
 
 def check_available(fmt: str, field: str, needed: int, available: int, offset: int = 0) -> None:

@@ -38,11 +38,14 @@ from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud
 from splatcast.scene.formats.common import (
     MAX_JSON_BYTES,
+    MAX_PIXELS_PER_BYTE,
     MAX_ZIP_MEMBER_BYTES,
     MAX_ZIP_MEMBERS,
+    MAX_ZIP_RATIO,
     MAX_ZIP_TOTAL_BYTES,
     alpha_to_logit,
     check_count,
+    check_expansion,
     check_finite,
     place_smallest_three,
 )
@@ -99,6 +102,7 @@ class _Members:
         info = self.infos.get(name)
         if info is None:
             raise FormatError(f"{FMT}: missing member {name!r} in {self.path}")
+        limit = min(limit, MAX_ZIP_RATIO * info.compress_size + (1 << 20))
         if info.file_size > limit:
             raise FormatError(f"{FMT}: member {name} claims {info.file_size} bytes, limit {limit}")
         try:
@@ -119,6 +123,7 @@ def _decode_rgba(data: bytes, name: str, min_pixels: int, max_pixels: int) -> tu
     try:
         with Image.open(io.BytesIO(data), formats=["WEBP"]) as im:
             w, h = im.size
+            check_expansion(FMT, f"image {name} pixels", w * h, len(data), MAX_PIXELS_PER_BYTE)
             if w * h < min_pixels or w * h > max_pixels:
                 raise FormatError(
                     f"{FMT}: image {name} is {w}x{h} = {w * h} pixels, expected {min_pixels}..{max_pixels}"
@@ -137,6 +142,7 @@ def _decode_rgba(data: bytes, name: str, min_pixels: int, max_pixels: int) -> tu
 def _image_size(data: bytes, name: str) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data), formats=["WEBP"]) as im:
+            check_expansion(FMT, f"image {name} pixels", im.size[0] * im.size[1], len(data), MAX_PIXELS_PER_BYTE)
             return im.size
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise FormatError(f"{FMT}: image {name} cannot be read: {exc}") from None

@@ -39,8 +39,10 @@ from splatcast.errors import FormatError, SceneError
 from splatcast.scene.cloud import GaussianCloud
 from splatcast.scene.formats.common import (
     MAX_EXTENSION_BYTES,
+    MAX_GAUSSIANS_PER_BYTE,
     alpha_to_logit,
     check_count,
+    check_expansion,
     check_finite,
     flip_yz,
     logit_to_alpha,
@@ -108,7 +110,7 @@ def _inflate_legacy(data: bytes) -> bytes:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
             head = d.decompress(data, LEGACY_HEADER.size)
-            limit = _legacy_limit(head)
+            limit = _legacy_limit(head, len(data))
             rest = d.decompress(d.unconsumed_tail, limit - len(head) + 1)
         except zlib.error as exc:
             raise FormatError(f"{FMT}: corrupt gzip stream: {exc}") from None
@@ -120,7 +122,7 @@ def _inflate_legacy(data: bytes) -> bytes:
         return out
     if data[:4] == ZSTD_MAGIC:
         head = _zstd_read(data, LEGACY_HEADER.size, "stream")[: LEGACY_HEADER.size]
-        limit = _legacy_limit(head)
+        limit = _legacy_limit(head, len(data))
         out = _zstd_read(data, limit, "stream")
         if len(out) > limit:
             raise FormatError(f"{FMT}: zstd stream inflates beyond the {limit} bytes its header allows")
@@ -128,13 +130,14 @@ def _inflate_legacy(data: bytes) -> bytes:
     return data  # uncompressed legacy payload
 
 
-def _legacy_limit(head: bytes) -> int:
+def _legacy_limit(head: bytes, compressed_bytes: int) -> int:
     if len(head) < LEGACY_HEADER.size:
         raise FormatError(f"{FMT}: header truncated: {len(head)} of {LEGACY_HEADER.size} bytes")
     magic, version, n, sh, fb, _, _ = LEGACY_HEADER.unpack(head[: LEGACY_HEADER.size])
     if magic != MAGIC:
         raise FormatError(f"{FMT}: bad magic {head[:4]!r}, expected b'NGSP'")
     n = _check_header_fields(version, n, sh, fb)
+    check_expansion(FMT, "count", n, compressed_bytes, MAX_GAUSSIANS_PER_BYTE)
     return LEGACY_HEADER.size + sum(_stream_sizes(n, sh, version)) + MAX_EXTENSION_BYTES
 
 
@@ -244,6 +247,7 @@ def _read_v4(data: bytes) -> GaussianCloud:
         raise FormatError(f"{FMT}: v4 header truncated: {len(data)} of {V4_HEADER.size} bytes")
     magic, version, n, sh, fb, flags, num_streams, toc_offset = V4_HEADER.unpack_from(data)
     n = _check_header_fields(version, n, sh, fb)
+    check_expansion(FMT, "count", n, len(data), MAX_GAUSSIANS_PER_BYTE)
     sizes = _stream_sizes(n, sh, version)
     if num_streams != len(sizes):
         raise FormatError(f"{FMT}: v4 num_streams={num_streams}, expected {len(sizes)} for sh_degree={sh}")
