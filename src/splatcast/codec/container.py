@@ -31,6 +31,19 @@ PREAMBLE_BYTES = 16
 MAX_LAYERS = 64
 MAX_CHUNKS_PER_LAYER = 65536
 MAX_GAUSSIANS_PER_LAYER = 1 << 26
+# What a file can make a decoder allocate is bounded by the bytes it supplies (a 7 kB file declaring millions of
+# Gaussians): a chunk holds at most MAX_GAUSSIANS_PER_DC_BYTE Gaussians per byte of its dc part (real intra chunks
+# spend 40-130 bits per Gaussian; this allows 1) plus, in an inter layer, COPIES_PER_LOWER_GAUSSIAN per Gaussian of
+# the layer below (exact copies of lower Gaussians, as in nested layers, cost almost nothing) plus a constant.
+MAX_GAUSSIANS_PER_DC_BYTE = 8
+COPIES_PER_LOWER_GAUSSIAN = 4
+GAUSSIANS_PER_CHUNK_FREE = 256
+
+
+def max_chunk_gaussians(dc_bytes: int, coding: int, lower_gaussians: int) -> int:
+    """The most Gaussians a chunk with a `dc_bytes` dc part may declare (docs/format.md 1.6)."""
+    copies = COPIES_PER_LOWER_GAUSSIAN * lower_gaussians if coding == CODING_INTER else 0
+    return MAX_GAUSSIANS_PER_DC_BYTE * dc_bytes + copies + GAUSSIANS_PER_CHUNK_FREE
 MAX_CODEBOOK = 4096
 MAX_HEADER_BYTES = 64 << 20
 MAX_STREAMS_PER_PART = 64
@@ -244,6 +257,9 @@ def read_index(data: bytes) -> StreamIndex:
                 raise BitstreamFormatError(f"{cw}: ends at {off + fb}, beyond total_bytes {total}")
             if g == 0 and gaussians > 0 or g > gaussians:
                 raise BitstreamFormatError(f"{cw}: gaussians {g} invalid for a layer of {gaussians}")
+            most = max_chunk_gaussians(dcb, coding, layers[-1].gaussians if layers else 0)
+            if g > most:
+                raise LimitError(f"{cw}: {g} Gaussians in a {dcb}-byte dc part, more than the {most} its bytes allow")
             total_g += g
             expected_offset = off + fb
             chunks.append(ChunkIndex(off, dcb, fb, g, crc_dc, crc_rest))
@@ -301,7 +317,13 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
         layer.chunks = []
         if len(parts) > MAX_CHUNKS_PER_LAYER or layer.gaussians > MAX_GAUSSIANS_PER_LAYER:
             raise ValueError(f"layer {layer.index} exceeds the container limits")
+        lower = index.layers[layer.index - 1].gaussians if layer.index > 0 else 0
         for dc, rest, g in parts:
+            if g > max_chunk_gaussians(len(dc), layer.coding, lower):
+                raise ValueError(
+                    f"layer {layer.index}: a chunk of {g} Gaussians codes to a {len(dc)}-byte dc part, more than "
+                    "decoders accept (docs/format.md 1.6; a degenerate layer, e.g. identical Gaussians)"
+                )
             layer.chunks.append(
                 ChunkIndex(offset, len(dc), len(dc) + len(rest), g, zlib.crc32(dc), zlib.crc32(rest))
             )

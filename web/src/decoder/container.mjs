@@ -11,6 +11,8 @@ const VERSION_MINOR = 0;
 const MAX_HEADER_BYTES = 64 << 20;
 const MAX_LAYERS = 64;
 const MAX_GAUSSIANS_PER_LAYER = 1 << 26;
+// format.md 1.6: what a file can make a decoder allocate is bounded by the bytes it supplies
+const MAX_GAUSSIANS_PER_DC_BYTE = 8, COPIES_PER_LOWER_GAUSSIAN = 4, GAUSSIANS_PER_CHUNK_FREE = 256;
 const MAX_CHUNKS_PER_LAYER = 65536;
 const MAX_CODEBOOK = 4096;
 const MAX_STREAMS_PER_PART = 64;
@@ -110,6 +112,9 @@ export function readIndex(data) {
       if (!(dcBytes <= fullBytes) || (coding === 0 && dcBytes !== fullBytes)) throw new BitstreamFormatError(`${cw}: dc_bytes ${dcBytes} / full_bytes ${fullBytes} inconsistent`);
       if (offset + fullBytes > total) throw new BitstreamFormatError(`${cw}: ends at ${offset + fullBytes}, beyond total_bytes ${total}`);
       if ((g === 0 && gaussians > 0) || g > gaussians) throw new BitstreamFormatError(`${cw}: gaussians ${g} invalid for a layer of ${gaussians}`);
+      const copies = coding === 1 ? COPIES_PER_LOWER_GAUSSIAN * layers[layers.length - 1].gaussians : 0;
+      const most = MAX_GAUSSIANS_PER_DC_BYTE * dcBytes + copies + GAUSSIANS_PER_CHUNK_FREE;
+      if (g > most) throw new LimitError(`${cw}: ${g} Gaussians in a ${dcBytes}-byte dc part, more than the ${most} its bytes allow`);
       totalG += g;
       expected = offset + fullBytes;
       chunks.push({ offset, dcBytes, fullBytes, gaussians: g, crcDc, crcRest });
