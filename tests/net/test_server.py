@@ -255,3 +255,35 @@ def test_serve_cli_starts_answers_and_stops(served):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_slowloris_connections_are_closed_and_others_served(served):
+    """100 connections dripping header bytes (issue 12, finding 8: they stayed open indefinitely) are closed after
+    the idle timeout, and a normal client is served meanwhile."""
+    root, data = served
+
+    async def main():
+        server = await start_server(root, idle_timeout_s=1.0)
+        conns = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(100)]
+        try:
+            for _, w in conns:
+                w.write(b"GET /scene.splc HTTP/1.1\r\nHost: x\r\n")
+            t0 = time.monotonic()
+            async with aiohttp.ClientSession() as s:
+                assert (await _get(s, server.url + "scene.splc", headers={"Range": "bytes=0-3"}))[2] == data[:4]
+            open_after = None
+            for _ in range(40):
+                await asyncio.sleep(0.25)
+                for _, w in conns:
+                    if not w.is_closing():
+                        w.write(b"X-Drip: 1\r\n")  # keep dripping: the timer is not reset by partial headers
+                if all(r.at_eof() for r, _ in conns):
+                    open_after = time.monotonic() - t0
+                    break
+            assert open_after is not None and open_after < 4.0, open_after
+        finally:
+            for _, w in conns:
+                w.close()
+            await server.stop()
+
+    run(main())

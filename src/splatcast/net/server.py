@@ -103,6 +103,9 @@ async def _options(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=CORS_HEADERS)
 
 
+IDLE_TIMEOUT_S = 15.0  # request headers must be complete within this, and idle keep-alive connections close
+
+
 def create_app(root: str | Path, trace: Trace | None = None, webrtc=False) -> web.Application:
     """The aiohttp application serving `root`. `trace` shapes each connection; `webrtc` (True or a
     :class:`splatcast.net.webrtc.WebRTCConfig`) adds /webrtc/offer."""
@@ -142,15 +145,20 @@ class RunningServer:
 
 
 async def start_server(
-    root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc=False
+    root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc=False,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
 ) -> RunningServer:
     """Start serving in the running event loop; port 0 picks a free port. With `webrtc` True, ICE gathers on
-    `host` only (every interface for 0.0.0.0); a WebRTCConfig is used as given."""
+    `host` only (every interface for 0.0.0.0); a WebRTCConfig is used as given. A connection that has not sent
+    complete request headers within `idle_timeout_s` (or sits idle that long between requests) is closed."""
     if webrtc is True:
         from splatcast.net.webrtc import WebRTCConfig
 
         webrtc = WebRTCConfig(host=host)
-    runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), access_log=None, shutdown_timeout=1.0)
+    # aiohttp's keep-alive timer also runs while a request's headers are incomplete, dripped or not: it is the
+    # header-read timeout that keeps slowloris connections from piling up
+    runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), access_log=None, shutdown_timeout=1.0,
+                           keepalive_timeout=idle_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=512)
     await site.start()

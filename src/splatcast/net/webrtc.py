@@ -48,6 +48,7 @@ PAYLOAD_BYTES = MAX_MESSAGE_BYTES - FRAME.size
 FLAG_LAST = 1
 CHANNEL_LABEL = "splatcast"
 MAX_OFFER_BYTES = 64 * 1024
+OFFER_BODY_TIMEOUT_S = 10.0  # a slowly dripped offer body is answered 408
 # an offer we can answer has a data-channel section, ICE credentials and a DTLS fingerprint
 _REQUIRED_SDP = ("m=application", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
 MAX_REQUEST_ID = 0xFFFFFFFF
@@ -173,7 +174,10 @@ class WebRTCGateway:
 
         if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
             return web.Response(status=413, text="offer too large\n")
-        raw = await request.content.read(MAX_OFFER_BYTES + 1)
+        try:
+            raw = await asyncio.wait_for(request.content.read(MAX_OFFER_BYTES + 1), OFFER_BODY_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            return web.Response(status=408, text=f"offer body not received within {OFFER_BODY_TIMEOUT_S:g} s\n")
         if len(raw) > MAX_OFFER_BYTES:
             return web.Response(status=413, text="offer too large\n")
         try:
