@@ -118,3 +118,47 @@ def test_rans_context_out_of_range_is_a_bitstream_error():
     payload = encode_stream(values, "rans", ctx)
     with pytest.raises(BitstreamError):
         decode_stream(payload, "rans", 10, np.int32, np.full(10, 7))
+
+
+class _HangingPaq:
+    """Stands in for paq9a on a crafted payload that passes every check and then loops (issue 12, finding 7)."""
+
+    @staticmethod
+    def decompress(body):
+        while True:
+            pass
+
+
+def test_paq_decoder_that_never_returns_is_stopped(monkeypatch):
+    import time
+
+    from splatcast.codec.entropy import paq_backend
+    from splatcast.errors import LimitError
+
+    pytest.importorskip("paq")
+    payload = encode_stream(np.arange(100, dtype=np.int32), "paq")
+    monkeypatch.setattr(paq_backend, "_paq", lambda: _HangingPaq)
+    monkeypatch.setattr(paq_backend, "PAQ_SECONDS_BASE", 1.0)
+    t0 = time.monotonic()
+    with pytest.raises(LimitError, match="ran past|stopped by signal"):
+        decode_stream(payload, "paq", 100, np.int32)
+    assert time.monotonic() - t0 < 5
+
+
+def test_ctrl_c_interrupts_a_hanging_paq_decode(monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from splatcast.codec.entropy import paq_backend
+
+    pytest.importorskip("paq")
+    payload = encode_stream(np.arange(100, dtype=np.int32), "paq")
+    monkeypatch.setattr(paq_backend, "_paq", lambda: _HangingPaq)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            decode_stream(payload, "paq", 100, np.int32)
+    finally:
+        timer.cancel()

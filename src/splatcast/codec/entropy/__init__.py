@@ -14,8 +14,8 @@ Wire ids are literal values (never list positions): lzma=1, paq=2, zstd=3, rans=
 (``lzma_backend``, ``paq_backend``, ``zstd_backend``, ``rans_backend`` with ``hybrid_uint`` symbol mapping,
 ``rans_model`` tables and the numba ``ans_decoder``); byte layouts in docs/entropy.md. ``rans`` encodes with
 constriction's AnsCoder and decodes with a bit-exact numba kernel (constriction is the reference the tests compare
-with). ``paq`` is an encoder-side rate anchor: its decoder (paq9a) is guarded by a CRC and size checks but is not
-hardened against crafted input.
+with). ``paq`` is an encoder-side rate anchor: its decoder (paq9a) is guarded by a CRC and size checks and runs in a
+time- and memory-limited child process (paq_backend).
 """
 
 from __future__ import annotations
