@@ -275,3 +275,21 @@ def test_property_round_trip(sizes, degree, chunks, vq, mode, seed):
         pos, feat = dec.layer_arrays(j)
         assert np.array_equal(pos, q.pos) and np.array_equal(feat, q.feat)
     assert len(decode(data)) == sizes[-1]
+
+
+@pytest.mark.parametrize("degree", [0, 1, 3])
+def test_dequantize_kernel_is_bit_exact_to_the_numpy_definition(degree):
+    from splatcast.codec.quantize import FEATURE_LIMIT, Grid, dequantize, dequantize_reference, feature_columns
+
+    rng = np.random.default_rng(degree)
+    n, c = 5000, feature_columns(3)
+    feat = rng.integers(-FEATURE_LIMIT, FEATURE_LIMIT + 1, (n, c)).astype(np.int32)
+    feat[:10] = FEATURE_LIMIT
+    pos = rng.integers(0, 1 << 14, (n, 3)).astype(np.int32)
+    grid = Grid(np.array([-3.1, 0.2, -7.0], np.float32), np.array([5.5, 9.1, 2.25], np.float32), 14)
+    steps = np.array([0.00731, 0.0193, 0.00413, 1 / 2048, 0.00977], np.float32)
+    got, want = dequantize(grid, steps, pos, feat, degree), dequantize_reference(grid, steps, pos, feat, degree)
+    for name in ("means", "scales", "quats", "opacities", "sh_dc", "sh_rest"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+        assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), name

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 
 from splatcast.scene.cloud import GaussianCloud, sh_rest_count
 
@@ -87,7 +88,38 @@ def quantize_features(cloud: GaussianCloud, steps: np.ndarray, sh_degree: int) -
 
 
 def dequantize(grid: Grid, steps: np.ndarray, pos: np.ndarray, feat: np.ndarray, sh_degree: int) -> GaussianCloud:
-    """Cloud from integer positions [N, 3] and features [N, C]; SH rest is cut to ``sh_degree``."""
+    """Cloud from integer positions [N, 3] and features [N, C]; SH rest is cut to ``sh_degree``.
+
+    Every value is float32(integer x step) with the product in float64 (the rule the JS decoder follows too),
+    computed column group by column group without a float64 copy of the whole feature matrix."""
+    n = pos.shape[0]
+    s = steps.astype(np.float64)
+    k = sh_rest_count(sh_degree)
+    feat = np.ascontiguousarray(feat, dtype=np.int32)
+    rest = _scaled(feat, N_FIXED_COLS, 3 * k, s[STEP_REST])
+    return GaussianCloud(
+        means=grid.dequantize(pos),
+        scales=_scaled(feat, 4, 3, s[STEP_SCALE]),
+        quats=_scaled(feat, 7, 4, s[STEP_QUAT]),
+        opacities=_scaled(feat, 3, 1, s[STEP_OPACITY])[:, 0],
+        sh_dc=_scaled(feat, 0, 3, s[STEP_DC]),
+        sh_rest=rest.reshape(n, k, 3),
+    )
+
+
+@njit(cache=True, parallel=True)
+def _scaled(feat, first, count, step):
+    """float32(feat[:, first:first + count] * step), the product in float64."""
+    n = feat.shape[0]
+    out = np.empty((n, count), np.float32)
+    for i in prange(n):
+        for j in range(count):
+            out[i, j] = np.float32(np.float64(feat[i, first + j]) * step)
+    return out
+
+
+def dequantize_reference(grid: Grid, steps: np.ndarray, pos: np.ndarray, feat: np.ndarray, sh_degree: int):
+    """The definition in numpy (float64 products, then float32), for tests."""
     n = pos.shape[0]
     s = steps.astype(np.float64)
     f = feat.astype(np.float64)
