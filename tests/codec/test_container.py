@@ -35,7 +35,7 @@ def files(draw):
     specs, payloads = [], []
     for i in range(n_layers):
         coding = ct.CODING_INTER if i and draw(st.booleans()) else ct.CODING_INTRA
-        specs.append((coding, draw(st.integers(0, 4))))
+        specs.append((coding, draw(st.integers(0, 4)) if coding == ct.CODING_INTER else 0))  # intra: no codebook
         parts = []
         for _ in range(draw(st.integers(0, 3))):
             dc = draw(st.binary(max_size=40))

@@ -158,10 +158,16 @@ def header_length(preamble: bytes) -> int:
     return _parse_preamble(preamble)[2]
 
 
+def _reserved_zero(value: int, where: str, minor: int) -> None:
+    """Reserved fields are written 0; a file of a newer minor may use them (ignored), one of ours may not."""
+    if value and minor <= VERSION_MINOR:
+        raise BitstreamFormatError(f"{where}: reserved, expected 0 in a version 1.{minor} file, got {value}")
+
+
 def _parse_preamble(data: bytes) -> tuple[int, int, int, int]:
     if len(data) < PREAMBLE_BYTES:
         raise TruncatedError(f"preamble needs {PREAMBLE_BYTES} bytes, got {len(data)}")
-    magic, major, minor, _flags, header_bytes, header_crc = _PREAMBLE.unpack_from(data, 0)
+    magic, major, minor, flags, header_bytes, header_crc = _PREAMBLE.unpack_from(data, 0)
     if magic != MAGIC:
         raise BitstreamFormatError(f"magic at offset 0: expected {MAGIC!r}, got {bytes(magic)!r}")
     if major != VERSION_MAJOR:
@@ -169,6 +175,7 @@ def _parse_preamble(data: bytes) -> tuple[int, int, int, int]:
             f"version at offset 4: major {major} (minor {minor}) is not supported; this decoder reads major "
             f"{VERSION_MAJOR}"
         )
+    _reserved_zero(flags, "flags at offset 6", minor)
     if not PREAMBLE_BYTES + _FILE_FIELDS.size <= header_bytes <= MAX_HEADER_BYTES:
         raise LimitError(
             f"header_bytes at offset 8: {header_bytes} outside {PREAMBLE_BYTES + _FILE_FIELDS.size}.."
@@ -188,9 +195,10 @@ def read_index(data: bytes) -> StreamIndex:
         raise ChecksumError(f"header CRC32 at offset 12: expected {header_crc:#010x}, computed {got_crc:#010x}")
     newer = minor > VERSION_MINOR
     r = _Reader(data, PREAMBLE_BYTES, header_bytes)
-    (total, entropy_id, mode_id, sh_degree, n_layers, pos_bits, quality, _res, *floats) = r.take(
+    (total, entropy_id, mode_id, sh_degree, n_layers, pos_bits, quality, res, *floats) = r.take(
         _FILE_FIELDS, "file fields"
     )
+    _reserved_zero(res, "reserved u16 at offset 30", minor)
     if entropy_id not in ENTROPY_NAMES:
         raise BitstreamFormatError(
             f"entropy id at offset 24: expected one of {sorted(ENTROPY_NAMES)}, got {entropy_id}"
@@ -217,10 +225,11 @@ def read_index(data: bytes) -> StreamIndex:
     expected_offset = header_bytes
     for li in range(n_layers):
         start = r.pos
-        record_bytes, coding, lsh, knn_k, _r0, gaussians, n_chunks, k_cb, display_from = r.take(
+        record_bytes, coding, lsh, knn_k, res, gaussians, n_chunks, k_cb, display_from = r.take(
             _LAYER_FIXED, f"layer {li} record"
         )
         where = f"layer {li} record at offset {start}"
+        _reserved_zero(res, f"{where}: reserved u8 at +7", minor)
         if record_bytes < _LAYER_FIXED.size or start + record_bytes > header_bytes:
             raise BitstreamFormatError(
                 f"{where}: record_bytes {record_bytes} outside {_LAYER_FIXED.size}..{header_bytes - start}"
@@ -239,6 +248,8 @@ def read_index(data: bytes) -> StreamIndex:
             raise LimitError(f"{where}: codebook_size {k_cb} exceeds {MAX_CODEBOOK}")
         if coding == CODING_INTER and not 1 <= knn_k <= 64:
             raise BitstreamFormatError(f"{where}: knn_k {knn_k} outside 1..64")
+        if coding == CODING_INTRA and (knn_k or k_cb):
+            raise BitstreamFormatError(f"{where}: an intra layer has knn_k 0 and no codebook, got {knn_k} and {k_cb}")
         need = _LAYER_FIXED.size + 12 * k_cb + _CHUNK_ENTRY.size * n_chunks
         if need > record_bytes:
             raise BitstreamFormatError(f"{where}: record_bytes {record_bytes} < {need} needed by its counts")
@@ -247,8 +258,11 @@ def read_index(data: bytes) -> StreamIndex:
         chunks = []
         total_g = 0
         for ci in range(n_chunks):
-            off, dcb, fb, g, crc_dc, crc_rest, _r2 = r.take(_CHUNK_ENTRY, f"layer {li} chunk {ci} entry")
+            off, dcb, fb, g, crc_dc, crc_rest, res = r.take(_CHUNK_ENTRY, f"layer {li} chunk {ci} entry")
             cw = f"layer {li} chunk {ci} entry"
+            _reserved_zero(res, f"{cw}: reserved u32 at +28", minor)
+            if coding == CODING_INTRA and crc_rest != 0:
+                raise BitstreamFormatError(f"{cw}: an intra chunk has no rest part, crc_rest must be 0, got {crc_rest}")
             if off != expected_offset:
                 raise BitstreamFormatError(f"{cw}: offset expected {expected_offset}, got {off}")
             if not dcb <= fb or (coding == CODING_INTRA and dcb != fb):

@@ -26,6 +26,11 @@ const BYTES_PER_VALUE = new Set([1, 2, 4]);
 
 function view(bytes) { return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
 
+/** Reserved fields are written 0; a file of a newer minor may use them (ignored), one of ours may not. */
+function reservedZero(value, where, minor) {
+  if (value && minor <= VERSION_MINOR) throw new BitstreamFormatError(`${where}: reserved, expected 0 in a version 1.${minor} file, got ${value}`);
+}
+
 function parsePreamble(data) {
   if (data.length < PREAMBLE_BYTES) throw new TruncatedError(`preamble needs ${PREAMBLE_BYTES} bytes, got ${data.length}`);
   const v = view(data);
@@ -36,6 +41,7 @@ function parsePreamble(data) {
   if (major !== VERSION_MAJOR) {
     throw new UnsupportedVersionError(`version at offset 4: major ${major} (minor ${minor}) is not supported; this decoder reads major ${VERSION_MAJOR}`);
   }
+  reservedZero(v.getUint16(6, true), "flags at offset 6", minor);
   const headerBytes = v.getUint32(8, true);
   if (headerBytes < PREAMBLE_BYTES + FILE_FIELDS_BYTES || headerBytes > MAX_HEADER_BYTES) {
     throw new LimitError(`header_bytes at offset 8: ${headerBytes} outside ${PREAMBLE_BYTES + FILE_FIELDS_BYTES}..${MAX_HEADER_BYTES}`);
@@ -61,6 +67,7 @@ export function readIndex(data) {
   need(FILE_FIELDS_BYTES, "file fields");
   const total = Number(v.getBigUint64(16, true));
   const entropyId = data[24], modeId = data[25], shDegree = data[26], nLayers = data[27], posBits = data[28], quality = data[29];
+  reservedZero(v.getUint16(30, true), "reserved u16 at offset 30", minor);
   const f32 = (o) => v.getFloat32(o, true);
   const gridMin = [f32(32), f32(36), f32(40)], gridMax = [f32(44), f32(48), f32(52)];
   const steps = [f32(56), f32(60), f32(64), f32(68), f32(72)];
@@ -87,6 +94,7 @@ export function readIndex(data) {
     const kCb = v.getUint16(pos + 16, true), displayFrom = v.getUint16(pos + 18, true);
     pos += LAYER_FIXED_BYTES;
     const where = `layer ${li} record at offset ${start}`;
+    reservedZero(data[start + 7], `${where}: reserved u8 at +7`, minor);
     if (recordBytes < LAYER_FIXED_BYTES || start + recordBytes > headerBytes) throw new BitstreamFormatError(`${where}: record_bytes ${recordBytes} outside ${LAYER_FIXED_BYTES}..${headerBytes - start}`);
     if ((coding !== 0 && coding !== 1) || (coding === 1 && li === 0)) throw new BitstreamFormatError(`${where}: coding ${coding} is not valid for this layer`);
     if (lsh > shDegree) throw new BitstreamFormatError(`${where}: sh_degree ${lsh} exceeds the file's ${shDegree}`);
@@ -95,6 +103,7 @@ export function readIndex(data) {
     if (displayFrom > Math.max(nChunks, 1)) throw new BitstreamFormatError(`${where}: display_from ${displayFrom} exceeds chunk_count ${nChunks}`);
     if (kCb > MAX_CODEBOOK) throw new LimitError(`${where}: codebook_size ${kCb} exceeds ${MAX_CODEBOOK}`);
     if (coding === 1 && (knnK < 1 || knnK > 64)) throw new BitstreamFormatError(`${where}: knn_k ${knnK} outside 1..64`);
+    if (coding === 0 && (knnK || kCb)) throw new BitstreamFormatError(`${where}: an intra layer has knn_k 0 and no codebook, got ${knnK} and ${kCb}`);
     const needed = LAYER_FIXED_BYTES + 12 * kCb + CHUNK_ENTRY_BYTES * nChunks;
     if (needed > recordBytes) throw new BitstreamFormatError(`${where}: record_bytes ${recordBytes} < ${needed} needed by its counts`);
     const codebook = new Int32Array(3 * kCb);
@@ -108,6 +117,8 @@ export function readIndex(data) {
       const g = v.getUint32(o + 16, true), crcDc = v.getUint32(o + 20, true), crcRest = v.getUint32(o + 24, true);
       pos += CHUNK_ENTRY_BYTES;
       const cw = `layer ${li} chunk ${ci} entry`;
+      reservedZero(v.getUint32(o + 28, true), `${cw}: reserved u32 at +28`, minor);
+      if (coding === 0 && crcRest !== 0) throw new BitstreamFormatError(`${cw}: an intra chunk has no rest part, crc_rest must be 0, got ${crcRest}`);
       if (offset !== expected) throw new BitstreamFormatError(`${cw}: offset expected ${expected}, got ${offset}`);
       if (!(dcBytes <= fullBytes) || (coding === 0 && dcBytes !== fullBytes)) throw new BitstreamFormatError(`${cw}: dc_bytes ${dcBytes} / full_bytes ${fullBytes} inconsistent`);
       if (offset + fullBytes > total) throw new BitstreamFormatError(`${cw}: ends at ${offset + fullBytes}, beyond total_bytes ${total}`);

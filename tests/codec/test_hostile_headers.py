@@ -1,5 +1,7 @@
-"""A few kB of .splc may not make a decoder allocate gigabytes (issue 12, finding 1: a 7.4 kB file peaked near 6 GB):
-each chunk's Gaussian count is bounded by its dc bytes (docs/format.md 1.6), in the Python and the JS reader."""
+"""Crafted .splc headers, read by the Python and the JS reader alike: a few kB may not make a decoder allocate
+gigabytes (issue 12, finding 1: a 7.4 kB file peaked near 6 GB; each chunk's Gaussian count is bounded by its dc
+bytes, docs/format.md 1.6), and every header rule of the spec is enforced by both (issue 11, item 4: reserved
+fields, intra knn_k / codebook / crc_rest, the grid box)."""
 
 from __future__ import annotations
 
@@ -65,3 +67,45 @@ def test_encoder_refuses_to_write_what_decoders_would_refuse():
     index.layers.append(ct.LayerIndex(0, 5000, [], ct.CODING_INTRA, 0, 0))
     with pytest.raises(ValueError, match="more than decoders accept"):
         ct.write_file(index, [[(b"x" * 100, b"", 5000)]])
+
+
+def _patched(data: bytes, offset: int, fmt: str, value: int) -> bytes:
+    out = bytearray(data)
+    struct.pack_into(fmt, out, offset, value)
+    header_bytes = struct.unpack_from("<I", out, 8)[0]
+    struct.pack_into("<I", out, 12, zlib.crc32(bytes(out[ct.PREAMBLE_BYTES:header_bytes])))
+    return bytes(out)
+
+
+def _spec_violations(small: bytes) -> dict[str, bytes]:
+    """One crafted header per rule of docs/format.md that the readers once skipped (issue 11, item 4)."""
+    layer = ct.PREAMBLE_BYTES + ct._FILE_FIELDS.size  # noqa: SLF001
+    chunk = layer + ct._LAYER_FIXED.size  # noqa: SLF001 (intra: no codebook)
+    return {
+        "preamble flags": _patched(small, 6, "<H", 1),
+        "file reserved": _patched(small, 30, "<H", 7),
+        "layer reserved": _patched(small, layer + 7, "<B", 1),
+        "intra knn_k": _patched(small, layer + 6, "<B", 8),
+        "chunk reserved": _patched(small, chunk + 28, "<I", 5),
+        "intra crc_rest": _patched(small, chunk + 24, "<I", 0xDEADBEEF),
+        "grid max < min": _patched(small, 44, "<f", -1e9),
+    }
+
+
+def test_python_reader_enforces_every_header_rule(small):
+    for name, data in _spec_violations(small).items():
+        with pytest.raises(ct.BitstreamFormatError):
+            ct.read_index(data)
+        # a newer minor may use reserved fields: they are ignored there
+    newer = _patched(_patched(small, 6, "<H", 1), 5, "<B", ct.VERSION_MINOR + 1)
+    assert ct.read_index(newer).version == (1, ct.VERSION_MINOR + 1)
+
+
+@pytest.mark.skipif(NODE is None or not (ROOT / "web" / "node_modules").is_dir(), reason="node or web/node_modules")
+def test_js_reader_enforces_the_same_rules(tmp_path, small):
+    for name, data in _spec_violations(small).items():
+        path = tmp_path / "bad.splc"
+        path.write_bytes(data)
+        res = subprocess.run([NODE, str(ROOT / "web" / "src" / "cli" / "decode.mjs"), str(path), str(tmp_path / "o.ply")],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2 and "BitstreamFormatError" in res.stderr, (name, res.stderr)
