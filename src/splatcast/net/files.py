@@ -16,7 +16,10 @@ MAX_PATH_CHARS = 1024
 
 
 class RequestError(Exception):
-    """A request the server answers with a 4xx: `status` and a one-line message."""
+    """A request the server answers with a 4xx: `status` and a one-line message (`request_id`: the WebRTC request's
+    id, 0 when it is unknown)."""
+
+    request_id = 0
 
     def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)

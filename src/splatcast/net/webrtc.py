@@ -132,6 +132,29 @@ class _Peer:
     last_active: float = 0.0
 
 
+def parse_request(message) -> tuple[int, str, tuple[int, int] | None]:
+    """A data-channel request -> (id, path, range or None); anything else is a RequestError carrying the request's
+    id (0 when the id itself is unusable)."""
+    if not isinstance(message, str) or len(message) > 4096:
+        raise RequestError(400, "request must be a JSON text message")
+    try:
+        req = json.loads(message)
+        rid, path, rng = req["id"], req["path"], req.get("range")
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise RequestError(400, "request must be JSON {id, path, range}") from None
+    if not (type(rid) is int and 0 <= rid <= MAX_REQUEST_ID):  # (not bool, not 1e999)
+        raise RequestError(400, f"id must be an integer 0..{MAX_REQUEST_ID}")
+    if not isinstance(path, str):
+        err = RequestError(400, "path must be a string")
+        err.request_id = rid
+        raise err
+    if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and all(type(x) is int for x in rng)):
+        err = RequestError(416, "range must be [start, end_exclusive]")
+        err.request_id = rid
+        raise err
+    return rid, path, (rng[0], rng[1]) if rng is not None else None
+
+
 class WebRTCGateway:
     """Server side: answers offers, then serves data-channel requests from `root`."""
 
@@ -234,29 +257,15 @@ class WebRTCGateway:
     async def _answer(self, channel, message, shaper, lock) -> None:
         rid = 0
         try:
-            if not isinstance(message, str) or len(message) > 4096:
-                raise RequestError(400, "request must be a JSON text message")
-            try:
-                req = json.loads(message)
-                rid = req["id"]
-                path = req["path"]
-                rng = req.get("range")
-            except (ValueError, KeyError, TypeError, RecursionError):
-                raise RequestError(400, "request must be JSON {id, path, range}") from None
-            if not (type(rid) is int and 0 <= rid <= MAX_REQUEST_ID):  # (not bool, not 1e999)
-                rid = 0
-                raise RequestError(400, f"id must be an integer 0..{MAX_REQUEST_ID}")
-            if not isinstance(path, str):
-                raise RequestError(400, "path must be a string")
+            rid, path, rng = parse_request(message)
             local = resolve_path(self.root, path)
             size = file_size(local)
             if rng is None:
                 status, byte_range = 200, check_range(0, size, size) if size else None
             else:
-                if not (isinstance(rng, list) and len(rng) == 2 and all(type(x) is int for x in rng)):
-                    raise RequestError(416, "range must be [start, end_exclusive]")
                 status, byte_range = 206, check_range(rng[0], rng[1], size)
         except RequestError as exc:
+            rid = exc.request_id or rid  # (parse errors carry the id, later ones leave the parsed one)
             if channel.readyState == "open":
                 channel.send(next(encode_frames(rid, exc.status, [exc.message.encode()], len(exc.message.encode()))))
             return

@@ -75,12 +75,13 @@ class _Members:
             try:
                 self.zip = zipfile.ZipFile(path)
                 infos = self.zip.infolist()
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
                 raise FormatError(f"{FMT}: {path} is not a readable zip: {exc}") from None
             if len(infos) > MAX_ZIP_MEMBERS:
                 raise FormatError(f"{FMT}: {path} has {len(infos)} members, limit {MAX_ZIP_MEMBERS}")
             # members may sit in a sub-folder of the zip; index them by base name
-            self.infos = {i.filename.rsplit("/", 1)[-1]: i for i in infos if not i.is_dir()}
+            # (a member with an empty name, which zipfile's is_dir() cannot handle, names nothing a scene uses)
+            self.infos = {i.filename.rsplit("/", 1)[-1]: i for i in infos if i.filename and not i.is_dir()}
         else:
             raise FormatError(f"{FMT}: {path} is neither a folder nor a file")
 
