@@ -36,6 +36,7 @@ let framed = false;
 let decodeMs = 0;
 let headerBytes = 0;
 let index = null;
+let broken = false;
 const queue = []; // pieces fetched here, decoded between fetches: {seq, layer, chunk, kind, data}
 
 const supported = () => {
@@ -107,6 +108,7 @@ function drain() {
     applyPiece(m);
   } catch (err) {
     queue.length = 0;
+    broken = true; // the session stops fetching: nothing after a bad piece can be decoded
     report(err, m.seq);
     return;
   }
@@ -144,6 +146,7 @@ async function session({ pageUrl, mpd, abr, requests }) {
   const fetched = await streamSteps({
     index, media, choose: ABRS[abr], estimator, startBytes: headerBytes, get,
     onStep: (info, data) => {
+      if (broken) throw new Error("stopped: a piece could not be decoded");
       self.postMessage({ type: "step", info, requests: counters.requests, throughputBps: estimator.estimateBps() });
       queue.push({ seq: info.seq, layer: info.layer, chunk: info.chunk, kind: info.kind, data });
       if (queue.length === 1) setTimeout(drain, 0);

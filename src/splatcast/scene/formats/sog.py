@@ -58,7 +58,8 @@ _MAX_PALETTE = 1 << 16
 # a SOG texture is the smallest near-square holding `count` pixels; allow generous slack, no more
 _TEXTURE_SLACK_PIXELS = 1 << 16
 # what zipfile raises on damaged members (bad CRC, corrupt deflate/lzma/bzip2 data, unsupported method)
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, ValueError, EOFError, NotImplementedError)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, ValueError, EOFError, NotImplementedError,
+               RuntimeError)  # (RuntimeError: an encrypted member)
 
 
 # ----------------------------------------------------------------------------------------------- member access
