@@ -86,16 +86,20 @@ def serve(pkg: Path, trace: Path):
     raise RuntimeError("splatcast serve did not start")
 
 
+def _wait_full(page, timeout_s: float) -> None:
+    """Until the page reports fullQuality; its error, if it reports one instead, is raised."""
+    page.wait_for_function(
+        "window.splatcast && (window.splatcast.error || window.splatcast.events.some(e => e.type === 'fullQuality'))",
+        timeout=timeout_s * 1000)
+    if page.evaluate("window.splatcast.error"):
+        raise RuntimeError(page.evaluate("window.splatcast.error"))
+
+
 def run_once(browser, origin: str, spz_path: str, timeout_s: float) -> dict:
     page = browser.new_page(viewport={"width": 640, "height": 480}, device_scale_factor=1)
     try:
         page.goto(origin + "/?hud=1")
-        page.wait_for_function(
-            "window.splatcast && (window.splatcast.error"
-            " || window.splatcast.events.some(e => e.type === 'fullQuality'))",
-            timeout=timeout_s * 1000)
-        if page.evaluate("window.splatcast.error"):
-            raise RuntimeError(page.evaluate("window.splatcast.error"))
+        _wait_full(page, timeout_s)
         events = page.evaluate("window.splatcast.events")
         stream_start_s = page.evaluate("window.splatcast.state.streamStartMs") / 1000
         spz_s = page.evaluate(
@@ -139,12 +143,7 @@ def browser_vs_python_psnr(browser, origin: str, pkg: Path, size: int, timeout_s
     page = browser.new_page(viewport={"width": size, "height": size}, device_scale_factor=1)
     try:
         page.goto(origin + "/?hud=0&cam=" + json.dumps(cam))
-        page.wait_for_function(
-            "window.splatcast && (window.splatcast.error"
-            " || window.splatcast.events.some(e => e.type === 'fullQuality'))",
-            timeout=timeout_s * 1000)
-        if page.evaluate("window.splatcast.error"):
-            raise RuntimeError(page.evaluate("window.splatcast.error"))
+        _wait_full(page, timeout_s)
         png = base64.b64decode(page.evaluate("window.splatcast.snapshot()").split(",", 1)[1])
     finally:
         page.close()

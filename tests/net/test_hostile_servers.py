@@ -26,6 +26,20 @@ async def _serve(handler):
     return runner, f"http://127.0.0.1:{port}"
 
 
+async def _fetch_expecting(handler, timeout_s: float, match: str, *fetch_args) -> float:
+    """Fetch from a server running `handler`: it must fail with a NetworkError matching `match`; seconds taken."""
+    runner, origin = await _serve(handler)
+    client = HttpTransport(origin, timeout_s=timeout_s)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(NetworkError, match=match):
+            await client.fetch(*fetch_args)
+        return time.monotonic() - t0
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
 def test_announced_length_beyond_the_cap_is_refused_before_reading():
     async def huge(request):
         resp = web.StreamResponse(headers={"Content-Length": str(2 * 1024**3)})
@@ -34,19 +48,8 @@ def test_announced_length_beyond_the_cap_is_refused_before_reading():
             await resp.write(b"<" * 65536)
         return resp
 
-    async def main():
-        runner, origin = await _serve(huge)
-        client = HttpTransport(origin, timeout_s=20)
-        try:
-            t0 = time.monotonic()
-            with pytest.raises(NetworkError, match="announced"):
-                await client.fetch("/manifest.mpd", None, MAX_MPD_BYTES)
-            assert time.monotonic() - t0 < 5
-        finally:
-            await client.close()
-            await runner.cleanup()
-
-    asyncio.run(main())
+    elapsed = asyncio.run(_fetch_expecting(huge, 20, "announced", "/manifest.mpd", None, MAX_MPD_BYTES))
+    assert elapsed < 5
 
 
 def test_a_stalled_response_is_a_network_error():
@@ -57,19 +60,8 @@ def test_a_stalled_response_is_a_network_error():
         await asyncio.sleep(30)  # never finishes
         return resp
 
-    async def main():
-        runner, origin = await _serve(stall)
-        client = HttpTransport(origin, timeout_s=1.5)
-        try:
-            t0 = time.monotonic()
-            with pytest.raises(NetworkError, match="sent nothing"):
-                await client.fetch("/scene.splc", (0, 1000))
-            assert time.monotonic() - t0 < 10
-        finally:
-            await client.close()
-            await runner.cleanup()
-
-    asyncio.run(asyncio.wait_for(main(), 60))
+    elapsed = asyncio.run(asyncio.wait_for(_fetch_expecting(stall, 1.5, "sent nothing", "/scene.splc", (0, 1000)), 60))
+    assert elapsed < 10
 
 
 def test_a_manifest_of_a_million_empty_periods_is_refused_quickly():

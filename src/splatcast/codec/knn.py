@@ -4,8 +4,9 @@ Order of neighbours: ascending squared distance (exact, int64), ties by ascendin
 The fast path is a uniform grid over the reference points (coordinates stored in cell order): each query visits
 the cells around its own in ascending order of their smallest possible distance (a precomputed stencil), skips
 cells that cannot hold a closer or tying point, and stops once no unvisited cell can; rare queries far from the
-points continue in shells of cells. Cost is linear in the input for any geometry, duplicates and ties included
-(a KD-tree's tie repair was quadratic on co-located points). :func:`knn_reference` is the brute-force definition
+points continue in shells of cells. Duplicates cost O(k) per query (a KD-tree's tie repair was quadratic on
+co-located points); geometries that would need far more work per query (crafted equidistant lattices) are refused
+with LimitError, so the cost stays linear in the input. :func:`knn_reference` is the brute-force definition
 the tests compare with. The web player's decoder (web/src/decoder/neighbours.mjs) uses the same algorithm.
 """
 
@@ -18,7 +19,7 @@ from splatcast.errors import LimitError
 
 STENCIL_RADIUS = 3  # cells within Chebyshev distance 3 come from the stencil, farther ones from shells
 MAX_CELLS_PER_POINT = 4  # grid cells allowed per reference point (memory: 8 bytes per cell)
-# work bound: cells + positions examined, averaged over a block of queries; real scenes need ~20-150 per query.
+# work bound: cells + positions examined, averaged over a block of queries; playbot's layers need 100-300 per query.
 # Beyond it the input is refused (LimitError): equidistant lattices around crafted queries would be quadratic.
 MAX_VISITS_PER_QUERY = 20_000
 QUERY_BLOCK = 512  # queries per parallel task (each task owns its candidate buffers)
@@ -214,7 +215,8 @@ def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qord
                     continue
                 if have == kk and gap[0, ox + radius] + gap[1, oy + radius] + gap[2, oz + radius] > bd[kk - 1]:
                     continue
-                have, w = _scan_cell((czz * ny + cyy) * nx + cxx, start, upos, rs, re, members, x, y, z, have, kk, bd, bi)
+                c = (czz * ny + cyy) * nx + cxx
+                have, w = _scan_cell(c, start, upos, rs, re, members, x, y, z, have, kk, bd, bi)
                 work += w
             r = radius
             while not done:  # shells of cells beyond the stencil's cube until provably complete

@@ -66,24 +66,19 @@ const canvas = $("view");
 let view = null;
 let home = null; // {eye, target, up, fov}
 let waitingCloud = null; // the newest cloud decoded before the view was ready
-let viewStarted = false;
-/** Load the renderer (three.js + Spark: its module holds this thread for a few hundred ms while it starts). */
-function startView() {
-  if (viewStarted) return;
-  viewStarted = true;
-  import("./view.mjs")
-    .then(({ createView }) => {
-      view = createView(canvas, opts, afterFrame);
-      api.state.viewReadyMs = performance.now();
-      if (waitingCloud) {
-        const m = waitingCloud;
-        waitingCloud = null;
-        showDecoded(m);
-      }
-    })
-    .catch((err) => fail(new Error(`renderer: ${err?.message || err}`)));
-}
-startView(); // (over HTTP the worker streams and decodes meanwhile; see below)
+// the renderer (three.js + Spark: its module holds this thread for a few hundred ms while it starts); over HTTP the
+// worker streams and decodes meanwhile (see below)
+import("./view.mjs")
+  .then(({ createView }) => {
+    view = createView(canvas, opts, afterFrame);
+    api.state.viewReadyMs = performance.now();
+    if (waitingCloud) {
+      const m = waitingCloud;
+      waitingCloud = null;
+      showDecoded(m);
+    }
+  })
+  .catch((err) => fail(new Error(`renderer: ${err?.message || err}`)));
 function applyHome() {
   api.camera = view.applyView(home);
 }
