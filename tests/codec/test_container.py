@@ -84,8 +84,8 @@ def test_bad_magic_and_future_major():
     data = bytearray(_small_file())
     with pytest.raises(BitstreamFormatError, match="magic"):
         ct.read_index(b"XXXX" + bytes(data[4:]))
-    data[4] = 2
-    with pytest.raises(UnsupportedVersionError, match="major 2"):
+    data[4] = 3
+    with pytest.raises(UnsupportedVersionError, match="major 3"):
         ct.read_index(bytes(data))
 
 
@@ -108,11 +108,12 @@ def test_newer_minor_skips_unknown_sections_and_streams():
         for c in layer.chunks:
             struct.pack_into("<Q", new, pos, c.offset)
             pos += ct._CHUNK_ENTRY.size
+        pos += ct._FIDELITY_ENTRY.size * len(layer.chunks)
     with pytest.raises(BitstreamFormatError, match="unknown header section"):
         ct.read_index(_reseal(new))
     new[5] = ct.VERSION_MINOR + 1
     got = ct.read_index(_reseal(new))
-    assert got.version == (1, ct.VERSION_MINOR + 1) and got.layers[1].chunks[0].offset == idx.layers[1].chunks[0].offset
+    assert got.version == (ct.VERSION_MAJOR, ct.VERSION_MINOR + 1) and got.layers[1].chunks[0].offset == idx.layers[1].chunks[0].offset
     part = ct.pack_streams([(99, 1, b"zz"), (ct.STREAM_DC, 1, b"ok")])
     assert ct.unpack_streams(part, "t", newer_minor=True)[ct.STREAM_DC][2] == b"ok"
     with pytest.raises(BitstreamFormatError, match="unknown stream id 99"):
@@ -189,4 +190,4 @@ def test_golden_file_decodes_to_its_recorded_integers():
     with pytest.raises(BitstreamFormatError):
         ct.read_index(b"SPLX" + data[4:])
     with pytest.raises(UnsupportedVersionError):
-        ct.read_index(data[:4] + b"\x02" + data[5:])
+        ct.read_index(data[:4] + b"\x03" + data[5:])

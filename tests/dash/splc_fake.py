@@ -1,5 +1,5 @@
-"""A stand-in for a .splc stream with the shape of the codec's container API (StreamIndex / LayerIndex /
-ChunkIndex, read_index, ProgressiveDecoder), for testing packaging and transport byte-exactly without the codec.
+"""A stand-in for a .splc stream with the codec's container API (the real StreamIndex / LayerIndex / ChunkIndex,
+a fake read_index and ProgressiveDecoder), for testing packaging and transport byte-exactly without the codec.
 
 Layout of a fake stream: ``b"FAKE" + u32 json_length + json(index)`` padded to ``header_bytes``, then each chunk's
 bytes (seeded random) at its offset. Unlike the real codec, the fake decoder only checks that each piece has the
@@ -10,34 +10,10 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from splatcast.codec.container import ChunkIndex, LayerIndex, StreamIndex
 from splatcast.errors import BitstreamFormatError
-
-
-@dataclass
-class ChunkIndex:
-    offset: int
-    dc_bytes: int
-    full_bytes: int
-    gaussians: int
-
-
-@dataclass
-class LayerIndex:
-    index: int
-    gaussians: int
-    chunks: list[ChunkIndex] = field(default_factory=list)
-
-
-@dataclass
-class StreamIndex:
-    header_bytes: int
-    total_bytes: int
-    entropy: str
-    layers: list[LayerIndex] = field(default_factory=list)
 
 
 PREAMBLE_BYTES = 8
@@ -149,6 +125,9 @@ class FakeDecoder:
             raise AssertionError(f"upgrade of {(layer, chunk)}: {len(rest)} bytes")
         self.pieces[(layer, chunk)] += bytes(rest)
         self.modes[(layer, chunk)] = "full"
+
+    def state_fidelity(self) -> None:
+        return None  # a fake stream records no fidelity: every state is shown
 
     def cloud(self) -> FakeCloud:
         top = max((l for l, _ in self.pieces), default=None)

@@ -82,7 +82,12 @@ def check_mpd_against_index(mpd, index, media_url):
             assert sub.bandwidth == bandwidth
             (prop,) = sub.supplemental_properties
             assert prop.scheme_id_uri == SCHEME_OPERATING_POINT
-            assert prop.value == f"chunks={chunks},refine={refine},gaussians={gaussians}"
+            want = f"chunks={chunks},refine={refine},gaussians={gaussians}"
+            chunk = index.layers[j].chunks[chunks - 1]
+            code = chunk.fidelity_dc if refine == "dc" else chunk.fidelity_full  # docs/format.md 1.3
+            if code:  # recorded: written as dB with 2 decimals, "inf" for the top layer
+                want += ",fidelity=" + ("inf" if code == 0xFFFF else f"{code // 100}.{code % 100:02d}")
+            assert prop.value == want
 
 
 def test_golden_mpd_validates_and_parses_to_what_the_index_implies():

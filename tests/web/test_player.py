@@ -199,13 +199,20 @@ def test_player_streams_to_full_quality_and_matches_the_python_renderer(stream, 
         fetched = page.evaluate("window.splatcast.fetched")
         shots = page.evaluate("window.__shots")
         framing = page.evaluate("window.splatcast.framing")
+        shown_fidelity = page.evaluate("window.splatcast.shownFidelity")
     finally:
         page.close()
+    held = [e for e in events if e["type"] == "held"]
+    events = [e for e in events if e["type"] != "held"]  # decoded states held back: not drawn (below)
     types = [e["type"] for e in events]
     assert types[0] == "firstRender" and types[-1] == "fullQuality", types
     assert types.count("layerComplete") == 3
     first = events[0]
     full = events[-1]
+    # monotone display: every state drawn is recorded strictly better than the one before, the last is the top
+    # layer; states that are not (this stream has several, e.g. before display_from) were held, never drawn
+    assert shown_fidelity[-1] == float("inf") and all(b > a for a, b in zip(shown_fidelity, shown_fidelity[1:]))
+    assert len(held) == state["held"] > 0
     assert 0 < first["gaussians"] <= full["gaussians"] == len(cloud)
     assert first["t_ms"] <= full["t_ms"] and full["bytes"] == stream["bytes"] == state["bytes"]
     # the chunk ranges tile the media after the header: nothing is fetched twice

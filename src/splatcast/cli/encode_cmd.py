@@ -32,6 +32,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quality", type=int, default=8, help="0..16; +2 halves every quantizer step")
     parser.add_argument("--knn", type=int, default=8, help="neighbours for inter-layer prediction")
     parser.add_argument("--pos-bits", type=int, default=14, help="position grid bits per axis")
+    parser.add_argument("--partial", default="auto", choices=["auto", "replace", "hold"],
+                        help="when a partial inter layer is shown: auto (from measured fidelity), replace (at once), "
+                             "hold (once complete) (default auto)")
+    parser.add_argument("--fidelity", default="on", choices=["on", "off"],
+                        help="measure every streaming state's fidelity into the index, so players never show a "
+                             "worse state than before; off skips its rendering, the main encode cost (default on)")
+    parser.add_argument("--dc-only", default="auto", choices=["auto", "on", "off"],
+                        help="dc-only operating points of inter layers: auto (dropped where the measured fidelity "
+                             "would fall below the layer below), on, off (default auto)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
 
 
@@ -52,6 +61,9 @@ def run(args) -> int:
             quality=args.quality,
             knn_k=args.knn,
             pos_bits=args.pos_bits,
+            partial=args.partial,
+            fidelity=args.fidelity == "on",
+            dc_only=args.dc_only,
         )
         config.validate()
     except ValueError as exc:
@@ -67,7 +79,10 @@ def run(args) -> int:
     Path(args.output).write_bytes(data)
     keys = ("index", "gaussians", "bytes", "bits_per_gaussian", "mode_entropy_bits", "codebook_size", "encode_s")
     layers = [
-        {k: s[k] for k in keys} | {"dc_bytes": s["dc_bytes"], "input": str(p)} for s, p in zip(stats, args.layers)
+        {k: s[k] for k in keys}
+        | {k: s[k] for k in ("display_from", "joint", "fidelity_db", "fidelity_s") if k in s}
+        | {"dc_bytes": s["dc_bytes"], "input": str(p)}
+        for s, p in zip(stats, args.layers)
     ]
     result = {"output": str(args.output), "bytes": len(data), "config": vars(config) | {"vq_candidates": None},
               "layers": layers}
@@ -81,4 +96,12 @@ def run(args) -> int:
             f"  L{s['index']}: {s['gaussians']} Gaussians, {s['bytes']} bytes, {s['bits_per_gaussian']:.2f} bits/G, "
             f"mode entropy {me} bits, codebook {s['codebook_size']}, {s['encode_s']:.2f} s"
         )
+        if "fidelity_db" in s:
+            f = s["fidelity_db"]["full"]
+            shown = "inf" if f[-1] is None else f"{f[-1]:.2f}"
+            print(f"      fidelity {f[0] if f[0] is not None else 'inf'} -> {shown} dB over its chunks"
+                  + (f", shown from chunk {s['display_from']}" if "display_from" in s else "")
+                  + (", joint (no dc-only states)" if s.get("joint") else ""))
+    if layers and "fidelity_s" in layers[0]:
+        print(f"  fidelity of every streaming state measured in {layers[0]['fidelity_s']:.1f} s")
     return 0

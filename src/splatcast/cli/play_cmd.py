@@ -20,7 +20,12 @@ def add_arguments(parser) -> None:
         "--trace", default=None, help="receiver-side shaping along this Pensieve trace ('0 10' = 10 Mbit/s)"
     )
     parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
-    parser.add_argument("--abr", default="throughput", help="adaptation policy: throughput (default), full, dc-first")
+    parser.add_argument("--abr", default="fidelity",
+                        help="adaptation policy per layer: fidelity (default: the pass the index says looks better "
+                             "sooner), throughput, full, dc-first")
+    parser.add_argument("--show-every-state", action="store_true",
+                        help="show every decoded state, also those the index records as worse than the one on "
+                             "screen (default: monotone display, docs/streaming.md)")
     parser.add_argument("--simulate", action="store_true", help="no sockets: simulate the link from the trace")
     parser.add_argument("--latency", type=float, default=0.0, help="--simulate: seconds of latency per request")
     parser.add_argument(
@@ -90,7 +95,8 @@ async def _session(args, trace, abr):
         transport.link.clock = clock
     try:
         result = await play_stream(
-            transport, mpd_path, abr=abr, clock=clock, max_layer=args.max_layer, pipeline=not args.simulate
+            transport, mpd_path, abr=abr, clock=clock, max_layer=args.max_layer, pipeline=not args.simulate,
+            monotone=not args.show_every_state,
         )
     finally:
         await transport.close()

@@ -23,8 +23,9 @@ from splatcast.errors import (
 )
 
 MAGIC = b"SPLC"
-VERSION_MAJOR = 1
+VERSION_MAJOR = 2  # written; 2.0 added the fidelity table and joint inter chunks (docs/format.md 1.5)
 VERSION_MINOR = 0
+READ_MAJORS = (1, 2)  # a 1.0 file is read by the 1.0 rules (no fidelity table, no joint chunks)
 PREAMBLE_BYTES = 16
 
 # hard limits for untrusted input, checked before allocating
@@ -83,6 +84,7 @@ _FILE_FIELDS = struct.Struct("<QBBBBBBH3f3f5f")  # total_bytes .. steps
 _LAYER_FIXED = struct.Struct("<IBBBBIIHH")  # record_bytes, coding, sh_degree, knn_k, reserved, gaussians, chunks, K,
 # display_from
 _CHUNK_ENTRY = struct.Struct("<QIIIIII")  # offset, dc_bytes, full_bytes, gaussians, crc_dc, crc_rest, reserved
+_FIDELITY_ENTRY = struct.Struct("<HHH")  # version 2: per chunk, fidelity after it in full / dc / upgraded states
 _STREAM_HEAD = struct.Struct("<HHI")  # stream id, flags, payload bytes
 _SECTION_HEAD = struct.Struct("<HHI")  # extension section: type, reserved, payload bytes
 
@@ -95,6 +97,31 @@ class ChunkIndex:
     gaussians: int
     crc_dc: int = 0  # CRC32 of [offset, offset + dc_bytes)
     crc_rest: int = 0  # CRC32 of [offset + dc_bytes, offset + full_bytes)
+    # fidelity codes (centi-dB, FIDELITY_UNKNOWN / FIDELITY_IDENTICAL) of the states after this chunk
+    # (docs/format.md 1.3 and 5): one pass in full, the dc sweep, the upgrade sweep
+    fidelity_full: int = 0
+    fidelity_dc: int = 0
+    fidelity_upgraded: int = 0
+
+
+FIDELITY_UNKNOWN = 0  # not measured: a client shows the state (no monotone guarantee)
+FIDELITY_IDENTICAL = 0xFFFF  # the state shows exactly the file's top layer
+
+
+def fidelity_code(db: float) -> int:
+    """u16 wire code of a fidelity in dB: centi-dB rounded down into 1..65534, identical (inf) -> 65535."""
+    if db != db:  # NaN: not measured
+        return FIDELITY_UNKNOWN
+    if db == float("inf"):
+        return FIDELITY_IDENTICAL
+    return int(min(max(int(db * 100.0 // 1), 1), FIDELITY_IDENTICAL - 1))
+
+
+def fidelity_db(code: int) -> float | None:
+    """dB of a wire code (None: not measured, inf: identical)."""
+    if code == FIDELITY_UNKNOWN:
+        return None
+    return float("inf") if code == FIDELITY_IDENTICAL else code / 100.0
 
 
 @dataclass
@@ -158,10 +185,10 @@ def header_length(preamble: bytes) -> int:
     return _parse_preamble(preamble)[2]
 
 
-def _reserved_zero(value: int, where: str, minor: int) -> None:
+def _reserved_zero(value: int, where: str, version: tuple[int, int]) -> None:
     """Reserved fields are written 0; a file of a newer minor may use them (ignored), one of ours may not."""
-    if value and minor <= VERSION_MINOR:
-        raise BitstreamFormatError(f"{where}: reserved, expected 0 in a version 1.{minor} file, got {value}")
+    if value and version[1] <= VERSION_MINOR:
+        raise BitstreamFormatError(f"{where}: reserved, expected 0 in a version {version[0]}.{version[1]} file, got {value}")
 
 
 def _parse_preamble(data: bytes) -> tuple[int, int, int, int]:
@@ -170,12 +197,12 @@ def _parse_preamble(data: bytes) -> tuple[int, int, int, int]:
     magic, major, minor, flags, header_bytes, header_crc = _PREAMBLE.unpack_from(data, 0)
     if magic != MAGIC:
         raise BitstreamFormatError(f"magic at offset 0: expected {MAGIC!r}, got {bytes(magic)!r}")
-    if major != VERSION_MAJOR:
+    if major not in READ_MAJORS:
         raise UnsupportedVersionError(
             f"version at offset 4: major {major} (minor {minor}) is not supported; this decoder reads major "
-            f"{VERSION_MAJOR}"
+            f"{' and '.join(map(str, READ_MAJORS))}"
         )
-    _reserved_zero(flags, "flags at offset 6", minor)
+    _reserved_zero(flags, "flags at offset 6", (major, minor))
     if not PREAMBLE_BYTES + _FILE_FIELDS.size <= header_bytes <= MAX_HEADER_BYTES:
         raise LimitError(
             f"header_bytes at offset 8: {header_bytes} outside {PREAMBLE_BYTES + _FILE_FIELDS.size}.."
@@ -187,7 +214,8 @@ def _parse_preamble(data: bytes) -> tuple[int, int, int, int]:
 def read_index(data: bytes) -> StreamIndex:
     """Parse the preamble, header and layer/chunk table; ``data`` needs only the first ``header_bytes`` bytes."""
     data = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
-    _major, minor, header_bytes, header_crc = _parse_preamble(data)
+    major, minor, header_bytes, header_crc = _parse_preamble(data)
+    version = (major, minor)
     if len(data) < header_bytes:
         raise TruncatedError(f"header needs {header_bytes} bytes, got {len(data)}")
     got_crc = zlib.crc32(data[PREAMBLE_BYTES:header_bytes])
@@ -198,7 +226,7 @@ def read_index(data: bytes) -> StreamIndex:
     (total, entropy_id, mode_id, sh_degree, n_layers, pos_bits, quality, res, *floats) = r.take(
         _FILE_FIELDS, "file fields"
     )
-    _reserved_zero(res, "reserved u16 at offset 30", minor)
+    _reserved_zero(res, "reserved u16 at offset 30", version)
     if entropy_id not in ENTROPY_NAMES:
         raise BitstreamFormatError(
             f"entropy id at offset 24: expected one of {sorted(ENTROPY_NAMES)}, got {entropy_id}"
@@ -229,7 +257,7 @@ def read_index(data: bytes) -> StreamIndex:
             _LAYER_FIXED, f"layer {li} record"
         )
         where = f"layer {li} record at offset {start}"
-        _reserved_zero(res, f"{where}: reserved u8 at +7", minor)
+        _reserved_zero(res, f"{where}: reserved u8 at +7", version)
         if record_bytes < _LAYER_FIXED.size or start + record_bytes > header_bytes:
             raise BitstreamFormatError(
                 f"{where}: record_bytes {record_bytes} outside {_LAYER_FIXED.size}..{header_bytes - start}"
@@ -250,7 +278,7 @@ def read_index(data: bytes) -> StreamIndex:
             raise BitstreamFormatError(f"{where}: knn_k {knn_k} outside 1..64")
         if coding == CODING_INTRA and (knn_k or k_cb):
             raise BitstreamFormatError(f"{where}: an intra layer has knn_k 0 and no codebook, got {knn_k} and {k_cb}")
-        need = _LAYER_FIXED.size + 12 * k_cb + _CHUNK_ENTRY.size * n_chunks
+        need = _LAYER_FIXED.size + 12 * k_cb + _chunk_record_bytes(major) * n_chunks
         if need > record_bytes:
             raise BitstreamFormatError(f"{where}: record_bytes {record_bytes} < {need} needed by its counts")
         cb = np.frombuffer(bytes(data[r.pos : r.pos + 12 * k_cb]), dtype="<i4").reshape(k_cb, 3).astype(np.int32)
@@ -260,13 +288,16 @@ def read_index(data: bytes) -> StreamIndex:
         for ci in range(n_chunks):
             off, dcb, fb, g, crc_dc, crc_rest, res = r.take(_CHUNK_ENTRY, f"layer {li} chunk {ci} entry")
             cw = f"layer {li} chunk {ci} entry"
-            _reserved_zero(res, f"{cw}: reserved u32 at +28", minor)
+            _reserved_zero(res, f"{cw}: reserved u32 at +28", version)
             if coding == CODING_INTRA and crc_rest != 0:
                 raise BitstreamFormatError(f"{cw}: an intra chunk has no rest part, crc_rest must be 0, got {crc_rest}")
             if off != expected_offset:
                 raise BitstreamFormatError(f"{cw}: offset expected {expected_offset}, got {off}")
             if not dcb <= fb or (coding == CODING_INTRA and dcb != fb):
                 raise BitstreamFormatError(f"{cw}: dc_bytes {dcb} / full_bytes {fb} inconsistent")
+            # an inter chunk with dc_bytes == full_bytes is joint (version 2): its one part holds every stream
+            if coding == CODING_INTER and dcb == fb and major == 1:
+                raise BitstreamFormatError(f"{cw}: dc_bytes == full_bytes {fb} (a joint chunk) needs version 2")
             if off + fb > total:
                 raise BitstreamFormatError(f"{cw}: ends at {off + fb}, beyond total_bytes {total}")
             if g == 0 and gaussians > 0 or g > gaussians:
@@ -276,12 +307,19 @@ def read_index(data: bytes) -> StreamIndex:
                 raise LimitError(f"{cw}: {g} Gaussians in a {dcb}-byte dc part, more than the {most} its bytes allow")
             total_g += g
             expected_offset = off + fb
+            if coding == CODING_INTER and dcb == fb and crc_rest != 0:
+                raise BitstreamFormatError(f"{cw}: a joint chunk has no rest part, crc_rest must be 0, got {crc_rest}")
             chunks.append(ChunkIndex(off, dcb, fb, g, crc_dc, crc_rest))
+        if major >= 2:
+            for ci, ce in enumerate(chunks):
+                ce.fidelity_full, ce.fidelity_dc, ce.fidelity_upgraded = r.take(
+                    _FIDELITY_ENTRY, f"layer {li} chunk {ci} fidelity entry"
+                )
         if total_g != gaussians:
             raise BitstreamFormatError(f"{where}: chunks hold {total_g} Gaussians, layer claims {gaussians}")
         extra = start + record_bytes - r.pos
         if extra and not newer:
-            raise BitstreamFormatError(f"{where}: {extra} unknown trailing bytes in a version 1.{minor} file")
+            raise BitstreamFormatError(f"{where}: {extra} unknown trailing bytes in a version {major}.{minor} file")
         r.pos = start + record_bytes
         layers.append(LayerIndex(li, gaussians, chunks, coding, lsh, knn_k, cb, display_from))
     # extension sections of a newer minor are skipped by their length
@@ -290,7 +328,7 @@ def read_index(data: bytes) -> StreamIndex:
         stype, _res2, length = r.take(_SECTION_HEAD, "extension section")
         if not newer:
             raise BitstreamFormatError(
-                f"unknown header section type {stype} at offset {at} in a version 1.{minor} file"
+                f"unknown header section type {stype} at offset {at} in a version {major}.{minor} file"
             )
         if length > r.remaining():
             raise TruncatedError(f"extension section at offset {at} claims {length} bytes, {r.remaining()} remain")
@@ -309,22 +347,33 @@ def read_index(data: bytes) -> StreamIndex:
         grid_min=grid_min,
         grid_max=grid_max,
         steps=steps,
-        version=(VERSION_MAJOR, minor),
+        version=version,
     )
 
 
 # --------------------------------------------------------------------------------------------------- writing
+def _chunk_record_bytes(major: int) -> int:
+    """Header bytes per chunk: its table entry, plus (version 2) its fidelity entry."""
+    return _CHUNK_ENTRY.size + (_FIDELITY_ENTRY.size if major >= 2 else 0)
+
+
 def _header_size(layers: list[LayerIndex], chunk_counts: list[int]) -> int:
     n = PREAMBLE_BYTES + _FILE_FIELDS.size
     for layer, n_chunks in zip(layers, chunk_counts):
-        n += _LAYER_FIXED.size + 12 * layer.codebook_size + _CHUNK_ENTRY.size * n_chunks
+        n += _LAYER_FIXED.size + 12 * layer.codebook_size + _chunk_record_bytes(VERSION_MAJOR) * n_chunks
     return n
 
 
-def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]]) -> bytes:
-    """Lay out a whole file. ``payloads[layer][chunk] = (dc_part, rest_part, gaussians)``; fills in the table."""
+def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]], fidelity=None) -> bytes:
+    """Lay out a whole file. ``payloads[layer][chunk] = (dc_part, rest_part, gaussians)``; fills in the table.
+
+    ``fidelity[layer][chunk] = (full, dc, upgraded)`` wire codes (:func:`fidelity_code`); None: not measured.
+    An inter chunk given with an empty rest part is written joint (dc_bytes == full_bytes).
+    """
     if len(payloads) != len(index.layers) or not 1 <= len(index.layers) <= MAX_LAYERS:
         raise ValueError(f"{len(index.layers)} layers with {len(payloads)} payload lists")
+    if fidelity is not None and [len(f) for f in fidelity] != [len(p) for p in payloads]:
+        raise ValueError("fidelity needs one (full, dc, upgraded) entry per chunk")
     header_bytes = _header_size(index.layers, [len(p) for p in payloads])
     offset = header_bytes
     for layer, parts in zip(index.layers, payloads):
@@ -332,14 +381,15 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
         if len(parts) > MAX_CHUNKS_PER_LAYER or layer.gaussians > MAX_GAUSSIANS_PER_LAYER:
             raise ValueError(f"layer {layer.index} exceeds the container limits")
         lower = index.layers[layer.index - 1].gaussians if layer.index > 0 else 0
-        for dc, rest, g in parts:
+        for ci, (dc, rest, g) in enumerate(parts):
             if g > max_chunk_gaussians(len(dc), layer.coding, lower):
                 raise ValueError(
                     f"layer {layer.index}: a chunk of {g} Gaussians codes to a {len(dc)}-byte dc part, more than "
                     "decoders accept (docs/format.md 1.6; a degenerate layer, e.g. identical Gaussians)"
                 )
+            codes = fidelity[layer.index][ci] if fidelity is not None else (FIDELITY_UNKNOWN,) * 3
             layer.chunks.append(
-                ChunkIndex(offset, len(dc), len(dc) + len(rest), g, zlib.crc32(dc), zlib.crc32(rest))
+                ChunkIndex(offset, len(dc), len(dc) + len(rest), g, zlib.crc32(dc), zlib.crc32(rest), *codes)
             )
             offset += len(dc) + len(rest)
     index.header_bytes, index.total_bytes = header_bytes, offset
@@ -359,7 +409,7 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
     )
     for layer in index.layers:
         k = layer.codebook_size
-        record = _LAYER_FIXED.size + 12 * k + _CHUNK_ENTRY.size * len(layer.chunks)
+        record = _LAYER_FIXED.size + 12 * k + _chunk_record_bytes(VERSION_MAJOR) * len(layer.chunks)
         body += _LAYER_FIXED.pack(
             record, layer.coding, layer.sh_degree, layer.knn_k, 0, layer.gaussians, len(layer.chunks), k,
             layer.display_from,
@@ -367,6 +417,8 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
         body += np.ascontiguousarray(layer.codebook, dtype="<i4").tobytes()
         for c in layer.chunks:
             body += _CHUNK_ENTRY.pack(c.offset, c.dc_bytes, c.full_bytes, c.gaussians, c.crc_dc, c.crc_rest, 0)
+        for c in layer.chunks:
+            body += _FIDELITY_ENTRY.pack(c.fidelity_full, c.fidelity_dc, c.fidelity_upgraded)
     out = bytearray(_PREAMBLE.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, header_bytes, zlib.crc32(body)))
     out += body
     assert len(out) == header_bytes

@@ -16,6 +16,7 @@ import numpy as np
 from splatcast.codec import container as ct
 from splatcast.codec.encoder import residual_context, rest_context
 from splatcast.codec.entropy import decode_stream
+from splatcast.codec.fidelity import started_layers, state_fidelity
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.predict import predict_with_modes
 from splatcast.codec.quantize import FEATURE_LIMIT, Grid, dequantize, feature_columns
@@ -118,7 +119,8 @@ class ProgressiveDecoder:
         ct.check_crc(rest, ce.crc_rest, f"{what} rest part")
         t0 = time.perf_counter()
         pred, modes = st.pending[chunk]
-        st.feat[chunk] = self._rest_residuals(rest, pred, modes, st.feat[chunk], what)
+        streams = ct.unpack_streams(rest, what + " rest part", self._newer)
+        st.feat[chunk] = self._rest_residuals(streams, pred, modes, st.feat[chunk], what)
         del st.pending[chunk]
         st._cat = None
         dt = time.perf_counter() - t0
@@ -150,16 +152,13 @@ class ProgressiveDecoder:
 
     def cloud(self) -> GaussianCloud:
         """What to show now (see the module docstring and docs/format.md, "Partial layers")."""
-        full = [s.received == s.n_chunks for s in self._layers]
-        # a layer counts once it has a chunk, or when it is empty and every layer below is complete
-        started = [j for j, s in enumerate(self._layers) if s.received or (s.n_chunks == 0 and all(full[:j]))]
-        if not started:
+        t = self._top_started()
+        if t is None:
             return GaussianCloud.empty(self.index.sh_degree)
-        t = started[-1]
         if self._layers[t].received == self._layers[t].n_chunks:
             return self.layer_cloud(t)
         if self.index.mode == "mdc":
-            done = [j for j in started if self._layers[j].received == self._layers[j].n_chunks]
+            done = [j for j in self._started() if self._layers[j].received == self._layers[j].n_chunks]
             return self.layer_cloud(done[-1] if done else t)
         if self.index.layers[t].coding == ct.CODING_INTRA:
             return self.layer_cloud(t)
@@ -170,6 +169,18 @@ class ProgressiveDecoder:
         keep = np.ones(len(low), bool)
         keep[np.concatenate(self._layers[t].parents)] = False
         return GaussianCloud.concat([low[keep], top])
+
+    def state_fidelity(self) -> float | None:
+        """The index's fidelity (dB, inf = the top layer) of what :meth:`cloud` shows now; None when the file does
+        not say (version 1, not measured) or the state is none of the measured ones (docs/format.md section 5)."""
+        return state_fidelity(self.index, [s.received for s in self._layers], [s.pending for s in self._layers])
+
+    def _started(self) -> list[int]:
+        return started_layers(self.index, [s.received for s in self._layers])
+
+    def _top_started(self) -> int | None:
+        started = self._started()
+        return started[-1] if started else None
 
     # ------------------------------------------------------------------------------------------- internals
     def _layer_index(self, layer: int) -> ct.LayerIndex:
@@ -228,7 +239,9 @@ class ProgressiveDecoder:
         st = self._layers[layer]
         low_pos, low_feat = self.layer_arrays(layer - 1)
         m = len(low_pos)
-        g = self.index.layers[layer].chunks[chunk].gaussians
+        ce = self.index.layers[layer].chunks[chunk]
+        g = ce.gaussians
+        joint = ce.dc_bytes == ce.full_bytes  # version 2: one part holds the rest streams too
         streams = ct.unpack_streams(dc, what, self._newer)
         dpar = self._get(streams, ct.STREAM_PARENT_DELTA, g, what)
         self._check_range(dpar, 0, max(m - 1, 0), "parent delta", what)
@@ -255,18 +268,19 @@ class ProgressiveDecoder:
         dc_val = pred[:, 0:3].astype(np.int64) + dc_res
         self._check_range(dc_val, -FEATURE_LIMIT, FEATURE_LIMIT, "sh_dc", what)
         feat[:, 0:3] = dc_val
-        if rest is None:
+        if joint:
+            feat = self._rest_residuals(streams, pred, modes, feat, what)
+        elif rest is None:
             st.pending[chunk] = (pred, modes)
         else:
-            feat = self._rest_residuals(rest, pred, modes, feat, what)
+            feat = self._rest_residuals(ct.unpack_streams(rest, what + " rest part", self._newer), pred, modes, feat, what)
         st.pos.append(pos)
         st.feat.append(feat)
         st.parents.append(parents.astype(np.int32))
         st.neighbours.append(nbr)
 
-    def _rest_residuals(self, rest: bytes, pred, modes, feat, what) -> np.ndarray:
+    def _rest_residuals(self, streams: dict, pred, modes, feat, what) -> np.ndarray:
         g = len(pred)
-        streams = ct.unpack_streams(rest, what + " rest part", self._newer)
         r, intra = self._features(streams, g, what, 3, modes)
         val = np.where(intra[None, :], r, pred[:, 3:].astype(np.int64) + r)
         self._check_range(val, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)

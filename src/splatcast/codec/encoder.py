@@ -47,9 +47,15 @@ class EncoderConfig:
     seed: int = 0
     vq_candidates: tuple = field(default=DEFAULT_CANDIDATES)
     # partial inter layers: "replace" shows chunks as they come (received Gaussians replace their parents);
-    # "hold" shows the layer below until the layer is complete; "auto" renders the chunk-by-chunk mixtures
-    # (2 views, 128 px) and picks the first chunk count after which fidelity never drops
+    # "hold" shows the layer below until the layer is complete; "auto" picks, from the measured fidelity of the
+    # mixtures, the first chunk count after which fidelity never drops ("replace" when fidelity is not measured)
     partial: str = "auto"
+    # measure the fidelity of every state a client can show and store it in the index (codec/fidelity.py): renders
+    # 4 views of 128 px per state, the encoder's main cost; clients then never show a worse state than before
+    fidelity: bool = True
+    # dc-only states of inter layers: "auto" keeps them unless the measured fidelity says one would show less than
+    # the layer below (the layer is then written joint: dc_bytes == full_bytes); "on" always keeps, "off" never
+    dc_only: str = "auto"
 
     def validate(self) -> None:
         if self.mode not in ct.MODE_IDS:
@@ -65,6 +71,8 @@ class EncoderConfig:
         if not 1 <= self.knn_k <= 64:
             raise ValueError(f"knn_k={self.knn_k} must be in 1..64")
         steps_for_quality(self.quality)
+        if self.dc_only not in ("auto", "on", "off"):
+            raise ValueError(f"dc_only={self.dc_only!r}: choose auto, on or off")
         if self.partial not in ("auto", "replace", "hold"):
             raise ValueError(f"partial={self.partial!r}: choose auto, replace or hold")
         if not 1 <= self.pos_bits <= 21:
@@ -197,13 +205,8 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
             parts, q, codebook, st_inter = _encode_inter(pos, feat, chunks, lower, config, sizes)
             st.update(st_inter)
             layer_index = ct.LayerIndex(li, len(cloud), [], ct.CODING_INTER, cloud.sh_degree, config.knn_k, codebook)
-            t_partial = time.perf_counter()
-            layer_index.display_from, st["partial_psnr"] = choose_display_from(
-                config.partial, lower, q, [len(c) for c in chunks], grid, steps,
-                layers[li - 1].sh_degree, cloud.sh_degree,
-            )
-            st["display_from"] = layer_index.display_from
-            st["partial_s"] = time.perf_counter() - t_partial
+            # "auto" starts as "replace": the measurement below sees the raw mixtures and then sets display_from
+            layer_index.display_from = len(chunks) if config.partial == "hold" else 1
         payloads.append(parts)
         index.layers.append(layer_index)
         recon.append(q)
@@ -219,46 +222,73 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
         stats.append(st)
         if progress is not None:
             progress(li)
+    if config.dc_only == "off":
+        for li, layer in enumerate(index.layers):
+            if layer.coding == ct.CODING_INTER:
+                payloads[li] = _joint(payloads[li])
+                stats[li]["joint"], stats[li]["dc_bytes"] = True, stats[li]["bytes"]
     data = ct.write_file(index, payloads)
+    if config.fidelity:
+        t0 = time.perf_counter()
+        data = _with_fidelity(data, index, payloads, config, stats)
+        for st in stats:
+            st["fidelity_s"] = round(time.perf_counter() - t0, 3)  # one measurement for the whole file
     return data, stats, recon
 
 
-PARTIAL_VIEWS = 3
-PARTIAL_MARGIN_DB = 0.25
+PARTIAL_MARGIN_DB = 0.25  # a mixture must beat the layer below by this much to be shown at all (noise of the proxy)
 
 
-def choose_display_from(policy, lower, q, chunk_sizes, grid, steps, low_degree, degree) -> tuple[int, list | None]:
-    """First chunk count at which a partial layer is shown (see :class:`EncoderConfig`, ``partial``)."""
-    n_chunks = len(chunk_sizes)
-    if policy == "replace" or n_chunks <= 1:
-        return 1, None
-    if policy == "hold":
-        return n_chunks, None
-    try:
-        from splatcast.render.camera import orbit_cameras
-        from splatcast.render.metrics import fidelity_psnr
-    except ImportError:
-        return n_chunks, None
-    from splatcast.codec.quantize import dequantize
+def _with_fidelity(data: bytes, index: ct.StreamIndex, payloads, config: EncoderConfig, stats: list[dict]) -> bytes:
+    """Measure every client state of ``data`` (written with display_from = 1 on "auto" layers), choose display_from
+    and joint chunks from it, and rewrite the file with the fidelity table (docs/format.md 1.3 and 5)."""
+    from splatcast.codec.fidelity import measure_states
 
-    low = dequantize(grid, steps, lower.pos, lower.feat, low_degree)
-    top = dequantize(grid, steps, q.pos, q.feat, degree)
-    cams = orbit_cameras(top, PARTIAL_VIEWS, 128, 128)
-    ends = np.cumsum(chunk_sizes)
-    curve = [fidelity_psnr(top, low, cameras=cams)["psnr"]]
-    for c in range(1, n_chunks):
-        keep = np.ones(len(low), bool)
-        keep[q.parents[: ends[c - 1]]] = False
-        curve.append(fidelity_psnr(top, GaussianCloud.concat([low[keep], top[: ends[c - 1]]]), cameras=cams)["psnr"])
-    # smallest s with curve[c] >= max(curve[0], curve[s..c-1]) for every c >= s; the full layer ends the curve
-    s = n_chunks
-    for cand in range(n_chunks - 1, 0, -1):
-        m = PARTIAL_MARGIN_DB  # the proxy (few small views) must clear the bar by a margin to hold at full size
-        if curve[cand] >= curve[0] + m and all(curve[c] >= curve[c - 1] for c in range(cand + 1, n_chunks)):
+    states = measure_states(data)
+    lower_db = None  # fidelity of the complete layer below
+    fidelity = []
+    for li, (layer, st, fs) in enumerate(zip(index.layers, stats, states)):
+        full, dc, upgraded = list(fs.full), list(fs.dc), list(fs.upgraded)
+        n = len(full)
+        if layer.coding == ct.CODING_INTER and n and lower_db is not None:
+            if config.partial == "auto":
+                layer.display_from = _display_from([lower_db] + full[:-1])
+            for c in range(min(layer.display_from - 1, n)):  # before display_from the layer below is shown
+                full[c] = dc[c] = lower_db
+            st["display_from"] = layer.display_from
+            # a dc-only state that shows less than the layer below must not exist: such a layer is sent joint
+            split = any(ce.dc_bytes < ce.full_bytes for ce in layer.chunks)
+            if split and config.dc_only == "auto" and ct.fidelity_code(min(dc)) < ct.fidelity_code(lower_db):
+                payloads[li] = _joint(payloads[li])
+                dc, upgraded = list(full), [full[-1]] * n
+                st["joint"], st["dc_bytes"] = True, st["bytes"]
+        fidelity.append([tuple(ct.fidelity_code(v) for v in t) for t in zip(full, dc, upgraded)])
+        st["fidelity_db"] = {"full": _rounded(full), "dc": _rounded(dc), "upgraded": _rounded(upgraded)}
+        if n:
+            lower_db = full[-1]
+    return ct.write_file(index, payloads, fidelity)
+
+
+def _joint(parts: list[tuple]) -> list[tuple]:
+    """Chunks written joint: the rest part's streams follow the dc part's in one part (docs/format.md 1.4)."""
+    return [(d + r, b"", g) for d, r, g in parts]
+
+
+def _rounded(values: list[float]) -> list[float | None]:
+    return [None if v == float("inf") else round(float(v), 2) for v in values]
+
+
+def _display_from(curve: list[float]) -> int:
+    """curve[c] = fidelity shown with c chunks in (c = 0: the layer below); the layer itself ends it. The smallest
+    s with curve[s] clearing the layer below by the margin and no drop from s on; n (hold) if none."""
+    n = len(curve)
+    s = n
+    for cand in range(n - 1, 0, -1):
+        if curve[cand] >= curve[0] + PARTIAL_MARGIN_DB and all(curve[c] >= curve[c - 1] for c in range(cand + 1, n)):
             s = cand
         else:
             break
-    return s, [round(float(v), 3) for v in curve]
+    return s
 
 
 def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfig, sizes):

@@ -40,6 +40,7 @@ from splatcast.dash.mpd import (
     SubRepresentation,
     URLType,
 )
+from splatcast.codec.container import fidelity_db
 from splatcast.errors import ManifestError
 
 PROFILE = "urn:splatcast:dash:profile:scalable-gs:2025"
@@ -66,6 +67,7 @@ class OperatingPoint:
     dependency_level: tuple[int, ...]
     bandwidth_bps: int
     gaussians: int  # Gaussians on screen at this operating point (lower layers' counts excluded: layers refine)
+    fidelity_db: float | None = None  # the index's fidelity of what is shown here (inf: the top layer); None: unknown
 
 
 @dataclass
@@ -110,6 +112,32 @@ def _kv(text: str | None, where: str) -> dict[str, str]:
 
 def _fmt_kv(**items) -> str:
     return ",".join(f"{k}={v}" for k, v in items.items())
+
+
+def _op_fidelity_code(chunk, refine: str) -> int:
+    """The index's fidelity code of the operating point ending at `chunk` (docs/format.md 1.3)."""
+    return chunk.fidelity_dc if refine == "dc" else chunk.fidelity_full
+
+
+def _fidelity_item(chunk, refine: str) -> dict:
+    """``fidelity=dB`` (2 decimals, ``inf`` for the top layer) when the index records it, else nothing."""
+    db = fidelity_db(_op_fidelity_code(chunk, refine))
+    return {} if db is None else {"fidelity": "inf" if math.isinf(db) else f"{db:.2f}"}
+
+
+def _parse_fidelity(kv: dict, where: str) -> float | None:
+    text = kv.get("fidelity")
+    if text is None:
+        return None
+    if text == "inf":
+        return math.inf
+    try:
+        value = float(text) if len(text) <= 16 else math.nan
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 655.35:  # "1e999" is not a way to write inf
+        raise ManifestError(f"{where}: fidelity expected dB in (0, 655.35) or inf, got {text!r}")
+    return value
 
 
 def layers_depend(index) -> bool:
@@ -172,6 +200,7 @@ def build_mpd(index, media_url: str, title: str | None = None, nominal_duration_
                                     chunks=k + 1,
                                     refine=refine,
                                     gaussians=sum(c.gaussians for c in layer.chunks[: k + 1]),
+                                    **_fidelity_item(chunk, refine),
                                 ),
                             )
                         ],
@@ -327,6 +356,7 @@ def interpret_mpd(mpd: MPD) -> StreamManifest:
                     dependency_level=tuple(sub.dependency_level),
                     bandwidth_bps=sub.bandwidth,
                     gaussians=_int(skv, "gaussians", swhere),
+                    fidelity_db=_parse_fidelity(skv, swhere),
                 )
             )
         layer.operating_points.sort(key=lambda op: op.level)
@@ -370,4 +400,9 @@ def check_index_matches(manifest: StreamManifest, index) -> None:
                 raise ManifestError(
                     f"index layer {ml.layer} level {op.level}: MPD bandwidth {op.bandwidth_bps} "
                     f"!= {want} from the index"
+                )
+            recorded = fidelity_db(_op_fidelity_code(il.chunks[op.chunks - 1], op.refine))
+            if op.fidelity_db is not None and (recorded is None or abs(recorded - op.fidelity_db) > 0.005):
+                raise ManifestError(
+                    f"index layer {ml.layer} level {op.level}: MPD fidelity {op.fidelity_db} != {recorded} from the index"
                 )

@@ -1,10 +1,11 @@
 """`splatcast play`: the adaptive streaming client.
 
 Reads the MPD, fetches the .splc header named by ``SegmentBase@indexRange`` (it is the index), then requests exact
-byte ranges in decoding order, letting the ABR (abr.py) choose "dc" or "full" per chunk from measured throughput;
-each piece goes straight into the codec's ProgressiveDecoder and a timeline row is logged (t_s, bytes, layer,
-chunk, refine, gaussians). No byte is requested twice: a chunk taken "dc" is completed later by exactly its
-remainder. Fidelity (PSNR of every logged state against the final model) is computed afterwards by replaying the
+byte ranges in decoding order, letting the ABR (abr.py) choose per layer between one "full" pass and a "dc" sweep
+plus upgrades; each piece goes straight into the codec's ProgressiveDecoder and a timeline row is logged (t_s,
+bytes, layer, chunk, refine, gaussians, shown). A decoded state is shown only if the index records it at least as
+good as the one on screen (display.py). No byte is requested twice: a chunk taken "dc" is completed later by
+exactly its remainder. Fidelity (PSNR of every logged state against the final model) is computed afterwards by replaying the
 same pieces into a fresh decoder, so rendering never disturbs the timed loop.
 
 Transports share one interface, ``await fetch(path, (start, end_exclusive) | None) -> bytes``: HTTP (aiohttp, one
@@ -15,6 +16,7 @@ keep-alive connection, optional receiver-side trace shaping), WebRTC (webrtc.py)
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlparse
@@ -24,7 +26,9 @@ import aiohttp
 from splatcast.dash.layout import check_index_matches, interpret_mpd
 from splatcast.dash.mpd import MAX_MPD_BYTES, parse_mpd
 from splatcast.errors import ManifestError, NetworkError
-from splatcast.net.abr import Abr, ThroughputAbr, ThroughputEstimator
+from splatcast.codec.container import fidelity_db
+from splatcast.net.abr import DEFAULT_ABR, Abr, ThroughputEstimator, make_abr, split_chunks
+from splatcast.net.display import MonotoneDisplay
 from splatcast.net.shaping import TraceShaper
 from splatcast.net.traces import Trace
 
@@ -230,12 +234,17 @@ class _Step:
 
 
 def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator):
-    """Fetch steps in decoding order; each "dc"/"full" choice is made when the step is drawn, i.e. with the
-    throughput measured up to then."""
+    """Fetch steps in decoding order; a layer's pass ("dc" sweep then upgrades, or "full") is chosen when its
+    first piece is drawn, i.e. with the throughput measured up to then (abr.py)."""
     for j in range(n_layers):
         pending = []
-        for k, chunk in enumerate(index.layers[j].chunks):
-            refine = abr.choose(chunk, estimator.estimate_bps())
+        layer = index.layers[j]
+        refine = "full"
+        if split_chunks(layer):
+            low = index.layers[j - 1].chunks if j else []
+            lower_db = fidelity_db(low[-1].fidelity_full) if low else None
+            refine = abr.choose_pass(layer, estimator.estimate_bps(), lower_db)
+        for k, chunk in enumerate(layer.chunks):
             if refine == "dc" and chunk.dc_bytes < chunk.full_bytes:
                 pending.append(k)
                 yield _Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes)
@@ -254,17 +263,19 @@ async def play_stream(
     clock=None,
     max_layer: int | None = None,
     pipeline: bool = True,
+    monotone: bool = True,
 ) -> PlayResult:
     """Run one streaming session over `transport`; returns the timeline and the decoded final model.
 
     With `pipeline`, the next range is requested before the current piece is decoded (decoding runs in a worker
     thread), so the link does not idle while the decoder works; without it, fetch and decode alternate (what a
-    virtual clock that adds compute time can model exactly).
+    virtual clock that adds compute time can model exactly). ``monotone=False`` shows every decoded state (for
+    comparison: the monotone display rule is the default).
     """
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    abr = abr or ThroughputAbr()
+    abr = abr or make_abr(DEFAULT_ABR)
     clock = clock or RealClock()
     estimator = ThroughputEstimator()
     requests = 0
@@ -298,14 +309,21 @@ async def play_stream(
     added = [0] * len(index.layers)
     pending: list[set[int]] = [set() for _ in index.layers]
     first_render = None
+    display = MonotoneDisplay(index)
+    display.enabled = display.enabled and monotone
+    on_screen = 0
 
-    def apply(step: _Step, data: bytes) -> int:
-        """Decoder work for one piece (runs in the worker thread when pipelining): returns Gaussians on screen."""
+    def apply(step: _Step, data: bytes) -> tuple[int, float | None, bool]:
+        """Decoder work for one piece (runs in the worker thread when pipelining): (Gaussians on screen, recorded
+        fidelity of the decoded state, whether it is shown)."""
         if step.kind == "upgrade":
             decoder.upgrade_chunk(step.layer, step.chunk, data)
         else:
             decoder.add_chunk(step.layer, step.chunk, data, refine=step.kind.removeprefix("add-"))
-        return len(decoder.cloud())
+        fid = decoder.state_fidelity()
+        if not display.offer(fid):
+            return on_screen, fid, False
+        return len(decoder.cloud()), fid, True
 
     plan = _plan(index, n_layers, abr, estimator)
     loop = asyncio.get_running_loop()
@@ -321,9 +339,10 @@ async def play_stream(
                     in_flight = asyncio.ensure_future(fetch(media, (following.start, following.end)))
                 t_compute = time.perf_counter()
                 if pipeline:
-                    shown = await loop.run_in_executor(worker, apply, step, data)
+                    shown, fid, visible = await loop.run_in_executor(worker, apply, step, data)
                 else:
-                    shown = apply(step, data)
+                    shown, fid, visible = apply(step, data)
+                on_screen = shown
                 clock.add_compute(time.perf_counter() - t_compute)
                 pieces.append(Piece(step.layer, step.chunk, step.kind, step.start, step.end, data))
                 j = step.layer
@@ -343,6 +362,8 @@ async def play_stream(
                         "refine": "dc" if step.kind == "add-dc" else "full",
                         "kind": "upgrade" if step.kind == "upgrade" else "add",
                         "gaussians": shown,
+                        "shown": visible,  # False: held, the decoded state is worse than the one on screen
+                        "fidelity_db": fid if fid is not None and math.isfinite(fid) else None,  # None: identical
                     }
                 )
                 if first_render is None and shown > 0:
@@ -385,18 +406,21 @@ def replay_states(header: bytes, pieces: list[Piece], codec=CodecAdapter):
 
 
 def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size: int = 128) -> None:
-    """Set timeline[i]["psnr_db"] = fidelity PSNR of state i against the final model (None when identical)."""
-    import math
-
+    """Set timeline[i]["psnr_db"] = fidelity PSNR of what is on screen after step i (a held row keeps the shown
+    state's value) against the final model (None when identical)."""
     from splatcast.render.metrics import fidelity_psnr
 
     reference = result.final_cloud
+    on_screen = None
     for row, cloud in zip(result.timeline, replay_states(result.header, result.pieces, codec)):
+        if not row.get("shown", True):
+            row["psnr_db"] = on_screen
+            continue
         if len(cloud) == 0:
-            row["psnr_db"] = None
+            row["psnr_db"] = on_screen = None
             continue
         value = float(fidelity_psnr(reference, cloud, n_views=n_views, width=size, height=size)["psnr"])
-        row["psnr_db"] = value if math.isfinite(value) else None
+        row["psnr_db"] = on_screen = value if math.isfinite(value) else None
 
 
 async def fetch_baseline(transport, path: str, decode, clock=None) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from splatcast.codec.fidelity import state_fidelity
 from splatcast.dash.layout import build_mpd
 from splatcast.dash.mpd import write_mpd
 from splatcast.errors import NetworkError
@@ -94,17 +95,25 @@ class _MemoryTransport:
 
 class _CountingDecoder:
     """Stands in for the ProgressiveDecoder in size-only simulation: on screen = the received chunks of the
-    highest layer started, or the whole layer below while none has arrived."""
+    highest layer started, or the whole layer below while none has arrived; fidelity from the index."""
 
     def __init__(self, index):
         self.index = index
         self.got: dict[int, set[int]] = {}
+        self.pending: list[set[int]] = [set() for _ in index.layers]
 
     def add_chunk(self, layer, chunk, data, refine="full"):
         self.got.setdefault(layer, set()).add(chunk)
+        chunk_index = self.index.layers[layer].chunks[chunk]
+        if refine == "dc" and chunk_index.dc_bytes < chunk_index.full_bytes:
+            self.pending[layer].add(chunk)
 
     def upgrade_chunk(self, layer, chunk, rest):
-        pass
+        self.pending[layer].discard(chunk)
+
+    def state_fidelity(self):
+        received = [len(self.got.get(j, ())) for j in range(len(self.index.layers))]
+        return state_fidelity(self.index, received, self.pending)
 
     def cloud(self):
         if not self.got:

@@ -6,8 +6,16 @@ export const PREAMBLE_BYTES = 16;
 const FILE_FIELDS_BYTES = 60;
 const LAYER_FIXED_BYTES = 20;
 const CHUNK_ENTRY_BYTES = 32;
-const VERSION_MAJOR = 1;
+const FIDELITY_ENTRY_BYTES = 6; // version 2: per chunk u16 fidelity full, dc, upgraded (format.md 1.3)
+const READ_MAJORS = [1, 2]; // a 1.0 file has no fidelity table and no joint chunks
 const VERSION_MINOR = 0;
+export const FIDELITY_UNKNOWN = 0, FIDELITY_IDENTICAL = 0xffff;
+
+/** dB of a fidelity code: null = not measured, Infinity = identical to the file's top layer. */
+export function fidelityDb(code) {
+  if (code === FIDELITY_UNKNOWN) return null;
+  return code === FIDELITY_IDENTICAL ? Infinity : code / 100;
+}
 const MAX_HEADER_BYTES = 64 << 20;
 const MAX_LAYERS = 64;
 const MAX_GAUSSIANS_PER_LAYER = 1 << 26;
@@ -27,8 +35,8 @@ const BYTES_PER_VALUE = new Set([1, 2, 4]);
 function view(bytes) { return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
 
 /** Reserved fields are written 0; a file of a newer minor may use them (ignored), one of ours may not. */
-function reservedZero(value, where, minor) {
-  if (value && minor <= VERSION_MINOR) throw new BitstreamFormatError(`${where}: reserved, expected 0 in a version 1.${minor} file, got ${value}`);
+function reservedZero(value, where, [major, minor]) {
+  if (value && minor <= VERSION_MINOR) throw new BitstreamFormatError(`${where}: reserved, expected 0 in a version ${major}.${minor} file, got ${value}`);
 }
 
 function parsePreamble(data) {
@@ -38,10 +46,10 @@ function parsePreamble(data) {
     throw new BitstreamFormatError(`magic at offset 0: expected "SPLC", got ${JSON.stringify(String.fromCharCode(...data.subarray(0, 4)))}`);
   }
   const major = data[4], minor = data[5];
-  if (major !== VERSION_MAJOR) {
-    throw new UnsupportedVersionError(`version at offset 4: major ${major} (minor ${minor}) is not supported; this decoder reads major ${VERSION_MAJOR}`);
+  if (!READ_MAJORS.includes(major)) {
+    throw new UnsupportedVersionError(`version at offset 4: major ${major} (minor ${minor}) is not supported; this decoder reads major ${READ_MAJORS.join(" and ")}`);
   }
-  reservedZero(v.getUint16(6, true), "flags at offset 6", minor);
+  reservedZero(v.getUint16(6, true), "flags at offset 6", [major, minor]);
   const headerBytes = v.getUint32(8, true);
   if (headerBytes < PREAMBLE_BYTES + FILE_FIELDS_BYTES || headerBytes > MAX_HEADER_BYTES) {
     throw new LimitError(`header_bytes at offset 8: ${headerBytes} outside ${PREAMBLE_BYTES + FILE_FIELDS_BYTES}..${MAX_HEADER_BYTES}`);
@@ -54,7 +62,9 @@ export function headerLength(preamble) { return parsePreamble(preamble).headerBy
 
 /** Parse preamble, file fields and layer records; `data` needs only the first headerBytes bytes. */
 export function readIndex(data) {
-  const { minor, headerBytes, headerCrc } = parsePreamble(data);
+  const { major, minor, headerBytes, headerCrc } = parsePreamble(data);
+  const version = [major, minor];
+  const perChunk = CHUNK_ENTRY_BYTES + (major >= 2 ? FIDELITY_ENTRY_BYTES : 0);
   if (data.length < headerBytes) throw new TruncatedError(`header needs ${headerBytes} bytes, got ${data.length}`);
   const got = crc32(data.subarray(PREAMBLE_BYTES, headerBytes));
   if (got !== headerCrc) throw new ChecksumError(`header CRC32 at offset 12: expected 0x${headerCrc.toString(16)}, computed 0x${got.toString(16)}`);
@@ -67,7 +77,7 @@ export function readIndex(data) {
   need(FILE_FIELDS_BYTES, "file fields");
   const total = Number(v.getBigUint64(16, true));
   const entropyId = data[24], modeId = data[25], shDegree = data[26], nLayers = data[27], posBits = data[28], quality = data[29];
-  reservedZero(v.getUint16(30, true), "reserved u16 at offset 30", minor);
+  reservedZero(v.getUint16(30, true), "reserved u16 at offset 30", version);
   const f32 = (o) => v.getFloat32(o, true);
   const gridMin = [f32(32), f32(36), f32(40)], gridMax = [f32(44), f32(48), f32(52)];
   const steps = [f32(56), f32(60), f32(64), f32(68), f32(72)];
@@ -94,7 +104,7 @@ export function readIndex(data) {
     const kCb = v.getUint16(pos + 16, true), displayFrom = v.getUint16(pos + 18, true);
     pos += LAYER_FIXED_BYTES;
     const where = `layer ${li} record at offset ${start}`;
-    reservedZero(data[start + 7], `${where}: reserved u8 at +7`, minor);
+    reservedZero(data[start + 7], `${where}: reserved u8 at +7`, version);
     if (recordBytes < LAYER_FIXED_BYTES || start + recordBytes > headerBytes) throw new BitstreamFormatError(`${where}: record_bytes ${recordBytes} outside ${LAYER_FIXED_BYTES}..${headerBytes - start}`);
     if ((coding !== 0 && coding !== 1) || (coding === 1 && li === 0)) throw new BitstreamFormatError(`${where}: coding ${coding} is not valid for this layer`);
     if (lsh > shDegree) throw new BitstreamFormatError(`${where}: sh_degree ${lsh} exceeds the file's ${shDegree}`);
@@ -104,7 +114,7 @@ export function readIndex(data) {
     if (kCb > MAX_CODEBOOK) throw new LimitError(`${where}: codebook_size ${kCb} exceeds ${MAX_CODEBOOK}`);
     if (coding === 1 && (knnK < 1 || knnK > 64)) throw new BitstreamFormatError(`${where}: knn_k ${knnK} outside 1..64`);
     if (coding === 0 && (knnK || kCb)) throw new BitstreamFormatError(`${where}: an intra layer has knn_k 0 and no codebook, got ${knnK} and ${kCb}`);
-    const needed = LAYER_FIXED_BYTES + 12 * kCb + CHUNK_ENTRY_BYTES * nChunks;
+    const needed = LAYER_FIXED_BYTES + 12 * kCb + perChunk * nChunks;
     if (needed > recordBytes) throw new BitstreamFormatError(`${where}: record_bytes ${recordBytes} < ${needed} needed by its counts`);
     const codebook = new Int32Array(3 * kCb);
     for (let i = 0; i < 3 * kCb; i++) codebook[i] = v.getInt32(pos + 4 * i, true);
@@ -117,10 +127,13 @@ export function readIndex(data) {
       const g = v.getUint32(o + 16, true), crcDc = v.getUint32(o + 20, true), crcRest = v.getUint32(o + 24, true);
       pos += CHUNK_ENTRY_BYTES;
       const cw = `layer ${li} chunk ${ci} entry`;
-      reservedZero(v.getUint32(o + 28, true), `${cw}: reserved u32 at +28`, minor);
+      reservedZero(v.getUint32(o + 28, true), `${cw}: reserved u32 at +28`, version);
       if (coding === 0 && crcRest !== 0) throw new BitstreamFormatError(`${cw}: an intra chunk has no rest part, crc_rest must be 0, got ${crcRest}`);
       if (offset !== expected) throw new BitstreamFormatError(`${cw}: offset expected ${expected}, got ${offset}`);
       if (!(dcBytes <= fullBytes) || (coding === 0 && dcBytes !== fullBytes)) throw new BitstreamFormatError(`${cw}: dc_bytes ${dcBytes} / full_bytes ${fullBytes} inconsistent`);
+      // an inter chunk with dc_bytes == full_bytes is joint (version 2): its one part holds every stream
+      if (coding === 1 && dcBytes === fullBytes && major === 1) throw new BitstreamFormatError(`${cw}: dc_bytes == full_bytes ${fullBytes} (a joint chunk) needs version 2`);
+      if (coding === 1 && dcBytes === fullBytes && crcRest !== 0) throw new BitstreamFormatError(`${cw}: a joint chunk has no rest part, crc_rest must be 0, got ${crcRest}`);
       if (offset + fullBytes > total) throw new BitstreamFormatError(`${cw}: ends at ${offset + fullBytes}, beyond total_bytes ${total}`);
       if ((g === 0 && gaussians > 0) || g > gaussians) throw new BitstreamFormatError(`${cw}: gaussians ${g} invalid for a layer of ${gaussians}`);
       const copies = coding === 1 ? COPIES_PER_LOWER_GAUSSIAN * layers[layers.length - 1].gaussians : 0;
@@ -128,11 +141,17 @@ export function readIndex(data) {
       if (g > most) throw new LimitError(`${cw}: ${g} Gaussians in a ${dcBytes}-byte dc part, more than the ${most} its bytes allow`);
       totalG += g;
       expected = offset + fullBytes;
-      chunks.push({ offset, dcBytes, fullBytes, gaussians: g, crcDc, crcRest });
+      chunks.push({ offset, dcBytes, fullBytes, gaussians: g, crcDc, crcRest, fidelityFull: 0, fidelityDc: 0, fidelityUpgraded: 0 });
+    }
+    if (major >= 2) {
+      for (const c of chunks) {
+        c.fidelityFull = v.getUint16(pos, true); c.fidelityDc = v.getUint16(pos + 2, true); c.fidelityUpgraded = v.getUint16(pos + 4, true);
+        pos += FIDELITY_ENTRY_BYTES;
+      }
     }
     if (totalG !== gaussians) throw new BitstreamFormatError(`${where}: chunks hold ${totalG} Gaussians, layer claims ${gaussians}`);
     const extra = start + recordBytes - pos;
-    if (extra && !newer) throw new BitstreamFormatError(`${where}: ${extra} unknown trailing bytes in a version 1.${minor} file`);
+    if (extra && !newer) throw new BitstreamFormatError(`${where}: ${extra} unknown trailing bytes in a version ${major}.${minor} file`);
     pos = start + recordBytes;
     layers.push({ coding: coding === 0 ? "intra" : "inter", shDegree: lsh, knnK, gaussians, chunkCount: nChunks, codebookSize: kCb, codebook, displayFrom, chunks });
   }
@@ -141,14 +160,14 @@ export function readIndex(data) {
     need(8, "extension section");
     const stype = v.getUint16(pos, true), length = v.getUint32(pos + 4, true);
     pos += 8;
-    if (!newer) throw new BitstreamFormatError(`unknown header section type ${stype} at offset ${at} in a version 1.${minor} file`);
+    if (!newer) throw new BitstreamFormatError(`unknown header section type ${stype} at offset ${at} in a version ${major}.${minor} file`);
     if (length > headerBytes - pos) throw new TruncatedError(`extension section at offset ${at} claims ${length} bytes, ${headerBytes - pos} remain`);
     pos += length;
   }
   if (expected !== total) throw new BitstreamFormatError(`total_bytes ${total} does not match the end of the last chunk ${expected}`);
   return {
     headerBytes, totalBytes: total, entropy: ENTROPY_NAMES[entropyId], mode: MODE_NAMES[modeId], shDegree, posBits, quality,
-    gridMin, gridMax, steps, layers, version: [VERSION_MAJOR, minor],
+    gridMin, gridMax, steps, layers, version,
   };
 }
 

@@ -1,6 +1,6 @@
 // Public API of the JavaScript .splc decoder (browser Web Worker and Node; no Node-only imports).
 export { BitstreamError, TruncatedError, BitstreamFormatError, UnsupportedVersionError, ChecksumError, LimitError } from "./errors.mjs";
-export { headerLength, readIndex, PREAMBLE_BYTES } from "./container.mjs";
+export { fidelityDb, headerLength, readIndex, PREAMBLE_BYTES } from "./container.mjs";
 export { ProgressiveDecoder, concatClouds } from "./progressive.mjs";
 export { writePly } from "./plywriter.mjs";
 import { SUPPORTED } from "./backends.mjs";

@@ -1,5 +1,5 @@
 // Chunk-by-chunk decoding (docs/format.md sections 3-5); mirrors splatcast.codec.decoder.ProgressiveDecoder.
-import { checkCrc, readIndex, STREAM, STREAM_NAMES, unpackStreams } from "./container.mjs";
+import { checkCrc, fidelityDb, readIndex, STREAM, STREAM_NAMES, unpackStreams } from "./container.mjs";
 import { SUPPORTED, decodeStream } from "./backends.mjs";
 import { BitstreamError, BitstreamFormatError, TruncatedError } from "./errors.mjs";
 import { NeighbourIndex } from "./neighbours.mjs";
@@ -102,7 +102,7 @@ export class ProgressiveDecoder {
     rest = rest.subarray(0, need);
     checkCrc(rest, ce.crcRest, `${what} rest part`);
     const { pred, modes } = st.pending.get(chunk);
-    st.feat[chunk] = this.restResiduals(rest, pred, modes, st.feat[chunk], what);
+    st.feat[chunk] = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, st.feat[chunk], what);
     st.pending.delete(chunk);
     st.invalidate();
   }
@@ -170,7 +170,9 @@ export class ProgressiveDecoder {
     const C = this.cols;
     const low = this.layerArrays(layer - 1);
     const m = low.g;
-    const g = li.chunks[chunk].gaussians;
+    const ce = li.chunks[chunk];
+    const g = ce.gaussians;
+    const joint = ce.dcBytes === ce.fullBytes; // version 2: one part holds the rest streams too
     const streams = unpackStreams(dc, what, this.newer);
     const dpar = this.get(streams, STREAM.PARENT_DELTA, g, what);
     checkRange(dpar, 0, Math.max(m - 1, 0), "parent delta", what);
@@ -212,14 +214,14 @@ export class ProgressiveDecoder {
         feat[i * C + c] = v;
       }
     }
-    if (rest === null) st.pending.set(chunk, { pred, modes });
-    else feat = this.restResiduals(rest, pred, modes, feat, what);
+    if (joint) feat = this.restResiduals(streams, pred, modes, feat, what);
+    else if (rest === null) st.pending.set(chunk, { pred, modes });
+    else feat = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what);
     st.pos.push(pos); st.feat.push(feat); st.parents.push(parents);
   }
 
-  restResiduals(rest, pred, modes, feat, what) {
+  restResiduals(streams, pred, modes, feat, what) {
     const C = this.cols, g = modes.length;
-    const streams = unpackStreams(rest, what + " rest part", this.newer);
     const { out: r, intra } = this.features(streams, g, what, 3, modes);
     const res = feat.slice();
     for (let i = 0; i < g; i++) {
@@ -261,12 +263,40 @@ export class ProgressiveDecoder {
     return cl;
   }
 
-  /** What to show now (format.md section 5), same rows and order as the Python ProgressiveDecoder.cloud(). */
-  cloud() {
+  /** Layers that have a chunk, or are empty with every layer below complete (format.md section 5). */
+  started() {
     const L = this.layers;
     const full = L.map((s) => s.received === s.n);
     const started = [];
     for (let j = 0; j < L.length; j++) if (L[j].received || (L[j].n === 0 && full.slice(0, j).every(Boolean))) started.push(j);
+    return started;
+  }
+
+  /**
+   * The index's fidelity (dB, Infinity = the top layer) of what cloud() shows now (format.md section 5), or null
+   * when the file does not say or the state is none of the measured ones (full pass, dc sweep, upgrade sweep).
+   */
+  stateFidelity() {
+    const started = this.started();
+    if (!started.length) return null;
+    const t = started[started.length - 1];
+    const L = this.layers, chunks = this.index.layers[t].chunks;
+    for (let j = 0; j < t; j++) if (L[j].received < L[j].n || L[j].pending.size) return null;
+    if (!chunks.length) return null;
+    const c = L[t].received, waiting = [...L[t].pending.keys()].sort((a, b) => a - b);
+    const run = (from) => waiting.length === c - from && waiting.every((k, i) => k === from + i);
+    let code;
+    if (!waiting.length) code = chunks[c - 1].fidelityFull;
+    else if (run(0)) code = chunks[c - 1].fidelityDc;
+    else if (c === chunks.length && run(waiting[0])) code = chunks[waiting[0] - 1].fidelityUpgraded;
+    else return null;
+    return fidelityDb(code);
+  }
+
+  /** What to show now (format.md section 5), same rows and order as the Python ProgressiveDecoder.cloud(). */
+  cloud() {
+    const L = this.layers;
+    const started = this.started();
     if (!started.length) return concatClouds([], this.index.shDegree);
     const t = started[started.length - 1];
     if (L[t].received === L[t].n) return this.layerCloud(t);

@@ -1,4 +1,5 @@
-// Receiver-driven adaptation, the `throughput` rule of docs/streaming.md (same numbers as splatcast.net.abr).
+// Receiver-driven adaptation, the rules of docs/streaming.md (same numbers as splatcast.net.abr): per layer, one
+// 'full' pass or a 'dc' sweep plus upgrades, chosen from the index's fidelity (default) or measured throughput.
 export class ThroughputEstimator {
   constructor(window = 5) {
     this.window = window;
@@ -17,30 +18,68 @@ export class ThroughputEstimator {
   }
 }
 
-export const ABRS = {
-  // full if the chunk's full bytes arrive within stepBudget at safety x the estimate, else dc (dc before any sample)
-  throughput: (chunk, bps, { stepBudgetS = 0.25, safety = 0.9 } = {}) => {
-    if (chunk.dcBytes >= chunk.fullBytes) return "full";
-    if (bps == null) return "dc";
-    return (chunk.fullBytes * 8) / (bps * safety) <= stepBudgetS ? "full" : "dc";
-  },
-  full: () => "full",
-  "dc-first": (chunk) => (chunk.dcBytes < chunk.fullBytes ? "dc" : "full"),
+const fidelityDb = (code) => (code === 0 ? null : code === 0xffff ? Infinity : code / 100); // format.md 1.3
+const isSplit = (c) => c.dcBytes < c.fullBytes;
+
+/** [bytes, dB after the piece] of each piece of a layer's pass ('full' or 'dc': dc sweep, then upgrades). */
+export function passPieces(layer, refine) {
+  const chunks = layer.chunks;
+  if (refine === "full" || !chunks.some(isSplit)) return chunks.map((c) => [c.fullBytes, fidelityDb(c.fidelityFull)]);
+  const sweep = chunks.map((c) => [c.dcBytes, fidelityDb(isSplit(c) ? c.fidelityDc : c.fidelityFull)]);
+  const upgrades = chunks.filter(isSplit).map((c) => [c.fullBytes - c.dcBytes, fidelityDb(c.fidelityUpgraded)]);
+  return sweep.concat(upgrades);
+}
+
+/** Sum of (fidelity on screen while a piece arrives) x its bytes under the monotone display rule; null if unknown. */
+export function shownArea(pieces, startDb) {
+  let shown = startDb, area = 0;
+  for (const [bytes, db] of pieces) {
+    if (db == null) return null;
+    area += shown * bytes;
+    if (db > shown) shown = db;
+  }
+  return area;
+}
+
+// docs/streaming.md: a layer's pass is chosen once, when its first piece is drawn (same rules as splatcast.net.abr)
+const throughput = (layer, bps, lowerDb, { stepBudgetS = 0.25, safety = 0.9 } = {}) => {
+  if (bps == null) return "dc";
+  const first = layer.chunks.find(isSplit);
+  return (first.fullBytes * 8) / (bps * safety) <= stepBudgetS ? "full" : "dc";
 };
 
+export const ABRS = {
+  // the pass whose shown fidelity integrated over the layer's bytes is larger; throughput when the file has none
+  fidelity: (layer, bps, lowerDb) => {
+    if (lowerDb == null || lowerDb === Infinity) return throughput(layer, bps, lowerDb);
+    const full = shownArea(passPieces(layer, "full"), lowerDb), dc = shownArea(passPieces(layer, "dc"), lowerDb);
+    if (full == null || dc == null) return throughput(layer, bps, lowerDb);
+    return dc > full ? "dc" : "full";
+  },
+  throughput,
+  full: () => "full",
+  "dc-first": () => "dc",
+};
+export const DEFAULT_ABR = "fidelity";
+
 /**
- * Fetch steps in decoding order (layers bottom-up, chunks in order, a layer's DC-only chunks upgraded after its DC
- * sweep). A generator: each choice is made when the step is drawn, i.e. with the throughput measured so far.
- * Steps: {layer, chunk, kind: 'add-dc'|'add-full'|'upgrade', start, end (exclusive)}.
+ * Fetch steps in decoding order (layers bottom-up, chunks in order; a layer taken in the dc pass gets its DC-only
+ * chunks upgraded after its DC sweep). A generator: each layer's pass is chosen when its first step is drawn, i.e.
+ * with the throughput measured so far. Steps: {layer, chunk, kind: 'add-dc'|'add-full'|'upgrade', start, end}.
  */
 export function* plan(index, choose, estimator) {
   for (let j = 0; j < index.layers.length; j++) {
     const pending = [];
-    const chunks = index.layers[j].chunks;
+    const layer = index.layers[j];
+    const chunks = layer.chunks;
+    let refine = "full";
+    if (chunks.some(isSplit)) {
+      const low = j ? index.layers[j - 1].chunks : [];
+      refine = choose(layer, estimator.estimateBps(), low.length ? fidelityDb(low[low.length - 1].fidelityFull) : null);
+    }
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k];
-      const refine = choose(c, estimator.estimateBps());
-      if (refine === "dc" && c.dcBytes < c.fullBytes) {
+      if (refine === "dc" && isSplit(c)) {
         pending.push(k);
         yield { layer: j, chunk: k, kind: "add-dc", start: c.offset, end: c.offset + c.dcBytes };
       } else {

@@ -1,7 +1,8 @@
 // The splatcast web player: fetches a scalable .splc stream described by a DASH MPD (HTTP byte ranges or a WebRTC
-// data channel), lets the receiver-driven ABR pick dc/full per chunk, has every piece decoded in a Web Worker and
-// shows each new state with Spark on three.js without re-creating the scene. docs/player.md describes it all.
-import { ThroughputEstimator, ABRS } from "./abr.mjs";
+// data channel), lets the receiver-driven ABR pick a dc or full pass per layer, has every piece decoded in a Web
+// Worker and shows each new state no worse than the one on screen with Spark on three.js without re-creating the
+// scene. docs/player.md describes it all.
+import { ThroughputEstimator, ABRS, DEFAULT_ABR } from "./abr.mjs";
 import { checkIndexAgainstMpd, openStream, streamSteps, timedGet } from "./session.mjs";
 import { HttpTransport, WebRtcTransport } from "./transport.mjs";
 import { orbitCamera } from "./camera.mjs";
@@ -11,7 +12,7 @@ const params = new URLSearchParams(location.search);
 const opts = {
   mpd: params.get("mpd"),
   transport: (params.get("transport") || "http").toLowerCase(),
-  abr: params.get("abr") || "throughput",
+  abr: params.get("abr") || DEFAULT_ABR,
   up: params.get("up") || "auto",
   cam: params.get("cam") ? JSON.parse(params.get("cam")) : null,
   elevation: Number(params.get("elevation") ?? 20),
@@ -23,9 +24,13 @@ const opts = {
 const api = {
   events: [],
   params: opts,
-  state: { phase: "starting", gaussians: 0, totalGaussians: 0, bytes: 0, totalBytes: 0, requests: 0, transport: null },
+  state: {
+    phase: "starting", gaussians: 0, totalGaussians: 0, bytes: 0, totalBytes: 0, requests: 0, transport: null,
+    fidelityDb: null, held: 0, // recorded fidelity of the state on screen; decoded states held back as worse
+  },
   error: null,
   camera: null,
+  shownFidelity: [], // the index's fidelity of every state handed to the renderer, in order (monotone display)
   /** The canvas as a PNG data URL (the drawing buffer is preserved). */
   snapshot: () => canvas.toDataURL("image/png"),
 };
@@ -56,6 +61,8 @@ function updateHud() {
   $("h-first").textContent = s.firstRenderMs == null ? "-" : `${(s.firstRenderMs / 1000).toFixed(3)} s`;
   $("h-tput").textContent = s.throughputBps == null ? "-" : `${(s.throughputBps / 1e6).toFixed(2)} Mbit/s`;
   $("h-transport").textContent = s.transport || "-";
+  const fid = s.fidelityDb === Infinity ? "final" : s.fidelityDb == null ? "-" : `${s.fidelityDb.toFixed(2)} dB`;
+  $("h-fid").textContent = fid + (s.held ? ` (${s.held} held)` : "");
   $("bar-fill").style.width = `${s.totalBytes ? (100 * s.bytes) / s.totalBytes : 0}%`;
 }
 
@@ -180,8 +187,16 @@ worker.onmessage = (ev) => {
     if (params.get("debug")) console.log(`cloud seq=${m.seq} n=${m.numSplats} t=${performance.now().toFixed(0)}`);
     api.state.gaussians = m.numSplats;
     api.state.decodeMs = m.decodeMs;
+    api.state.fidelityDb = m.fidelityDb ?? null;
+    api.shownFidelity.push(api.state.fidelityDb);
     if (view) showDecoded(m);
     else waitingCloud = { ...m, frame: m.frame ?? waitingCloud?.frame }; // only the newest state is worth drawing
+    updateHud();
+    return;
+  }
+  if (m.type === "held") {
+    api.state.held += 1; // the decoded state is worse than the one on screen (monotone display)
+    emit("held", { seq: m.seq, fidelityDb: m.fidelityDb, shownDb: m.shownDb });
     updateHud();
     return;
   }

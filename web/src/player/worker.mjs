@@ -11,14 +11,15 @@
 //               | {type: 'index', index, headerBytes}
 //               | {type: 'step', info, requests, throughputBps} (each piece this worker fetched)
 //               | {type: 'streamed', fetched} (the last one)
-//               | {type: 'cloud', seq, numSplats, packedArray, sh1, sh2, sh3, splatEncoding, shDegree, frame?, decodeMs}
+//               | {type: 'cloud', seq, numSplats, packedArray, sh1, sh2, sh3, splatEncoding, shDegree, frame?, decodeMs,
+//                  fidelityDb} | {type: 'held', seq, fidelityDb, shownDb} (a decoded state worse than the shown one)
 //               | {type: 'error', message, seq}
 // Pieces that arrive while the worker is busy are all applied before the next cloud is built (only the newest
 // state is packed: the page would draw nothing in between anyway).
 import { initDecoder, readIndex, ProgressiveDecoder, SUPPORTED_ENTROPY } from "../decoder/index.mjs";
 import { packCloud } from "./pack.mjs";
 import { robustBounds, guessUpAxis } from "./camera.mjs";
-import { ABRS, ThroughputEstimator } from "./abr.mjs";
+import { ABRS, DEFAULT_ABR, ThroughputEstimator } from "./abr.mjs";
 import { HttpTransport } from "./transport.mjs";
 import { checkIndexAgainstMpd, openStream, streamSteps, timedGet } from "./session.mjs";
 import { DOMParser } from "@xmldom/xmldom";
@@ -37,6 +38,8 @@ let decodeMs = 0;
 let headerBytes = 0;
 let index = null;
 let broken = false;
+let display = false; // the file records fidelity: show only states at least as good as the one on screen
+let shownDb = null;
 const queue = []; // pieces fetched here, decoded between fetches: {seq, layer, chunk, kind, data}
 
 const supported = () => {
@@ -58,7 +61,10 @@ function plainIndex(ix) {
       gaussians: l.gaussians,
       chunkCount: l.chunkCount ?? l.chunks.length,
       displayFrom: l.displayFrom,
-      chunks: l.chunks.map((c) => ({ offset: c.offset, dcBytes: c.dcBytes, fullBytes: c.fullBytes, gaussians: c.gaussians })),
+      chunks: l.chunks.map((c) => ({
+        offset: c.offset, dcBytes: c.dcBytes, fullBytes: c.fullBytes, gaussians: c.gaussians,
+        fidelityFull: c.fidelityFull, fidelityDc: c.fidelityDc, fidelityUpgraded: c.fidelityUpgraded,
+      })),
     })),
   };
 }
@@ -67,11 +73,20 @@ function flush() {
   scheduled = false;
   if (lastSeq === packedSeq) return;
   const seq = lastSeq;
+  // monotone display (docs/streaming.md): a state the index does not record as better than the one on screen is
+  // held (strictly: codes are floor(100 dB), an equal code may hide a drop below 0.01 dB)
+  const fidelity = decoder.stateFidelity();
+  if (display && (fidelity == null || (shownDb != null && fidelity <= shownDb))) {
+    self.postMessage({ type: "held", seq, fidelityDb: fidelity, shownDb });
+    packedSeq = seq;
+    return;
+  }
+  if (display) shownDb = fidelity;
   const t0 = performance.now();
   const cloud = decoder.cloud();
   if (cloud.count == null) cloud.count = cloud.positions.length / 3;
   const packed = packCloud(cloud);
-  const msg = { type: "cloud", seq, ...packed, decodeMs, packMs: performance.now() - t0 };
+  const msg = { type: "cloud", seq, ...packed, decodeMs, packMs: performance.now() - t0, fidelityDb: fidelity };
   if (!framed && cloud.count > 0) {
     framed = true;
     const bounds = robustBounds(cloud.positions, cloud.count);
@@ -125,6 +140,7 @@ function initHeader(header) {
   headerBytes = header.length;
   decoder = new ProgressiveDecoder(header);
   index = plainIndex(ix);
+  display = ix.layers.some((l) => l.chunks.some((c) => c.fidelityFull !== 0));
   return index;
 }
 
@@ -179,6 +195,6 @@ ready = initDecoder().then(
 // started by the page with ?session=http&page=...&mpd=...&abr=...: stream at once, without waiting for a message
 const boot = new URL(self.location.href).searchParams;
 if (boot.get("session") === "http") {
-  session({ pageUrl: boot.get("page"), mpd: boot.get("mpd") || null, abr: boot.get("abr") || "throughput", requests: 0 })
+  session({ pageUrl: boot.get("page"), mpd: boot.get("mpd") || null, abr: boot.get("abr") || DEFAULT_ABR, requests: 0 })
     .catch((err) => report(err));
 }

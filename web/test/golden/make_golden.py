@@ -1,7 +1,9 @@
 """Recreate the JS decoder's golden files: small synthetic .splc streams + SHA-256 of the Python decoder's PLY.
 
-Run from the repository root: ``python web/test/golden/make_golden.py``. Writes ``<name>.splc`` and
-``expected.json`` ({name: {op-string: sha256 of the PLY}}) next to this script.
+Run from the repository root: ``python web/test/golden/make_golden.py``. Writes ``<name>.splc``,
+``expected.json`` ({name: {op-string: sha256 of the PLY}}) and ``fidelity.json`` ({name: {op-string: the Python
+decoder's state_fidelity, "inf" for identical}}) next to this script. The ``*_v1`` files (and expected_v1.json)
+are version 1.0 streams kept as they were written, so that both readers keep reading 1.0.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ sys.path.insert(0, str(HERE.parents[2] / "tests" / "codec"))
 
 from codec_synthetic import synthetic_layers  # noqa: E402
 
-from splatcast.codec.decoder import decode  # noqa: E402
+from splatcast.codec.decoder import decode, decode_progressive  # noqa: E402
 from splatcast.codec.encoder import EncoderConfig, encode  # noqa: E402
 from splatcast.scene.formats.ply import write_ply  # noqa: E402
 
 STREAMS = {
-    "rans_scalable": dict(entropy="rans", mode="scalable", chunks=3, partial="replace"),
-    "zstd_scalable": dict(entropy="zstd", mode="scalable", chunks=3, partial="replace", vq=16),
+    "rans_scalable": dict(entropy="rans", mode="scalable", chunks=3, partial="replace", dc_only="on"),
+    "zstd_scalable": dict(entropy="zstd", mode="scalable", chunks=3, partial="replace", vq=16, dc_only="on"),
     "rans_mdc": dict(entropy="rans", mode="mdc", chunks=2, partial="replace"),
+    "rans_joint": dict(entropy="rans", mode="scalable", chunks=3, partial="auto", dc_only="off"),
 }
 # operating points: (layer, chunks, refine); None = whole file
 OPS = [(None, None, "full"), (1, 1, "dc"), (1, 2, "full"), (2, 1, "full"), (2, 2, "dc"), (0, 1, "full")]
@@ -44,13 +47,19 @@ def ply_sha(cloud) -> str:
 
 def main() -> None:
     layers = synthetic_layers(n0=60, n_layers=3, sh_degree=1, seed=3)
-    expected = {}
+    expected, fidelity = {}, {}
     for name, kw in STREAMS.items():
         data = encode(layers, EncoderConfig(**kw))
         (HERE / f"{name}.splc").write_bytes(data)
         expected[name] = {op_key(op): ply_sha(decode(data, *op)) for op in OPS}
+        fidelity[name] = {op_key(op): _json_db(decode_progressive(data, *op).state_fidelity()) for op in OPS}
         print(name, len(data), "bytes")
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    (HERE / "fidelity.json").write_text(json.dumps(fidelity, indent=1, sort_keys=True) + "\n")
+
+
+def _json_db(value):
+    return "inf" if value == float("inf") else value
 
 
 if __name__ == "__main__":
