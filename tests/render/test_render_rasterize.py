@@ -10,8 +10,8 @@ from conftest import camera_at_origin, random_cloud
 
 from splatcast.errors import SceneError
 from splatcast.render.camera import orbit_cameras
-from splatcast.render.rasterize import render
-from splatcast.render.reference import render_reference
+from splatcast.render.rasterize import blend_weights, render
+from splatcast.render.reference import blend_weights_reference, render_reference
 from splatcast.scene.cloud import SH_C0, GaussianCloud, logit
 
 TOL = 1e-5  # float32 output of two float64 computations
@@ -32,6 +32,20 @@ def test_random_scenes_match_reference(rng, sh_degree):
     for cam in orbit_cameras(cloud, 3, 45, 34, elevation_deg=30.0, up="+z"):
         img = assert_same(cloud, cam, (0.1, 0.2, 0.3))
         assert img.std() > 0.01  # something was drawn
+
+
+def test_blend_weights_match_reference(rng):
+    """Per-Gaussian blending weights of the tile renderer equal the per-pixel definition, and they add up to the
+    image: with white colours and a black background, the pixel sum of the render is their sum."""
+    cloud = random_cloud(150, 0, rng)
+    for cam in orbit_cameras(cloud, 3, 45, 34, elevation_deg=30.0, up="+z"):
+        fast, slow = blend_weights(cloud, cam), blend_weights_reference(cloud, cam)
+        np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
+        assert (fast > 0).sum() > 20 and (fast >= 0).all()
+        white = cloud.copy()
+        white.sh_dc[:] = (1.0 - 0.5) / SH_C0  # colour exactly 1 in every channel
+        image = render_reference(white, cam)
+        assert math.isclose(image[..., 0].astype(np.float64).sum(), fast.sum(), rel_tol=1e-5)
 
 
 def test_view_dependent_colour_changes_with_view(rng):

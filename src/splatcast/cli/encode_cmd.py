@@ -29,6 +29,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--chunk-growth", type=float, default=1.0,
                         help="chunk i holds ~G**i x the first one's share: G > 1 makes the first chunk small, for a "
                              "sooner first picture when streaming (default 1: equal chunks)")
+    from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
+
+    parser.add_argument("--order", default=DEFAULT_ORDER, choices=ORDERS,
+                        help="progressive order of each layer: blend (measured rendered weight), importance (the "
+                             f"paper's sigmoid(o) x volume), opacity, random (default {DEFAULT_ORDER})")
     parser.add_argument("--quality", type=int, default=8, help="0..16; +2 halves every quantizer step")
     parser.add_argument("--knn", type=int, default=8, help="neighbours for inter-layer prediction")
     parser.add_argument("--pos-bits", type=int, default=14, help="position grid bits per axis")
@@ -58,6 +63,7 @@ def run(args) -> int:
             vq=_vq(args.vq),
             chunks=args.chunks,
             chunk_growth=args.chunk_growth,
+            order=args.order,
             quality=args.quality,
             knn_k=args.knn,
             pos_bits=args.pos_bits,

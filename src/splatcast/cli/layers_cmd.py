@@ -16,7 +16,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("-o", "--out", required=True, help="output folder for layer_0.ply .. layer_{L-1}.ply")
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--fractions", default=None, help="comma-separated kept fractions, e.g. 0.25,0.5,1")
-    parser.add_argument("--compensation", type=float, default=0.5, help="scale compensation of pruned layers (0 = off)")
+    parser.add_argument("--compensation", type=float, default=0.0,
+                        help="scale compensation of pruned layers (default 0 = off)")
+    from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
+
+    parser.add_argument("--order", default=DEFAULT_ORDER, choices=ORDERS,
+                        help="which Gaussians a coarse layer keeps: blend (rendered weight over two rings of views), "
+                             f"importance (the paper's sigmoid(o) x volume), opacity, random (default {DEFAULT_ORDER})")
     parser.add_argument("--images", default=None, help="NeRF-synthetic dataset for an optional fine-tune")
     parser.add_argument("--finetune", type=int, default=0, help="fine-tune iterations per layer (needs --images)")
     parser.add_argument("--resolution", type=int, default=200, help="fine-tune image resolution (longer side)")
@@ -47,7 +53,7 @@ def run(args) -> int:
     model = read_scene(args.model)
     if len(model) == 0:
         raise SplatcastError(f"{args.model}: the model has no Gaussians")
-    layers = derive_layers(model, args.layers, fractions=fractions, compensation=args.compensation)
+    layers = derive_layers(model, args.layers, fractions=fractions, compensation=args.compensation, order=args.order)
     if args.finetune:
         from splatcast.train.dataset import load_nerf_synthetic
 

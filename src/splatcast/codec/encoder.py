@@ -20,7 +20,8 @@ import numpy as np
 from splatcast.codec import container as ct
 from splatcast.codec.entropy import encode_stream
 from splatcast.codec.knn import NeighbourIndex
-from splatcast.codec.layers import MAX_CHUNK_GROWTH, importance_chunks, morton_codes
+from splatcast.codec.layers import MAX_CHUNK_GROWTH, morton_codes, progressive_chunks
+from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
 from splatcast.codec.predict import (
     N_COST_COLS,
     bilateral_predict,
@@ -41,6 +42,7 @@ class EncoderConfig:
     vq: str | int = "auto"  # "auto" | K | "off"
     chunks: int = 8  # chunks per layer (importance prefixes)
     chunk_growth: float = 1.0  # chunk i of a layer holds ~growth**i x the first one's share (1: equal chunks)
+    order: str = DEFAULT_ORDER  # progressive order of each layer's Gaussians (codec/ordering.py)
     quality: int = DEFAULT_QUALITY  # 0..16; +2 halves every quantizer step
     knn_k: int = 8
     pos_bits: int = DEFAULT_POS_BITS  # position grid bits per axis
@@ -66,6 +68,8 @@ class EncoderConfig:
             raise ValueError(f"vq={self.vq!r}: use 'auto', 'off' or an integer 0..{ct.MAX_CODEBOOK}")
         if not 1 <= self.chunks <= ct.MAX_CHUNKS_PER_LAYER:
             raise ValueError(f"chunks={self.chunks} must be in 1..{ct.MAX_CHUNKS_PER_LAYER}")
+        if self.order not in ORDERS:
+            raise ValueError(f"order={self.order!r}: choose one of {', '.join(ORDERS)}")
         if not 1.0 <= self.chunk_growth <= MAX_CHUNK_GROWTH:
             raise ValueError(f"chunk_growth={self.chunk_growth} must be in 1..{MAX_CHUNK_GROWTH}")
         if not 1 <= self.knn_k <= 64:
@@ -192,7 +196,7 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
         t0 = time.perf_counter()
         pos = grid.quantize(cloud.means)
         feat = quantize_features(cloud, steps, sh_degree)
-        chunks = importance_chunks(cloud, config.chunks, config.chunk_growth)
+        chunks = progressive_chunks(cloud, config.chunks, config.chunk_growth, config.order, config.seed)
         sizes: dict[str, int] = {}
         lower = recon[-1] if recon else None
         inter = config.mode == "scalable" and li > 0 and lower is not None and len(lower.pos) > 0
@@ -291,6 +295,22 @@ def _display_from(curve: list[float]) -> int:
     return s
 
 
+def _vq_rate(backend: str, modes: np.ndarray):
+    """Bits of a VQ candidate as this file would code it: the index and refinement streams (whole layer, with
+    their mode contexts) plus 96 bits per codeword."""
+
+    def bits(idx, refinement, codebook) -> float:
+        n = 0
+        streams = [(_comp_major(refinement), residual_context(modes, 3))]
+        if len(codebook):
+            streams.append((idx.astype(np.int32), residual_context(modes, 1)))
+        for values, ctx in streams:
+            n += len(encode_stream(values.astype(ct.STREAM_DTYPES[ct.narrowest_dtype(values)]), backend, ctx))
+        return 8.0 * n + 96 * len(codebook)
+
+    return bits
+
+
 def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfig, sizes):
     backend = config.entropy
     nbr = NeighbourIndex(lower.pos).query(pos, config.knn_k)  # [N, k']
@@ -315,7 +335,10 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
     if np.abs(resid).max(initial=0) >= 1 << 30:
         raise ValueError("feature residual out of int32 range")
     resid = resid.astype(np.int32)
-    codebook, vq_idx, vq_report = choose_codebook(resid[:, 0:3], config.vq, config.seed, config.vq_candidates)
+    measure = None if backend == "paq" else _vq_rate(backend, modes)  # paq is too slow to code every candidate
+    codebook, vq_idx, vq_report = choose_codebook(
+        resid[:, 0:3], config.vq, config.seed, config.vq_candidates, measure
+    )
     dc_res = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
     parents = nbr[:, 0]
     payloads, order = [], []

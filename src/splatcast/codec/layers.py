@@ -1,9 +1,11 @@
-"""Importance order, chunking into consecutive prefixes, and Morton codes for the order inside a chunk."""
+"""Chunking a layer into consecutive prefixes of its progressive order, and Morton codes for the order inside a
+chunk."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from splatcast.codec.ordering import DEFAULT_ORDER, progressive_order
 from splatcast.scene.cloud import GaussianCloud
 
 
@@ -33,10 +35,12 @@ def chunk_bounds(n: int, n_chunks: int, growth: float = 1.0) -> list[tuple[int, 
     return [(edges[i], edges[i + 1]) for i in range(m)]
 
 
-def importance_chunks(cloud: GaussianCloud, n_chunks: int, growth: float = 1.0) -> list[np.ndarray]:
-    """Index arrays of each chunk: descending importance w = sigmoid(o) * exp(sx+sy+sz), ties by index."""
-    order = cloud.importance_order()
-    return [order[a:b] for a, b in chunk_bounds(len(cloud), n_chunks, growth)]
+def progressive_chunks(
+    cloud: GaussianCloud, n_chunks: int, growth: float = 1.0, order: str = DEFAULT_ORDER, seed: int = 0
+) -> list[np.ndarray]:
+    """Index arrays of each chunk: consecutive slices of the layer in progressive order (ordering.py)."""
+    ranked = progressive_order(cloud, order, seed)
+    return [ranked[a:b] for a, b in chunk_bounds(len(cloud), n_chunks, growth)]
 
 
 def _spread_bits(v: np.ndarray) -> np.ndarray:

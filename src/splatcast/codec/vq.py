@@ -2,7 +2,9 @@
 
 The residual r (integer, [N, 3]) is split into a codeword index and an integer refinement e = r - codebook[idx],
 so the reconstruction is exact: every candidate K gives the same distortion, and the rate-distortion choice
-D + lambda * R reduces to the smallest estimated rate R (index + refinement + codebook bits). K = 0 means off.
+D + lambda * R reduces to the smallest rate R (index + refinement + codebook bits). The rate is measured by
+coding the streams with the file's own entropy back-end when the encoder passes ``measure`` (order-0 entropies,
+which can disagree with a real coder by a few percent, otherwise). K = 0 means off.
 """
 
 from __future__ import annotations
@@ -64,10 +66,11 @@ def rate_bits(resid: np.ndarray, codebook: np.ndarray) -> tuple[float, np.ndarra
 
 
 def choose_codebook(
-    resid: np.ndarray, vq: str | int, seed: int = 0, candidates=DEFAULT_CANDIDATES
+    resid: np.ndarray, vq: str | int, seed: int = 0, candidates=DEFAULT_CANDIDATES, measure=None
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Pick the codebook for a layer: ``vq`` is "off", "auto" (rate over ``candidates``) or a fixed K.
 
+    ``measure(idx, refinement, codebook) -> bits`` gives the real rate of a candidate (None: estimated).
     Returns (codebook [K, 3] int32, idx [N] int32, per-candidate report [{k, bits}]).
     """
     if vq == "off":
@@ -81,6 +84,8 @@ def choose_codebook(
     for k in ks:
         cb = train_codebook(resid, k, seed)
         bits, idx = rate_bits(resid, cb)
+        if measure is not None and len(ks) > 1:
+            bits = measure(idx, resid - cb[idx] if len(cb) else resid, cb)
         report.append({"k": int(len(cb)), "bits": bits})
         if best is None or bits < best[0]:
             best = (bits, cb, idx)

@@ -1,17 +1,18 @@
 """Progressive quality (paper Fig. 2): fidelity PSNR of prefixes of the top layer against the full top layer.
 
-Three orders are compared: the paper's importance (sigmoid(opacity) x volume, descending), opacity alone
-(descending) and a seeded random order. Each prefix is rendered and compared with the full layer (fidelity PSNR);
+Four orders are compared (splatcast.codec.ordering): the measured rendered weight (the encoder's default), the
+paper's importance (sigmoid(opacity) x volume, descending), opacity alone (descending) and a seeded random order. Each prefix is rendered and compared with the full layer (fidelity PSNR);
 its size in bytes is that of a raw PLY of the prefix (constant bytes per Gaussian), so every order is measured on
 the same byte scale. With the codec present, the real stream is measured too: the top layer coded alone,
 decoded after each chunk, with the exact bytes of that prefix from the container index. A strip of renders at
-5, 10, 25, 50 and 100 % of the importance order is written as a PNG.
+5, 10, 25, 50 and 100 % of the encoder's default order is written as a PNG.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from splatcast.codec.ordering import DEFAULT_ORDER
 from splatcast.evaluate import plots
 from splatcast.evaluate.common import BenchConfig, Fidelity, Unavailable, finite_or_none, require
 from splatcast.evaluate.layersets import LayerSet
@@ -21,12 +22,9 @@ MONOTONE_TOL_DB = 1e-3  # quality may stay flat but never drop more than this be
 
 
 def orders(cloud, seed: int) -> dict[str, np.ndarray]:
-    n = len(cloud)
-    return {
-        "importance": cloud.importance_order(),
-        "opacity": np.argsort(-cloud.opacities.astype(np.float64), kind="stable"),
-        "random": np.random.default_rng(seed).permutation(n),
-    }
+    from splatcast.codec.ordering import ORDERS, progressive_order
+
+    return {name: progressive_order(cloud, name, seed) for name in ORDERS}
 
 
 def fractions(quick: bool) -> list[float]:
@@ -76,7 +74,7 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
             prefix = top[order[:k]]
             rows.append({"fraction": f, "gaussians": k, "bytes_raw": int(header + per_g * k),
                          "psnr": finite_or_none(fidelity.psnr(prefix))})
-            if name == "importance" and any(abs(f - s) < 1e-9 for s in STRIP_FRACTIONS):
+            if name == DEFAULT_ORDER and any(abs(f - s) < 1e-9 for s in STRIP_FRACTIONS):
                 strip_images.append((f, k, fidelity.render_views(prefix)[0]))
         out_orders[name] = rows
     notes = []
@@ -90,7 +88,7 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
         monotone["coded_stream"] = non_decreasing([r["psnr"] for r in coded])
     strip_name = f"progressive_strip_{layer_set.name}.png"
     plots.strip([img for _, _, img in strip_images], [f"{f:.0%} ({k} G)" for f, k, _ in strip_images],
-                config.out_dir / strip_name, f"{layer_set.name}: importance-ordered prefixes")
+                config.out_dir / strip_name, f"{layer_set.name}: prefixes in the encoder's order ({DEFAULT_ORDER})")
     return {
         "gaussians": n,
         "orders": out_orders,

@@ -41,8 +41,11 @@ def parse_background(background) -> np.ndarray:
     return bg
 
 
-def composite(proj: Projected, width: int, height: int, background: np.ndarray) -> np.ndarray:
-    """Tile-bin the projected Gaussians and composite them: [H, W, 3] float32 clipped to [0, 1]."""
+def composite(proj: Projected, width: int, height: int, background: np.ndarray, weights=None) -> np.ndarray:
+    """Tile-bin the projected Gaussians and composite them: [H, W, 3] float32 clipped to [0, 1].
+
+    ``weights``, an [N] float64 array, gets each Gaussian's blending weights (alpha x transmittance) summed over
+    the pixels it contributes to added in (see :func:`blend_weights`)."""
     tiles_x = (width + TILE - 1) // TILE
     tiles_y = (height + TILE - 1) // TILE
     ids = np.flatnonzero(proj.visible).astype(np.int32)
@@ -55,6 +58,8 @@ def composite(proj: Projected, width: int, height: int, background: np.ndarray) 
     order = np.concatenate([np.arange(s, n_tiles, stride) for s in range(stride)]).astype(np.int32)
     tile_start, tile_ids = _bin_tiles(ids, proj.pixel_box, tiles_x, tiles_y, stride)
     image = np.empty((height, width, 3), np.float32)
+    # one slot per (tile, Gaussian) pair: tiles composite in parallel without sharing a slot
+    pair_weight = np.zeros(len(tile_ids) if weights is not None else 0)
     _composite_tiles(
         order,
         tile_start,
@@ -70,9 +75,20 @@ def composite(proj: Projected, width: int, height: int, background: np.ndarray) 
         height,
         tiles_x,
         image,
+        pair_weight,
     )
+    if weights is not None:
+        weights += np.bincount(tile_ids, weights=pair_weight, minlength=len(weights))
     np.clip(image, 0.0, 1.0, out=image)
     return image
+
+
+def blend_weights(cloud, camera: Camera) -> np.ndarray:
+    """[N] float64: each Gaussian's blending weight alpha x T summed over the pixels of one view, i.e. how much of
+    the picture it makes (the significance pruning work such as LightGaussian ranks by)."""
+    weights = np.zeros(len(cloud))
+    composite(project(cloud, camera), camera.width, camera.height, parse_background((0, 0, 0)), weights)
+    return weights
 
 
 @njit(cache=True)
@@ -173,7 +189,9 @@ def _composite_tiles(
     height,
     tiles_x,
     image,  # [H, W, 3] float32 out
+    pair_weight,  # [P] float64 out (or empty: not wanted): blending weight per entry of tile_ids
 ):
+    want_weights = pair_weight.shape[0] > 0
     for k in prange(order.shape[0]):
         t = order[k]
         ty, tx = t // tiles_x, t % tiles_x
@@ -219,6 +237,8 @@ def _composite_tiles(
                         row_left[r - y0] -= 1
                         continue
                     w = alpha * tp
+                    if want_weights:
+                        pair_weight[j] += w
                     acc[p, 0] += cr * w
                     acc[p, 1] += cg * w
                     acc[p, 2] += cbl * w

@@ -63,13 +63,24 @@ def sh_basis(dirs: np.ndarray, degree: int) -> np.ndarray:
 
 def render_reference(cloud, camera, background=(0.0, 0.0, 0.0)) -> np.ndarray:
     """Same contract as :func:`splatcast.render.rasterize.render`: [H, W, 3] float32 in [0, 1]."""
+    return _reference(cloud, camera, background)[0]
+
+
+def blend_weights_reference(cloud, camera) -> np.ndarray:
+    """Same contract as :func:`splatcast.render.rasterize.blend_weights`: [N] float64, sum over pixels of the
+    weight alpha x T each Gaussian gets in step 4."""
+    return _reference(cloud, camera, (0.0, 0.0, 0.0))[1]
+
+
+def _reference(cloud, camera, background) -> tuple[np.ndarray, np.ndarray]:
     bg = np.asarray(background, np.float64).reshape(3)
     h, w = camera.height, camera.width
     n = len(cloud)
     image = np.empty((h, w, 3))
     image[:] = bg
+    weights = np.zeros(n)
     if n == 0:
-        return image.astype(np.float32)
+        return image.astype(np.float32), weights
 
     means = cloud.means.astype(np.float64)
     view = camera.world_to_camera
@@ -101,7 +112,7 @@ def render_reference(cloud, camera, background=(0.0, 0.0, 0.0)) -> np.ndarray:
     idx = np.flatnonzero(front)
     idx = idx[np.argsort(z[idx].astype(np.float32), kind="stable")]
     if len(idx) == 0:
-        return np.clip(image, 0, 1).astype(np.float32)
+        return np.clip(image, 0, 1).astype(np.float32), weights
     inv = np.linalg.inv(cov2[idx])  # [M, 2, 2]
     alpha_max = 1.0 / (1.0 + np.exp(-cloud.opacities.astype(np.float64)[idx]))
 
@@ -124,7 +135,9 @@ def render_reference(cloud, camera, background=(0.0, 0.0, 0.0)) -> np.ndarray:
         stop = hit & (next_t < 1e-4)
         done |= stop
         keep = hit & ~stop
-        acc[keep] += colour[m] * (alpha[keep] * trans[keep])[:, None]
+        contribution = alpha[keep] * trans[keep]
+        acc[keep] += colour[m] * contribution[:, None]
+        weights[idx[m]] = contribution.sum()
         trans[keep] = next_t[keep]
     image = acc + trans[:, None] * bg
-    return np.clip(image.reshape(h, w, 3), 0.0, 1.0).astype(np.float32)
+    return np.clip(image.reshape(h, w, 3), 0.0, 1.0).astype(np.float32), weights

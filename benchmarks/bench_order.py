@@ -1,0 +1,74 @@
+"""Progressive order benchmark: fidelity of 10 % .. 90 % prefixes of a model in each order of codec/ordering.py.
+
+Run: ``python -m benchmarks.bench_order [FILES...] [--views 8] [--size 192] [--json]``
+
+Default files: the demo's top layer (``demo-out/layer2_*.ply`` after ``make demo``), every statue, playbot 0_0,
+biker and guitar from ../shared. Each prefix (the first k Gaussians of the order, kept in input order) is rendered
+over an orbit of ``--views`` views at ``--size`` px fitted to the whole model and compared with the whole model
+(fidelity PSNR). The blend order's own views (two rings of 7 and 5, codec/ordering.py) are not these views.
+Printed: the curve of each order, and blend minus the best other order at every prefix (goal: >= 0 everywhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes"
+DEMO = Path(__file__).resolve().parents[1] / "demo-out"
+FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
+
+def default_files() -> list[Path]:
+    files = sorted(DEMO.glob("layer2_*.ply"))[-1:]
+    files += sorted((SHARED / "statues").glob("*.sog"))
+    files += [p for p in (SHARED / "playbot-lod" / "0_0", SHARED / "biker" / "biker.spz",
+                          SHARED / "guitar" / "guitar.compressed.ply") if p.exists()]
+    return files
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("files", nargs="*")
+    ap.add_argument("--views", type=int, default=8)
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    from splatcast.codec.ordering import ORDERS, progressive_order
+    from splatcast.evaluate.common import Fidelity
+    from splatcast.scene.formats import read_scene
+
+    rows = []
+    for path in [Path(f) for f in args.files] or default_files():
+        cloud = read_scene(path)
+        fidelity = Fidelity(cloud, args.views, args.size)
+        curves, seconds = {}, {}
+        for name in ORDERS:
+            t0 = time.perf_counter()
+            order = progressive_order(cloud, name)
+            seconds[name] = round(time.perf_counter() - t0, 2)
+            curves[name] = [round(fidelity.psnr(cloud[np.sort(order[: max(1, int(f * len(cloud)))])]), 2)
+                            for f in FRACTIONS]
+        best_other = [max(curves[o][i] for o in ORDERS if o != "blend") for i in range(len(FRACTIONS))]
+        margin = [round(b - o, 2) for b, o in zip(curves["blend"], best_other)]
+        rows.append({"scene": path.name, "gaussians": len(cloud), "curves": curves, "order_s": seconds,
+                     "blend_minus_best_other": margin})
+        if not args.json:
+            print(f"{path.name} ({len(cloud)} Gaussians), fidelity dB at " + ", ".join(f"{f:.0%}" for f in FRACTIONS))
+            for name in ORDERS:
+                print(f"  {name:10} {curves[name]}  ({seconds[name]} s)")
+            print(f"  blend - best other: {margin}", flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    ok = all(m >= 0 for r in rows for m in r["blend_minus_best_other"])
+    print(f"blend >= every other order at every prefix on every scene: {ok}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
