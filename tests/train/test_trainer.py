@@ -46,6 +46,36 @@ def test_training_improves_test_psnr_and_densifies():
     assert set(trainer.timings) == {"forward", "loss", "backward", "optimizer", "densify"}
 
 
+def test_additive_capture_keeps_each_layer_inside_the_next(tmp_path):
+    """capture() freezes a layer: later steps and densification leave its Gaussians bit-identical, new ones are
+    added beside them, and the lineage names the row each one is or comes from."""
+    from splatcast.train.trainer import Lineage
+
+    ds = _dataset()
+    config = TrainConfig(iterations=240, init_points=300, init_half_size=0.6, densify_from=20, densify_every=30,
+                         densify_until=230, opacity_reset_every=120, sh_increase_every=100)
+    trainer = Trainer(ds, config)
+    layers, lineages = [], []
+    for it in range(1, config.iterations + 1):
+        trainer.step()
+        if it in (60, 150, 240):
+            layer, lineage = trainer.capture()
+            layers.append(layer)
+            lineages.append(lineage)
+    assert (lineages[0].parent == -1).all() and not lineages[0].kept.any()
+    for low, high, lin in zip(layers, layers[1:], lineages[1:]):
+        assert len(high) > len(low)  # densification added Gaussians
+        kept = np.flatnonzero(lin.kept)
+        np.testing.assert_array_equal(lin.parent[kept], np.arange(len(low)))  # every lower row, in order
+        a, b = low.with_sh_degree(high.sh_degree).arrays(), high[kept].arrays()
+        assert all(np.array_equal(a[k], b[k]) for k in a)  # bit-identical
+        new = np.flatnonzero(~lin.kept)
+        assert ((lin.parent[new] >= 0) & (lin.parent[new] < len(low))).all()
+    lineages[1].save(tmp_path / "lineage.npz")
+    back = Lineage.load(tmp_path / "lineage.npz")
+    assert np.array_equal(back.parent, lineages[1].parent) and np.array_equal(back.kept, lineages[1].kept)
+
+
 def test_position_lr_schedule_is_log_linear():
     trainer = Trainer(_dataset(size=16, n_views=4), TrainConfig(iterations=100, init_points=10))
     assert trainer.position_lr(0) == pytest.approx(1.6e-4 * 3.3)

@@ -26,6 +26,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-points", type=int, default=20000, help="random initial Gaussians")
     parser.add_argument("--eval-every", type=int, default=500, help="iterations between test-PSNR evaluations")
+    parser.add_argument("--additive", action="store_true",
+                        help="with --save-at: freeze each saved layer's Gaussians, so every layer holds the one "
+                             "before unchanged plus new Gaussians (nested by construction); writes "
+                             "iteration_N.lineage.npz beside each PLY (docs/training.md)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
 
@@ -55,6 +59,8 @@ def run(args) -> int:
     if args.auto_layers is not None and args.auto_layers < 1:
         raise SplatcastError(f"--auto-layers={args.auto_layers} must be >= 1")
     save_at = _parse_save_at(args.save_at, args.iterations) if args.save_at else []
+    if args.additive and not save_at:
+        raise SplatcastError("--additive needs --save-at (layers are frozen when they are saved)")
     if args.auto_layers is None and not save_at:
         save_at = [args.iterations]
     out = Path(args.out)
@@ -97,7 +103,12 @@ def run(args) -> int:
                 curve.append((it, test_psnr))
                 if it in save_at:
                     path = out / f"iteration_{it}.ply"
-                    write_scene(trainer.cloud(), path)
+                    if args.additive:
+                        layer, lineage = trainer.capture()
+                        write_scene(layer, path)
+                        lineage.save(out / f"iteration_{it}.lineage.npz")
+                    else:
+                        write_scene(trainer.cloud(), path)
                     saved[it] = str(path)
                 if args.auto_layers is not None:
                     write_scene(trainer.cloud(), snapshots / f"iteration_{it}.ply")

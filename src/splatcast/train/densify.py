@@ -10,6 +10,10 @@ At a densification step, for Gaussians whose mean gradient norm >= threshold:
   divided by 1.6 (= 0.8 * 2), the original removed.
 Then prune alpha < min_opacity, and (after the first opacity reset) Gaussians whose screen radius exceeded
 ``max_screen_px`` or whose world scale exceeds 0.1 * extent.
+
+Frozen Gaussians (additive training: the Gaussians of an already captured layer) are never pruned and never
+removed by a split: a frozen one that would be split keeps its place and gets its two children beside it, and a
+frozen one that would be cloned gets its (free) clone. So every captured layer stays a subset of the next.
 """
 
 from __future__ import annotations
@@ -67,9 +71,12 @@ def densify_and_prune(
     config: DensifyConfig,
     rng: np.random.Generator,
     prune_large: bool,
-) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, int]]:
-    """Return (new params, source row of each new row or -1 for a new Gaussian, counts of what happened)."""
+    frozen: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, int], np.ndarray, np.ndarray]:
+    """Return (new params, source row of each new row or -1 for a new Gaussian (fresh optimizer state), counts of
+    what happened, parent row of every new row (itself for a kept one), frozen mask of the new rows)."""
     n = len(params["means"])
+    frozen = np.zeros(n, bool) if frozen is None else np.asarray(frozen, bool)
     grads = stats.mean_grad()
     big_grad = grads >= config.grad_threshold
     max_scale = np.exp(params["log_scales"]).max(axis=1)
@@ -90,8 +97,9 @@ def densify_and_prune(
     if prune_large:
         prune |= stats.max_radius > config.max_screen_px
         prune |= max_scale > config.max_world_fraction * extent
+    prune &= ~frozen
     keep_orig = ~prune
-    keep_orig[split] = False
+    keep_orig[split[~frozen[split]]] = False
     keep_idx = np.flatnonzero(keep_orig)
     # clones of a Gaussian pruned for size are dropped too
     clone_kept = clone[~prune[clone]]
@@ -108,6 +116,8 @@ def densify_and_prune(
     source = np.concatenate([keep_idx, clone_kept, np.full(len(child_rows), -1)]).astype(np.int64)
     # the reference gives clones fresh optimizer state as well
     source[len(keep_idx):] = -1
+    parent = np.concatenate([keep_idx, clone_kept, child_rows]).astype(np.int64)
+    new_frozen = np.concatenate([frozen[keep_idx], np.zeros(len(clone_kept) + len(child_rows), bool)])
     counts = {
         "before": n,
         "cloned": int(len(clone_kept)),
@@ -115,10 +125,14 @@ def densify_and_prune(
         "pruned": int(np.count_nonzero(prune)),
         "after": int(len(out["means"])),
     }
-    return out, source, counts
+    return out, source, counts, parent, new_frozen
 
 
-def reset_opacity(params: dict[str, np.ndarray], max_alpha: float = 0.01) -> None:
-    """Clamp every opacity to at most ``max_alpha`` (in logit space), in place."""
+def reset_opacity(params: dict[str, np.ndarray], max_alpha: float = 0.01, frozen: np.ndarray | None = None) -> None:
+    """Clamp every opacity (but the frozen ones) to at most ``max_alpha`` (in logit space), in place."""
     cap = np.log(max_alpha / (1.0 - max_alpha))
-    np.minimum(params["opacity_logits"], cap, out=params["opacity_logits"])
+    o = params["opacity_logits"]
+    if frozen is None:
+        np.minimum(o, cap, out=o)
+    else:
+        o[~frozen] = np.minimum(o[~frozen], cap)

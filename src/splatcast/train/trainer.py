@@ -10,6 +10,12 @@ reference does), SH degree raised by one every 1000 iterations up to 3.
 
 Parameters are float64 arrays held in a dict (``PARAM_NAMES``); :meth:`Trainer.cloud` snapshots them as a
 :class:`GaussianCloud` (float32, INRIA conventions).
+
+Additive training (layers that are nested by construction): :meth:`Trainer.capture` snapshots the model as a
+quality layer and freezes every Gaussian it holds; later steps leave frozen Gaussians exactly as captured (no
+update, no pruning, no split removal, no opacity reset) while densification adds new ones beside them. The next
+capture then holds the previous one's Gaussians unchanged, in the same relative order, plus the new ones, and its
+lineage says for every row which row of the previous capture it is (``kept``) or descends from (``parent``).
 """
 
 from __future__ import annotations
@@ -137,6 +143,9 @@ class Trainer:
         # order, but whoever evaluates or saves between steps sees the model before densification, as the
         # reference trainer does (it reports and saves before densifying)
         self._pending: tuple[bool, bool, bool] | None = None
+        self.frozen = np.zeros(len(self), bool)  # rows of captured layers (additive training)
+        self._frozen_values: dict[str, np.ndarray] | None = None
+        self.origin = np.full(len(self), -1, np.int64)  # row of the last capture each row is or descends from
 
     def __len__(self) -> int:
         return len(self.params["means"])
@@ -193,6 +202,11 @@ class Trainer:
         }
         t3 = time.perf_counter()
         self.adam.step(self.params, grads, self.learning_rates(it))
+        if self._frozen_values is not None:  # captured Gaussians stay exactly as captured
+            for name, values in self._frozen_values.items():
+                self.params[name][self.frozen] = values
+                self.adam.m[name][self.frozen] = 0.0
+                self.adam.v[name][self.frozen] = 0.0
         t4 = time.perf_counter()
         if self.densify_enabled and it <= c.densify_end():
             self.stats.add(g.mean2d_ndc, g.visible, g.radius)
@@ -213,14 +227,16 @@ class Trainer:
         if densify:
             self._densify(prune_large)
         if reset:
-            reset_opacity(self.params)
+            reset_opacity(self.params, frozen=self.frozen)
             self.adam.reset("opacity_logits")
 
     def _densify(self, prune_large: bool) -> None:
-        new, source, counts = densify_and_prune(
-            self.params, self.stats, self.dataset.extent, self.config.densify, self.rng, prune_large
+        new, source, counts, parent, frozen = densify_and_prune(
+            self.params, self.stats, self.dataset.extent, self.config.densify, self.rng, prune_large, self.frozen
         )
         self.params = new
+        self.frozen = frozen
+        self.origin = self.origin[parent]
         self.adam.remap(source)
         self.stats = DensifyStats(len(self))
         self.last_densify = counts
@@ -238,3 +254,37 @@ class Trainer:
     def cloud(self) -> GaussianCloud:
         """The current model as a float32 cloud with the SH degree in use so far."""
         return cloud_from_params(self.params, self.sh_degree)
+
+    def capture(self, refine: tuple[str, ...] = ()) -> tuple[GaussianCloud, Lineage]:
+        """This model as a quality layer; freezes its Gaussians (additive training, see the module docstring)
+        except for the parameters named in ``refine`` (e.g. ``("opacity_logits", "sh_dc")``: captured Gaussians
+        keep their geometry but may still fade or change colour; they are still never pruned or split away).
+
+        Returns (layer, lineage against the previous capture; for the first capture every row is new)."""
+        unknown = set(refine) - set(PARAM_NAMES)
+        if unknown:
+            raise ValueError(f"refine: unknown parameters {sorted(unknown)}; choose from {PARAM_NAMES}")
+        lineage = Lineage(parent=self.origin.copy(), kept=self.frozen.copy())
+        layer = self.cloud()
+        self.frozen = np.ones(len(self), bool)
+        self._frozen_values = {name: self.params[name].copy() for name in PARAM_NAMES if name not in refine}
+        self.origin = np.arange(len(self), dtype=np.int64)
+        return layer, lineage
+
+
+@dataclass
+class Lineage:
+    """Per row of a captured layer: ``kept`` = it is row ``parent`` of the previous capture (unchanged but for the
+    parameters ``capture`` let it refine); otherwise it was added since, by densifying row ``parent`` (-1: no
+    previous capture)."""
+
+    parent: np.ndarray  # [N] int64
+    kept: np.ndarray  # [N] bool
+
+    def save(self, path) -> None:
+        np.savez(path, parent=self.parent, kept=self.kept)
+
+    @staticmethod
+    def load(path) -> Lineage:
+        with np.load(path, allow_pickle=False) as f:
+            return Lineage(np.asarray(f["parent"], np.int64), np.asarray(f["kept"], bool))
