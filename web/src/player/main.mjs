@@ -89,12 +89,19 @@ import("./view.mjs")
 function applyHome() {
   api.camera = view.applyView(home);
 }
-$("reset").addEventListener("click", () => home && view && applyHome());
-window.addEventListener("keydown", (e) => e.key === "r" && home && view && applyHome());
+let viewerMoved = false; // the viewer has orbited / zoomed: never move the camera under their hands
+for (const type of ["pointerdown", "wheel", "touchstart"]) canvas.addEventListener(type, () => { viewerMoved = true; }, { passive: true });
+const resetView = () => {
+  viewerMoved = false; // back to the automatic framing, which later layers may refine again
+  if (home && view) applyHome();
+};
+$("reset").addEventListener("click", resetView);
+window.addEventListener("keydown", (e) => e.key === "r" && resetView());
 
 /** A decoded cloud from the worker: frame the first view on it, hand it to Spark, track when it is drawn. */
 function showDecoded(m) {
-  if (m.frame && !home) {
+  // the first framing, then a better one with each complete layer, unless the view is fixed or the viewer moved
+  if (m.frame && (!home || (!opts.cam && !viewerMoved))) {
     home = opts.cam
       ? { eye: opts.cam.eye, target: opts.cam.target, up: opts.cam.up, fov: opts.cam.fov ?? opts.fov }
       : orbitCamera(m.frame, { up: opts.up, elevationDeg: opts.elevation, fovDeg: opts.fov });

@@ -34,6 +34,7 @@ let lastSeq = -1;
 let packedSeq = -1;
 let scheduled = false;
 let framed = false;
+let framedLayer = -1; // the highest complete layer the last framing was computed on
 let decodeMs = 0;
 let headerBytes = 0;
 let index = null;
@@ -87,10 +88,15 @@ function flush() {
   if (cloud.count == null) cloud.count = cloud.positions.length / 3;
   const packed = packCloud(cloud);
   const msg = { type: "cloud", seq, ...packed, decodeMs, packMs: performance.now() - t0, fidelityDb: fidelity };
-  if (!framed && cloud.count > 0) {
+  // framing: on the first cloud, and again on the first cloud holding each newly complete layer (the page
+  // re-frames unless the viewer has moved the camera): a coarse first layer can have other bounds than the scene
+  let complete = -1;
+  while (complete + 1 < index.layers.length && decoder.layerComplete(complete + 1)) complete += 1;
+  if ((framed === false || complete > framedLayer) && cloud.count > 0) {
     framed = true;
+    framedLayer = complete;
     const bounds = robustBounds(cloud.positions, cloud.count);
-    msg.frame = { lo: bounds.lo, hi: bounds.hi, up: guessUpAxis(bounds), fromGaussians: cloud.count };
+    msg.frame = { lo: bounds.lo, hi: bounds.hi, up: guessUpAxis(bounds), fromGaussians: cloud.count, layer: complete };
   }
   packedSeq = seq;
   const transfer = [packed.packedArray.buffer];
