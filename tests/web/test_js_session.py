@@ -19,6 +19,9 @@ from splatcast.codec.encoder import EncoderConfig, encode
 from splatcast.dash.layout import interpret_mpd
 from splatcast.dash.mpd import parse_mpd
 from splatcast.dash.packager import package
+from splatcast.net.abr import make_abr
+from splatcast.net.simulate import simulate_sizes
+from splatcast.net.traces import Trace
 from splatcast.scene.formats.ply import write_ply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +40,7 @@ pytestmark = pytest.mark.skipif(
 def packaged(tmp_path_factory):
     out = tmp_path_factory.mktemp("pkg")
     layers = synthetic_layers(n0=200, n_layers=3, sh_degree=1, seed=11)
-    data = encode(layers, EncoderConfig(entropy="rans", chunks=4, chunk_growth=1.5, partial="replace"))
+    data = encode(layers, EncoderConfig(entropy="rans", chunks=4, chunk_growth=1.5, partial="replace", dc_only="on"))
     (out / "src").mkdir()
     src = out / "src" / "scene.splc"
     src.write_bytes(data)
@@ -46,7 +49,8 @@ def packaged(tmp_path_factory):
     return {"dir": pkg, "data": data, "mpd": next(p.name for p in pkg.glob("*.mpd"))}
 
 
-@pytest.mark.parametrize("abr,mbps", [("throughput", 0.5), ("throughput", 1000), ("dc-first", 10), ("full", 10)])
+@pytest.mark.parametrize("abr,mbps", [("fidelity", 0.5), ("throughput", 0.5), ("throughput", 1000), ("dc-first", 10),
+                                      ("full", 10)])
 def test_replayed_session_matches_python(tmp_path, packaged, abr, mbps):
     res = subprocess.run([NODE, str(REPLAY), str(packaged["dir"]), packaged["mpd"], str(tmp_path / "js.ply"), abr,
                           str(mbps)], capture_output=True, text=True, timeout=120)
@@ -74,6 +78,12 @@ def test_replayed_session_matches_python(tmp_path, packaged, abr, mbps):
     idx = read_index(data)
     done = [s["completes"] for s in steps if s["completes"]]
     assert done == [[j] for j in range(len(idx.layers))]
+
+    # the same plan as the Python client over the same constant link (both estimate exactly the link's rate)
+    py = simulate_sizes(idx, Trace.constant(float(mbps)), make_abr(abr))
+    py_kinds = [("upgrade" if r["kind"] == "upgrade" else f"add-{r['refine']}", r["layer"], r["chunk"])
+                for r in py["timeline"]]
+    assert [(s["kind"], s["layer"], s["chunk"]) for s in steps] == py_kinds
 
     write_ply(decode(data), tmp_path / "py.ply")
     assert (tmp_path / "js.ply").read_bytes() == (tmp_path / "py.ply").read_bytes()
