@@ -106,8 +106,9 @@ def main(argv=None) -> int:
                     "codebook_size": s["codebook_size"],
                     "intra_groups": s.get("intra_groups"),
                     "display_from": s.get("display_from"),
-                    "partial_s": s.get("partial_s") and round(s["partial_s"], 2),
-                    "partial_psnr": s.get("partial_psnr"),
+                    "joint": bool(s.get("joint")),
+                    "fidelity_db": s.get("fidelity_db"),
+                    "fidelity_s": s.get("fidelity_s"),  # the whole file's state measurement (codec/fidelity.py)
                     "encode_s": round(s["encode_s"], 3),
                     "encode_s_per_mgaussian": round(s["encode_s"] / max(s["gaussians"], 1) * 1e6, 2),
                     "decode_ms_per_kgaussian": round(dec_s / max(s["gaussians"], 1) * 1e6, 4),

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from splatcast.codec.container import fidelity_db
 
-
-
 FIDELITY_VIEWS = 4  # the orbit `splatcast play` reports fidelity on by default (4 views, 128 px)
 FIDELITY_PX = 128
 
@@ -116,13 +114,3 @@ def measure_states(data: bytes, views: int = FIDELITY_VIEWS, size: int = FIDELIT
             upgraded.append(score(two.cloud()))
         out[j] = LayerFidelity(out[j].full, dc, upgraded)
     return out
-
-
-def summary(states: list[LayerFidelity]) -> list[dict]:
-    """JSON-ready rows (None for identical)."""
-    fmt = lambda v: None if math.isinf(v) else round(float(v), 2)  # noqa: E731
-    return [{"full": [fmt(v) for v in s.full], "dc": [fmt(v) for v in s.dc], "upgraded": [fmt(v) for v in s.upgraded]}
-            for s in states]
-
-
-
