@@ -66,6 +66,7 @@ STREAM_OPACITY = 6
 STREAM_SCALE = 7
 STREAM_QUAT = 8
 STREAM_REST = 9
+STREAM_COPY = 10  # version 2, inter layers: 1 = an exact copy of its parent (no other values for it)
 INTRA_CAPABLE = (STREAM_OPACITY, STREAM_SCALE, STREAM_QUAT, STREAM_REST)  # may carry FLAG_INTRA in inter layers
 STREAM_NAMES = {
     STREAM_POS: "pos",
@@ -77,6 +78,7 @@ STREAM_NAMES = {
     STREAM_SCALE: "scale",
     STREAM_QUAT: "quat",
     STREAM_REST: "rest",
+    STREAM_COPY: "copy",
 }
 
 _PREAMBLE = struct.Struct("<4sBBHII")  # magic, major, minor, flags, header_bytes, header_crc32

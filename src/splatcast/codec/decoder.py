@@ -118,9 +118,9 @@ class ProgressiveDecoder:
         rest = bytes(rest[:need])
         ct.check_crc(rest, ce.crc_rest, f"{what} rest part")
         t0 = time.perf_counter()
-        pred, modes = st.pending[chunk]
+        pred, modes, live = st.pending[chunk]
         streams = ct.unpack_streams(rest, what + " rest part", self._newer)
-        st.feat[chunk] = self._rest_residuals(streams, pred, modes, st.feat[chunk], what)
+        st.feat[chunk] = self._rest_residuals(streams, pred, modes, st.feat[chunk], what, live)
         del st.pending[chunk]
         st._cat = None
         dt = time.perf_counter() - t0
@@ -247,45 +247,61 @@ class ProgressiveDecoder:
         self._check_range(dpar, 0, max(m - 1, 0), "parent delta", what)
         parents = np.cumsum(dpar.astype(np.int64))
         self._check_range(parents, 0, m - 1, "parent", what)
-        dpos = self._get(streams, ct.STREAM_POS, 3 * g, what).reshape(3, g).T
-        pos = low_pos[parents].astype(np.int64) + dpos
+        # version 2: exact copies of their parent carry a flag and nothing else (docs/format.md 3.2)
+        copy = np.zeros(g, bool)
+        if ct.STREAM_COPY in streams:
+            if self.index.version[0] < 2:
+                raise BitstreamFormatError(f"{what}: stream copy needs version 2")
+            flags = self._get(streams, ct.STREAM_COPY, g, what)
+            self._check_range(flags, 0, 1, "copy flag", what)
+            copy = flags.astype(bool)
+        live = np.flatnonzero(~copy)
+        n = len(live)
+        dpos = self._get(streams, ct.STREAM_POS, 3 * n, what).reshape(3, n).T
+        pos = low_pos[parents].astype(np.int64)
+        pos[live] += dpos
         self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
         pos = pos.astype(np.int32)
         k = min(li.knn_k, m)
-        modes = self._get(streams, ct.STREAM_MODE, g, what)
+        modes = self._get(streams, ct.STREAM_MODE, n, what)
         self._check_range(modes, 0, k, "mode", what)
         modes = modes.astype(np.uint8)
         if layer - 1 not in self._nindex:
             self._nindex[layer - 1] = NeighbourIndex(low_pos)
-        nbr = self._nindex[layer - 1].query(pos, li.knn_k)
-        pred = predict_with_modes(low_pos, low_feat, pos, nbr, modes)
-        feat = pred.copy()
-        dc_res = self._get(streams, ct.STREAM_DC, 3 * g, what, residual_context(modes, 3)).reshape(3, g).T
+        live_nbr = self._nindex[layer - 1].query(pos[live], li.knn_k)
+        pred = predict_with_modes(low_pos, low_feat, pos[live], live_nbr, modes)
+        dc_res = self._get(streams, ct.STREAM_DC, 3 * n, what, residual_context(modes, 3)).reshape(3, n).T
         if li.codebook_size:
-            vq = self._get(streams, ct.STREAM_VQ_INDEX, g, what, residual_context(modes, 1))
+            vq = self._get(streams, ct.STREAM_VQ_INDEX, n, what, residual_context(modes, 1))
             self._check_range(vq, 0, li.codebook_size - 1, "vq index", what)
             dc_res = dc_res.astype(np.int64) + li.codebook[vq]
         dc_val = pred[:, 0:3].astype(np.int64) + dc_res
         self._check_range(dc_val, -FEATURE_LIMIT, FEATURE_LIMIT, "sh_dc", what)
-        feat[:, 0:3] = dc_val
+        feat = low_feat[parents].copy()  # copies: their parent's features; the others get predicted ones
+        feat[live] = pred
+        feat[live, 0:3] = dc_val
         if joint:
-            feat = self._rest_residuals(streams, pred, modes, feat, what)
+            feat = self._rest_residuals(streams, pred, modes, feat, what, live)
         elif rest is None:
-            st.pending[chunk] = (pred, modes)
+            st.pending[chunk] = (pred, modes, live)
         else:
-            feat = self._rest_residuals(ct.unpack_streams(rest, what + " rest part", self._newer), pred, modes, feat, what)
+            rest_streams = ct.unpack_streams(rest, what + " rest part", self._newer)
+            feat = self._rest_residuals(rest_streams, pred, modes, feat, what, live)
+        nbr = np.full((g, k), -1, np.int32)  # copies: no search, only their parent
+        nbr[:, 0] = parents
+        nbr[live] = live_nbr
         st.pos.append(pos)
         st.feat.append(feat)
         st.parents.append(parents.astype(np.int32))
         st.neighbours.append(nbr)
 
-    def _rest_residuals(self, streams: dict, pred, modes, feat, what) -> np.ndarray:
-        g = len(pred)
-        r, intra = self._features(streams, g, what, 3, modes)
+    def _rest_residuals(self, streams: dict, pred, modes, feat, what, live) -> np.ndarray:
+        """Columns 3.. of the rows ``live`` (the chunk's Gaussians that are not copies) from the rest streams."""
+        r, intra = self._features(streams, len(pred), what, 3, modes)
         val = np.where(intra[None, :], r, pred[:, 3:].astype(np.int64) + r)
         self._check_range(val, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)
         out = feat.copy()
-        out[:, 3:] = val
+        out[live, 3:] = val
         return out
 
 

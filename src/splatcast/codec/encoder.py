@@ -311,6 +311,18 @@ def _vq_rate(backend: str, modes: np.ndarray):
     return bits
 
 
+def _exact_matches(low_pos, low_feat, pos, feat) -> np.ndarray:
+    """[N] int64: the lowest row of the lower layer whose position and features equal row i's, or -1."""
+    def rows(p, f):
+        return np.ascontiguousarray(np.concatenate([p, f], axis=1).astype(np.int32)).view(
+            np.dtype((np.void, 4 * (p.shape[1] + f.shape[1])))).ravel()
+
+    first: dict[bytes, int] = {}
+    for i, key in enumerate(rows(low_pos, low_feat).tolist()):
+        first.setdefault(key, i)
+    return np.array([first.get(key, -1) for key in rows(pos, feat).tolist()], np.int64)
+
+
 def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfig, sizes):
     backend = config.entropy
     nbr = NeighbourIndex(lower.pos).query(pos, config.knn_k)  # [N, k']
@@ -322,9 +334,15 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
     # e.g. independently fitted LODs) is coded intra; modes are then chosen on the predicted groups only
     groups = {ct.STREAM_OPACITY: (3, 4), ct.STREAM_SCALE: (4, 7), ct.STREAM_QUAT: (7, 11)}
     groups[ct.STREAM_REST] = (11, feat.shape[1])
+    # exact copies of a lower Gaussian (nested layers, additive training): a flag each and their parent, nothing
+    # else; the parent of a copy is the lowest lower row equal to it, of any other Gaussian its nearest neighbour
+    match = _exact_matches(lower.pos, lower.feat, pos, feat)
+    copy = match >= 0
+    parents = np.where(copy, match, nbr[:, 0]).astype(nbr.dtype)
+    live = ~copy
     intra = set()
     for sid, (a, b) in groups.items():
-        if b > a and _group_bits(feat[:, a:b]) < _group_bits(resid[:, a:b]):
+        if b > a and _group_bits(feat[live, a:b]) < _group_bits(resid[live, a:b]):
             intra.add(sid)
     if intra:
         predicted = [(a, b) for sid, (a, b) in groups.items() if sid not in intra]
@@ -335,29 +353,30 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
     if np.abs(resid).max(initial=0) >= 1 << 30:
         raise ValueError("feature residual out of int32 range")
     resid = resid.astype(np.int32)
-    measure = None if backend == "paq" else _vq_rate(backend, modes)  # paq is too slow to code every candidate
-    codebook, vq_idx, vq_report = choose_codebook(
-        resid[:, 0:3], config.vq, config.seed, config.vq_candidates, measure
+    measure = None if backend == "paq" else _vq_rate(backend, modes[live])  # paq is too slow to code every candidate
+    codebook, live_idx, vq_report = choose_codebook(
+        resid[live, 0:3], config.vq, config.seed, config.vq_candidates, measure
     )
+    vq_idx = np.zeros(len(pos), np.int32)
+    vq_idx[live] = live_idx
     dc_res = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
-    parents = nbr[:, 0]
     payloads, order = [], []
     for idx in chunks:
         # parent ascending (small non-negative deltas), then Morton order of the position
         idx = idx[np.lexsort((morton_codes(pos[idx]), parents[idx]))]
         par = parents[idx].astype(np.int64)
         dpar = np.diff(par, prepend=0).astype(np.int32)
-        dpos = (pos[idx].astype(np.int64) - lower.pos[par]).astype(np.int32)
-        m = modes[idx]
-        dc_streams = [
-            (ct.STREAM_PARENT_DELTA, dpar, None),
-            (ct.STREAM_POS, _comp_major(dpos), None),
-            (ct.STREAM_MODE, m.astype(np.int32), None),
-        ]
+        dc_streams = [(ct.STREAM_PARENT_DELTA, dpar, None)]
+        if copy[idx].any():
+            dc_streams.append((ct.STREAM_COPY, copy[idx].astype(np.int32), None))
+        sel = idx[live[idx]]  # every other stream carries the Gaussians that are not copies
+        dpos = (pos[sel].astype(np.int64) - lower.pos[parents[sel]]).astype(np.int32)
+        m = modes[sel]
+        dc_streams += [(ct.STREAM_POS, _comp_major(dpos), None), (ct.STREAM_MODE, m.astype(np.int32), None)]
         if len(codebook):
-            dc_streams.append((ct.STREAM_VQ_INDEX, vq_idx[idx].astype(np.int32), residual_context(m, 1)))
-        dc_streams.append((ct.STREAM_DC, _comp_major(dc_res[idx]), residual_context(m, 3)))
-        r, f = resid[idx], feat[idx]
+            dc_streams.append((ct.STREAM_VQ_INDEX, vq_idx[sel].astype(np.int32), residual_context(m, 1)))
+        dc_streams.append((ct.STREAM_DC, _comp_major(dc_res[sel]), residual_context(m, 3)))
+        r, f = resid[sel], feat[sel]
         rest_streams = []
         for sid, (a, b) in groups.items():
             vals = f[:, a:b] if sid in intra else r[:, a:b]
@@ -368,10 +387,14 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
         payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
         order.append(idx)
     order = np.concatenate(order) if order else np.zeros(0, np.int64)
-    q = QuantizedLayer(pos[order], feat[order], order, parents[order], nbr[order], modes[order])
+    shown_nbr = nbr.copy()
+    shown_nbr[copy, 0] = parents[copy]
+    shown_nbr[copy, 1:] = -1  # a copy has no neighbour search: only its parent
+    q = QuantizedLayer(pos[order], feat[order], order, parents[order], shown_nbr[order], modes[order])
     st = {
-        "mode_entropy_bits": mode_entropy_bits(modes),
-        "mode_histogram": np.bincount(modes, minlength=nbr.shape[1] + 1).tolist(),
+        "copies": int(copy.sum()),
+        "mode_entropy_bits": mode_entropy_bits(modes[live]),
+        "mode_histogram": np.bincount(modes[live], minlength=nbr.shape[1] + 1).tolist(),
         "codebook_size": int(len(codebook)),
         "vq_candidates": vq_report,
         "intra_groups": sorted(ct.STREAM_NAMES[sid] for sid in intra),

@@ -101,8 +101,8 @@ export class ProgressiveDecoder {
     if (rest.length < need) throw new TruncatedError(`${what}: rest part needs ${need} bytes, got ${rest.length}`);
     rest = rest.subarray(0, need);
     checkCrc(rest, ce.crcRest, `${what} rest part`);
-    const { pred, modes } = st.pending.get(chunk);
-    st.feat[chunk] = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, st.feat[chunk], what);
+    const { pred, modes, live } = st.pending.get(chunk);
+    st.feat[chunk] = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, st.feat[chunk], what, live);
     st.pending.delete(chunk);
     st.invalidate();
   }
@@ -183,50 +183,69 @@ export class ProgressiveDecoder {
       if (acc > m - 1) throw new BitstreamFormatError(`${what}: parent outside 0..${m - 1} (got ${acc})`);
       parents[i] = acc;
     }
-    const dpos = this.get(streams, STREAM.POS, 3 * g, what);
+    // version 2: exact copies of their parent carry a flag and nothing else (format.md 3.2)
+    let copy = null;
+    if (streams.has(STREAM.COPY)) {
+      if (this.index.version[0] < 2) throw new BitstreamFormatError(`${what}: stream copy needs version 2`);
+      copy = this.get(streams, STREAM.COPY, g, what);
+      checkRange(copy, 0, 1, "copy flag", what);
+    }
+    const live = [];
+    for (let i = 0; i < g; i++) if (!copy || !copy[i]) live.push(i);
+    const n = live.length;
+    const dpos = this.get(streams, STREAM.POS, 3 * n, what);
     const pos = new Int32Array(3 * g);
-    for (let i = 0; i < g; i++) {
+    for (let i = 0; i < g; i++) for (let a = 0; a < 3; a++) pos[3 * i + a] = low.pos[3 * parents[i] + a];
+    const livePos = new Int32Array(3 * n);
+    for (let t = 0; t < n; t++) {
+      const i = live[t];
       for (let a = 0; a < 3; a++) {
-        const v = low.pos[3 * parents[i] + a] + dpos[a * g + i];
+        const v = pos[3 * i + a] + dpos[a * n + t];
         if (v < 0 || v > this.posMax) throw new BitstreamFormatError(`${what}: position outside 0..${this.posMax} (got ${v})`);
         pos[3 * i + a] = v;
+        livePos[3 * t + a] = v;
       }
     }
     const k = Math.min(li.knnK, m);
-    const modes = this.get(streams, STREAM.MODE, g, what);
+    const modes = this.get(streams, STREAM.MODE, n, what);
     checkRange(modes, 0, k, "mode", what);
     if (!this.nindex.has(layer - 1)) this.nindex.set(layer - 1, new NeighbourIndex(low.pos));
-    const nbr = this.nindex.get(layer - 1).query(pos, li.knnK);
-    const pred = predictWithModes(low.pos, low.feat, C, pos, nbr, k, modes);
-    let feat = pred.slice();
-    const mctx = new Int32Array(3 * g);
-    for (let t = 0; t < 3; t++) for (let i = 0; i < g; i++) mctx[t * g + i] = Math.min(modes[i], 2);
-    const dcRes = this.get(streams, STREAM.DC, 3 * g, what, mctx);
+    const nbr = this.nindex.get(layer - 1).query(livePos, li.knnK);
+    const pred = predictWithModes(low.pos, low.feat, C, livePos, nbr, k, modes);
+    const mctx = new Int32Array(3 * n);
+    for (let t = 0; t < 3; t++) for (let i = 0; i < n; i++) mctx[t * n + i] = Math.min(modes[i], 2);
+    const dcRes = this.get(streams, STREAM.DC, 3 * n, what, mctx);
     let vq = null;
     if (li.codebookSize) {
-      vq = this.get(streams, STREAM.VQ_INDEX, g, what, mctx.subarray(0, g));
+      vq = this.get(streams, STREAM.VQ_INDEX, n, what, mctx.subarray(0, n));
       checkRange(vq, 0, li.codebookSize - 1, "vq index", what);
     }
-    for (let i = 0; i < g; i++) {
+    let feat = new Int32Array(g * C);
+    for (let i = 0; i < g; i++) feat.set(low.feat.subarray(parents[i] * C, parents[i] * C + C), i * C);
+    for (let t = 0; t < n; t++) {
+      const i = live[t];
+      feat.set(pred.subarray(t * C, t * C + C), i * C);
       for (let c = 0; c < 3; c++) {
-        const v = pred[i * C + c] + dcRes[c * g + i] + (vq ? li.codebook[3 * vq[i] + c] : 0);
+        const v = pred[t * C + c] + dcRes[c * n + t] + (vq ? li.codebook[3 * vq[t] + c] : 0);
         if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: sh_dc outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
         feat[i * C + c] = v;
       }
     }
-    if (joint) feat = this.restResiduals(streams, pred, modes, feat, what);
-    else if (rest === null) st.pending.set(chunk, { pred, modes });
-    else feat = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what);
+    if (joint) feat = this.restResiduals(streams, pred, modes, feat, what, live);
+    else if (rest === null) st.pending.set(chunk, { pred, modes, live });
+    else feat = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what, live);
     st.pos.push(pos); st.feat.push(feat); st.parents.push(parents);
   }
 
-  restResiduals(streams, pred, modes, feat, what) {
-    const C = this.cols, g = modes.length;
-    const { out: r, intra } = this.features(streams, g, what, 3, modes);
+  /** Columns 3.. of the rows `live` (the chunk's Gaussians that are not copies) from the rest streams. */
+  restResiduals(streams, pred, modes, feat, what, live) {
+    const C = this.cols, n = modes.length;
+    const { out: r, intra } = this.features(streams, n, what, 3, modes);
     const res = feat.slice();
-    for (let i = 0; i < g; i++) {
+    for (let t = 0; t < n; t++) {
+      const i = live[t];
       for (let c = 3; c < C; c++) {
-        const v = intra[c] ? r[i * C + c] : pred[i * C + c] + r[i * C + c];
+        const v = intra[c] ? r[t * C + c] : pred[t * C + c] + r[t * C + c];
         if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: feature outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
         res[i * C + c] = v;
       }

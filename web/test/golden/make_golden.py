@@ -21,6 +21,7 @@ from codec_synthetic import synthetic_layers  # noqa: E402
 
 from splatcast.codec.decoder import decode, decode_progressive  # noqa: E402
 from splatcast.codec.encoder import EncoderConfig, encode  # noqa: E402
+from splatcast.scene.cloud import GaussianCloud  # noqa: E402
 from splatcast.scene.formats.ply import write_ply  # noqa: E402
 
 STREAMS = {
@@ -28,6 +29,7 @@ STREAMS = {
     "zstd_scalable": dict(entropy="zstd", mode="scalable", chunks=3, partial="replace", vq=16, dc_only="on"),
     "rans_mdc": dict(entropy="rans", mode="mdc", chunks=2, partial="replace"),
     "rans_joint": dict(entropy="rans", mode="scalable", chunks=3, partial="auto", dc_only="off"),
+    "zstd_copies": dict(entropy="zstd", mode="scalable", chunks=3, partial="replace", dc_only="on"),  # nested
 }
 # operating points: (layer, chunks, refine); None = whole file
 OPS = [(None, None, "full"), (1, 1, "dc"), (1, 2, "full"), (2, 1, "full"), (2, 2, "dc"), (0, 1, "full")]
@@ -47,9 +49,13 @@ def ply_sha(cloud) -> str:
 
 def main() -> None:
     layers = synthetic_layers(n0=60, n_layers=3, sh_degree=1, seed=3)
+    # nested layers (each holds the one below unchanged, plus new Gaussians): exact copies, stream 10
+    nested = [layers[0]]
+    for extra in layers[1:]:
+        nested.append(GaussianCloud.concat([nested[-1], extra[: len(extra) // 2]]))
     expected, fidelity = {}, {}
     for name, kw in STREAMS.items():
-        data = encode(layers, EncoderConfig(**kw))
+        data = encode(nested if name.endswith("copies") else layers, EncoderConfig(**kw))
         (HERE / f"{name}.splc").write_bytes(data)
         expected[name] = {op_key(op): ply_sha(decode(data, *op)) for op in OPS}
         fidelity[name] = {op_key(op): _json_db(decode_progressive(data, *op).state_fidelity()) for op in OPS}
