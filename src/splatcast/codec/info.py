@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from splatcast.codec.container import read_index
+from splatcast.codec.container import fidelity_db, read_index
 
 
 def describe(source) -> dict:
@@ -31,7 +31,10 @@ def describe(source) -> dict:
                 "dc_bytes": sum(c.dc_bytes for c in layer.chunks),
                 "bits_per_gaussian": 8.0 * nbytes / max(layer.gaussians, 1),
                 "chunk_table": [
-                    {"offset": c.offset, "dc_bytes": c.dc_bytes, "full_bytes": c.full_bytes, "gaussians": c.gaussians}
+                    {"offset": c.offset, "dc_bytes": c.dc_bytes, "full_bytes": c.full_bytes, "gaussians": c.gaussians,
+                     # the index's fidelity of the states after this chunk (docs/format.md 1.3; null: not recorded,
+                     # "inf": the top layer)
+                     "fidelity_db": {k: _db(getattr(c, f"fidelity_{k}")) for k in ("full", "dc", "upgraded")}}
                     for c in layer.chunks
                 ],
             }
@@ -52,3 +55,8 @@ def describe(source) -> dict:
         "complete": len(data) >= idx.total_bytes,
         "layers": layers,
     }
+
+
+def _db(code: int):
+    value = fidelity_db(code)
+    return "inf" if value == float("inf") else value
