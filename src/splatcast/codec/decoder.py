@@ -16,6 +16,7 @@ import numpy as np
 from splatcast.codec import container as ct
 from splatcast.codec.encoder import residual_context, rest_context
 from splatcast.codec.entropy import decode_stream
+from splatcast.codec.features import FEATURE_GROUPS, from_stream
 from splatcast.codec.fidelity import started_layers, state_fidelity
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.predict import predict_with_modes
@@ -206,17 +207,16 @@ class ProgressiveDecoder:
 
     def _features(self, streams, g, what, first_col, ctx_modes=None):
         """Columns first_col.. from their streams: ([g, C - first_col] int32 values, [C - first_col] bool intra)."""
-        groups = [(ct.STREAM_DC, 0, 3), (ct.STREAM_OPACITY, 3, 1), (ct.STREAM_SCALE, 4, 3), (ct.STREAM_QUAT, 7, 4)]
-        groups.append((ct.STREAM_REST, 11, self.cols - 11))
         out = np.empty((g, self.cols - first_col), np.int32)
         intra = np.zeros(self.cols - first_col, bool)
-        for sid, c0, n in groups:
+        for fg in FEATURE_GROUPS:
+            c0, n = fg.first, fg.stop(self.cols) - fg.first
             if c0 < first_col or n == 0:
                 continue
-            rest = sid == ct.STREAM_REST  # Gaussian-major; every other stream is component-major
-            ctx = None if ctx_modes is None else (rest_context if rest else residual_context)(ctx_modes, n)
+            sid = fg.stream
+            ctx = None if ctx_modes is None else (rest_context if fg.gaussian_major else residual_context)(ctx_modes, n)
             v = self._get(streams, sid, n * g, what, ctx)
-            out[:, c0 - first_col : c0 - first_col + n] = v.reshape(g, n) if rest else v.reshape(n, g).T
+            out[:, c0 - first_col : c0 - first_col + n] = from_stream(fg, v, g, n)
             if g and streams[sid][1]:
                 intra[c0 - first_col : c0 - first_col + n] = True
         return out, intra

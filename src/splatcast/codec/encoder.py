@@ -19,6 +19,7 @@ import numpy as np
 
 from splatcast.codec import container as ct
 from splatcast.codec.entropy import encode_stream
+from splatcast.codec.features import FEATURE_GROUPS, REFINED_GROUPS, to_stream
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.layers import MAX_CHUNK_GROWTH, morton_codes, progressive_chunks
 from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
@@ -138,14 +139,7 @@ def _encode_intra(pos, feat, chunks, backend, sizes):
         dpos = np.diff(p, axis=0, prepend=np.zeros((1, 3), np.int64)).astype(np.int32)
         f = feat[idx]
         dc = _streams(
-            [
-                (ct.STREAM_POS, _comp_major(dpos), None),
-                (ct.STREAM_DC, _comp_major(f[:, 0:3]), None),
-                (ct.STREAM_OPACITY, _comp_major(f[:, 3:4]), None),
-                (ct.STREAM_SCALE, _comp_major(f[:, 4:7]), None),
-                (ct.STREAM_QUAT, _comp_major(f[:, 7:11]), None),
-                (ct.STREAM_REST, np.ascontiguousarray(f[:, 11:]).reshape(-1), None),  # Gaussian-major
-            ],
+            [(ct.STREAM_POS, _comp_major(dpos), None)] + [(fg.stream, to_stream(fg, f), None) for fg in FEATURE_GROUPS],
             backend,
             sizes,
         )
@@ -332,8 +326,7 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
     resid = feat.astype(np.int64) - pred
     # a feature group whose residuals cost more than its values (layers with no per-Gaussian correspondence,
     # e.g. independently fitted LODs) is coded intra; modes are then chosen on the predicted groups only
-    groups = {ct.STREAM_OPACITY: (3, 4), ct.STREAM_SCALE: (4, 7), ct.STREAM_QUAT: (7, 11)}
-    groups[ct.STREAM_REST] = (11, feat.shape[1])
+    groups = {fg.stream: (fg.first, fg.stop(feat.shape[1])) for fg in REFINED_GROUPS}
     # exact copies of a lower Gaussian (nested layers, additive training): a flag each and their parent, nothing
     # else; the parent of a copy is the lowest lower row equal to it, of any other Gaussian its nearest neighbour
     match = _exact_matches(lower.pos, lower.feat, pos, feat)
@@ -378,12 +371,10 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
         dc_streams.append((ct.STREAM_DC, _comp_major(dc_res[sel]), residual_context(m, 3)))
         r, f = resid[sel], feat[sel]
         rest_streams = []
-        for sid, (a, b) in groups.items():
-            vals = f[:, a:b] if sid in intra else r[:, a:b]
-            if sid == ct.STREAM_REST:  # Gaussian-major: LZ coders find the repeated coefficient sets
-                rest_streams.append((sid, np.ascontiguousarray(vals).reshape(-1), rest_context(m, b - a), sid in intra))
-            else:
-                rest_streams.append((sid, _comp_major(vals), residual_context(m, b - a), sid in intra))
+        for fg in REFINED_GROUPS:  # SH rest is Gaussian-major: LZ coders find the repeated coefficient sets
+            a, b = groups[fg.stream]
+            ctx = (rest_context if fg.gaussian_major else residual_context)(m, b - a)
+            rest_streams.append((fg.stream, to_stream(fg, f if fg.stream in intra else r), ctx, fg.stream in intra))
         payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
         order.append(idx)
     order = np.concatenate(order) if order else np.zeros(0, np.int64)

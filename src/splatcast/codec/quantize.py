@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from splatcast.codec.features import DC, N_FIXED_COLS, OPACITY, QUAT, REST, SCALE  # the column table
 from splatcast.scene.cloud import GaussianCloud, sh_rest_count
 
 DEFAULT_QUALITY = 8
@@ -24,7 +25,6 @@ STEP_DC, STEP_OPACITY, STEP_SCALE, STEP_QUAT, STEP_REST = range(5)
 FEATURE_LIMIT = (1 << 24) - 1  # |quantized feature| never exceeds this (prediction sums stay exact)
 DC_COLS = slice(0, 3)
 REST_COLS_START = 3  # opacity .. SH rest: the part a refine="dc" decoder predicts instead of decoding
-N_FIXED_COLS = 11
 
 
 def feature_columns(sh_degree: int) -> int:
@@ -76,7 +76,7 @@ def quantize_features(cloud: GaussianCloud, steps: np.ndarray, sh_degree: int) -
     c = cloud.with_sh_degree(sh_degree) if cloud.sh_degree != sh_degree else cloud
     n = len(c)
     s = steps.astype(np.float64)
-    cols = [
+    cols = [  # in the column order of features.FEATURE_GROUPS
         c.sh_dc.astype(np.float64) / s[STEP_DC],
         c.opacities.astype(np.float64)[:, None] / s[STEP_OPACITY],
         c.scales.astype(np.float64) / s[STEP_SCALE],
@@ -96,13 +96,13 @@ def dequantize(grid: Grid, steps: np.ndarray, pos: np.ndarray, feat: np.ndarray,
     s = steps.astype(np.float64)
     k = sh_rest_count(sh_degree)
     feat = np.ascontiguousarray(feat, dtype=np.int32)
-    rest = _scaled(feat, N_FIXED_COLS, 3 * k, s[STEP_REST])
+    rest = _scaled(feat, REST.first, 3 * k, s[STEP_REST])
     return GaussianCloud(
         means=grid.dequantize(pos),
-        scales=_scaled(feat, 4, 3, s[STEP_SCALE]),
-        quats=_scaled(feat, 7, 4, s[STEP_QUAT]),
-        opacities=_scaled(feat, 3, 1, s[STEP_OPACITY])[:, 0],
-        sh_dc=_scaled(feat, 0, 3, s[STEP_DC]),
+        scales=_scaled(feat, SCALE.first, SCALE.width, s[STEP_SCALE]),
+        quats=_scaled(feat, QUAT.first, QUAT.width, s[STEP_QUAT]),
+        opacities=_scaled(feat, OPACITY.first, OPACITY.width, s[STEP_OPACITY])[:, 0],
+        sh_dc=_scaled(feat, DC.first, DC.width, s[STEP_DC]),
         sh_rest=rest.reshape(n, k, 3),
     )
 
