@@ -64,6 +64,10 @@ def test_clean_errors(ply_layers, tmp_path, capsys):
     out.write_bytes(data[: len(data) // 2])
     assert main(["decode", str(out), "-o", str(tmp_path / "p.ply"), "--layer", "1"]) == 2
     assert main(["decode", str(out), "-o", str(tmp_path / "p.ply"), "--json"]) == 0  # a prefix decodes
+    capsys.readouterr()
+    for flag in ("--chunks", "--layer"):  # once a ValueError traceback
+        assert main(["decode", str(out), "-o", str(tmp_path / "p.ply"), flag, "-1"]) == 2
+        assert "must be >= 0" in capsys.readouterr().err
 
 
 def test_hold_policy_shows_the_layer_below_until_complete():

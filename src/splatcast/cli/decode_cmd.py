@@ -20,8 +20,13 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from splatcast.codec.decoder import decode_progressive, warm_up
+    from splatcast.errors import SplatcastError
     from splatcast.scene.formats import write_scene
 
+    if args.chunks is not None and args.chunks < 0:
+        raise SplatcastError(f"--chunks={args.chunks} must be >= 0")
+    if args.layer is not None and args.layer < 0:
+        raise SplatcastError(f"--layer={args.layer} must be >= 0")
     data = Path(args.input).read_bytes()
     warm_up()
     dec = decode_progressive(data, args.layer, args.chunks, args.refine)
