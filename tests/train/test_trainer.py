@@ -76,6 +76,25 @@ def test_additive_capture_keeps_each_layer_inside_the_next(tmp_path):
     assert np.array_equal(back.parent, lineages[1].parent) and np.array_equal(back.kept, lineages[1].kept)
 
 
+def test_train_additive_command_writes_nested_layers_and_lineage(tmp_path, capsys):
+    from splatcast.train.trainer import Lineage
+
+    write_nerf_dataset(tmp_path / "ds", small_scene_cloud(), n_views=9, size=32)
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "ds"), "-o", str(out), "--iterations", "60", "--resolution", "24",
+                 "--save-at", "30,60", "--additive", "--init-points", "300", "--json"]) == 0
+    capsys.readouterr()
+    low, high = read_scene(out / "iteration_30.ply"), read_scene(out / "iteration_60.ply")
+    lineage = Lineage.load(out / "iteration_60.lineage.npz")
+    kept = np.flatnonzero(lineage.kept)
+    np.testing.assert_array_equal(lineage.parent[kept], np.arange(len(low)))
+    # geometry frozen, opacity and SH-DC refined (train --additive's choice)
+    for name in ("means", "scales", "quats"):
+        np.testing.assert_array_equal(getattr(high, name)[kept], getattr(low, name))
+    assert len(high) >= len(low)
+    assert main(["train", str(tmp_path / "ds"), "-o", str(out), "--additive", "--auto-layers", "2"]) == 2
+
+
 def test_position_lr_schedule_is_log_linear():
     trainer = Trainer(_dataset(size=16, n_views=4), TrainConfig(iterations=100, init_points=10))
     assert trainer.position_lr(0) == pytest.approx(1.6e-4 * 3.3)

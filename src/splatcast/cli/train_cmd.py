@@ -11,6 +11,9 @@ from pathlib import Path
 from splatcast.errors import SplatcastError
 
 HELP = "train a 3DGS model on CPU from a NeRF-synthetic dataset, saving PLY checkpoints (quality layers)"
+# --additive: saved Gaussians keep their geometry but may still fade and change colour (best measured trade-off,
+# docs/training.md "Additive layers")
+ADDITIVE_REFINE = ("opacity_logits", "sh_dc")
 
 
 def add_arguments(parser) -> None:
@@ -27,8 +30,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--init-points", type=int, default=20000, help="random initial Gaussians")
     parser.add_argument("--eval-every", type=int, default=500, help="iterations between test-PSNR evaluations")
     parser.add_argument("--additive", action="store_true",
-                        help="with --save-at: freeze each saved layer's Gaussians, so every layer holds the one "
-                             "before unchanged plus new Gaussians (nested by construction); writes "
+                        help="with --save-at: freeze each saved layer's Gaussians (all but opacity and SH-DC), so "
+                             "every layer holds the one before plus new Gaussians (nested by construction); writes "
                              "iteration_N.lineage.npz beside each PLY (docs/training.md)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
@@ -104,7 +107,7 @@ def run(args) -> int:
                 if it in save_at:
                     path = out / f"iteration_{it}.ply"
                     if args.additive:
-                        layer, lineage = trainer.capture()
+                        layer, lineage = trainer.capture(ADDITIVE_REFINE)
                         write_scene(layer, path)
                         lineage.save(out / f"iteration_{it}.lineage.npz")
                     else:
