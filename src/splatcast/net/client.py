@@ -3,10 +3,10 @@
 Reads the MPD, fetches the .splc header named by ``SegmentBase@indexRange`` (it is the index), then requests exact
 byte ranges in decoding order, letting the ABR (abr.py) choose per layer between one "full" pass and a "dc" sweep
 plus upgrades; each piece goes straight into the codec's ProgressiveDecoder and a timeline row is logged (t_s,
-bytes, layer, chunk, refine, gaussians, shown). A decoded state is shown only if the index records it at least as
-good as the one on screen (display.py). No byte is requested twice: a chunk taken "dc" is completed later by
-exactly its remainder. Fidelity (PSNR of every logged state against the final model) is computed afterwards by replaying the
-same pieces into a fresh decoder, so rendering never disturbs the timed loop.
+bytes, layer, chunk, refine, gaussians, shown). A decoded state is shown only if the index records it better
+than the one on screen (display.py). No byte is requested twice: a chunk taken "dc" is completed later by exactly
+its remainder. Fidelity (PSNR of what is on screen after every step against the final model) is computed
+afterwards by replaying the same pieces into a fresh decoder, so rendering never disturbs the timed loop.
 
 Transports share one interface, ``await fetch(path, (start, end_exclusive) | None) -> bytes``: HTTP (aiohttp, one
 keep-alive connection, optional receiver-side trace shaping), WebRTC (webrtc.py) and a simulated link
@@ -23,10 +23,10 @@ from urllib.parse import urljoin, urlparse
 
 import aiohttp
 
+from splatcast.codec.container import fidelity_db
 from splatcast.dash.layout import check_index_matches, interpret_mpd
 from splatcast.dash.mpd import MAX_MPD_BYTES, parse_mpd
 from splatcast.errors import ManifestError, NetworkError
-from splatcast.codec.container import fidelity_db
 from splatcast.net.abr import DEFAULT_ABR, Abr, ThroughputEstimator, make_abr, split_chunks
 from splatcast.net.display import MonotoneDisplay
 from splatcast.net.shaping import TraceShaper

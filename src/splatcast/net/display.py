@@ -1,9 +1,10 @@
 """The monotone display rule of docs/streaming.md: never replace what is on screen by a state of lower fidelity.
 
 The encoder measures the fidelity of every state a client can reach and stores it in the index
-(splatcast.codec.fidelity); a client shows a newly decoded state only if its recorded fidelity is at least that of
-the state on screen (strictly higher: see offer), and holds the picture otherwise (it keeps decoding: the held state's bytes are needed by the
-later ones). Files without the table (version 1, ``encode --fidelity off``) show every state, as before.
+(splatcast.codec.fidelity); a client shows a newly decoded state only if its recorded fidelity is strictly higher
+than that of the state on screen (see offer), and holds the picture otherwise (it keeps decoding: the held state's
+bytes are needed by the later ones). Files without the table (version 1, ``encode --fidelity off``) show every
+state, as before.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
 //               | {type: 'step', info, requests, throughputBps} (each piece this worker fetched)
 //               | {type: 'streamed', fetched} (the last one)
 //               | {type: 'cloud', seq, numSplats, packedArray, sh1, sh2, sh3, splatEncoding, shDegree, frame?, decodeMs,
-//                  fidelityDb} | {type: 'held', seq, fidelityDb, shownDb} (a decoded state worse than the shown one)
+//                  fidelityDb} | {type: 'held', seq, fidelityDb, shownDb} (a decoded state not recorded better)
 //               | {type: 'error', message, seq}
 // Pieces that arrive while the worker is busy are all applied before the next cloud is built (only the newest
 // state is packed: the page would draw nothing in between anyway).
@@ -39,7 +39,7 @@ let decodeMs = 0;
 let headerBytes = 0;
 let index = null;
 let broken = false;
-let display = false; // the file records fidelity: show only states at least as good as the one on screen
+let display = false; // the file records fidelity: show only states recorded better than the one on screen
 let shownDb = null;
 const queue = []; // pieces fetched here, decoded between fetches: {seq, layer, chunk, kind, data}
 
