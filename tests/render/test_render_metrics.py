@@ -80,3 +80,16 @@ def test_fidelity_orders_real_levels_of_detail(shared_data):
     a = fidelity_psnr(ref, mid, n_views=3, width=64, height=64)
     b = fidelity_psnr(ref, coarse, n_views=3, width=64, height=64)
     assert 15 < b["psnr"] < a["psnr"] < 60 and b["ssim"] < a["ssim"] < 1
+
+
+def test_fidelity_scorer_equals_fidelity_psnr(rng):
+    """The scorer renders the reference once; its value is fidelity_psnr's (which re-renders it every call)."""
+    from splatcast.render.metrics import FidelityScorer, fidelity_psnr
+    from splatcast.scene.default import lab_bench
+
+    reference = lab_bench(1500, seed=2)
+    score = FidelityScorer(reference, 3, 48)
+    for test in (reference[:700], reference[::2], reference):
+        assert score(test) == fidelity_psnr(reference, test, n_views=3, width=48, height=48)["psnr"]
+    assert math.isinf(score(reference))
+    assert math.isinf(FidelityScorer(reference[:0], 3, 48)(reference))

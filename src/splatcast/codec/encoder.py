@@ -31,7 +31,14 @@ from splatcast.codec.predict import (
     mode_entropy_bits,
     predict_with_modes,
 )
-from splatcast.codec.quantize import DEFAULT_POS_BITS, DEFAULT_QUALITY, Grid, quantize_features, steps_for_quality
+from splatcast.codec.quantize import (
+    DEFAULT_POS_BITS,
+    DEFAULT_QUALITY,
+    Grid,
+    dequantize,
+    quantize_features,
+    steps_for_quality,
+)
 from splatcast.codec.vq import DEFAULT_CANDIDATES, choose_codebook
 from splatcast.scene.cloud import GaussianCloud
 
@@ -228,7 +235,9 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
     data = ct.write_file(index, payloads)
     if config.fidelity:
         t0 = time.perf_counter()
-        data = _with_fidelity(data, index, payloads, config, stats)
+        # the decoded top layer is the encoder's reconstruction of it: no need to decode the file for it
+        top = dequantize(grid, steps, recon[-1].pos, recon[-1].feat, layers[-1].sh_degree)
+        data = _with_fidelity(data, index, payloads, config, stats, top)
         for st in stats:
             st["fidelity_s"] = round(time.perf_counter() - t0, 3)  # one measurement for the whole file
     return data, stats, recon
@@ -237,12 +246,12 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
 PARTIAL_MARGIN_DB = 0.25  # a mixture must beat the layer below by this much to be shown at all (noise of the proxy)
 
 
-def _with_fidelity(data: bytes, index: ct.StreamIndex, payloads, config: EncoderConfig, stats: list[dict]) -> bytes:
+def _with_fidelity(data: bytes, index: ct.StreamIndex, payloads, config: EncoderConfig, stats: list[dict], top) -> bytes:
     """Measure every client state of ``data`` (written with display_from = 1 on "auto" layers), choose display_from
     and joint chunks from it, and rewrite the file with the fidelity table (docs/format.md 1.3 and 5)."""
     from splatcast.codec.fidelity import measure_states
 
-    states = measure_states(data)
+    states = measure_states(data, reference=top)
     lower_db = None  # fidelity of the complete layer below
     fidelity = []
     for li, (layer, st, fs) in enumerate(zip(index.layers, stats, states)):

@@ -12,7 +12,7 @@ numbers describe exactly what a client shows, display_from and the MDC rule incl
 
 from __future__ import annotations
 
-import math
+import copy
 from dataclasses import dataclass
 
 from splatcast.codec.container import fidelity_db
@@ -59,58 +59,40 @@ def state_fidelity(index, received: list[int], pending: list[set[int]]) -> float
     return fidelity_db(code)
 
 
-class _Scorer:
-    """Fidelity PSNR against a fixed reference whose images are rendered once."""
-
-    def __init__(self, reference, views: int, size: int):
-        from splatcast.render.camera import orbit_cameras
-        from splatcast.render.rasterize import render
-
-        self._render = render
-        self.cameras = orbit_cameras(reference, views, size, size) if len(reference) else []
-        self.images = [render(reference, cam) for cam in self.cameras]
-
-    def __call__(self, cloud) -> float:
-        from splatcast.render.metrics import mean_psnr, psnr
-
-        if not self.cameras:
-            return math.inf
-        return mean_psnr([psnr(ref, self._render(cloud, cam)) for ref, cam in zip(self.images, self.cameras)])
-
-
-def _feed_lower(dec, data: bytes, layer: int) -> None:
-    """Every layer below ``layer`` complete in full refinement (what an inter layer needs)."""
-    for j in range(layer):
-        for c, ce in enumerate(dec.index.layers[j].chunks):
-            dec.add_chunk(j, c, data[ce.offset : ce.offset + ce.full_bytes], "full")
-
-
-def measure_states(data: bytes, views: int = FIDELITY_VIEWS, size: int = FIDELITY_PX) -> list[LayerFidelity]:
-    """Fidelity of every state of every layer of the file ``data`` (see the module docstring)."""
+def measure_states(
+    data: bytes, views: int = FIDELITY_VIEWS, size: int = FIDELITY_PX, reference=None
+) -> list[LayerFidelity]:
+    """Fidelity of every state of every layer of the file ``data`` (see the module docstring). ``reference``: the
+    file's decoded top layer when the caller has it (the encoder does), else it is decoded here."""
     from splatcast.codec.decoder import ProgressiveDecoder, decode
+    from splatcast.render.metrics import FidelityScorer
 
-    index = ProgressiveDecoder(data).index
-    score = _Scorer(decode(data), views, size)
+    score = FidelityScorer(decode(data) if reference is None else reference, views, size)
     out: list[LayerFidelity] = []
     dec = ProgressiveDecoder(data)  # the one-pass session: every chunk full, layer after layer
-    for j, li in enumerate(index.layers):
+    for j, li in enumerate(dec.index.layers):
+        split = any(ce.dc_bytes < ce.full_bytes for ce in li.chunks)
+        if split:  # the two-pass session of this layer starts from the same state: the layers below complete
+            dc, upgraded = _two_pass(copy.deepcopy(dec), data, j, score)
         full = []
         for c, ce in enumerate(li.chunks):
             dec.add_chunk(j, c, data[ce.offset : ce.offset + ce.full_bytes], "full")
             full.append(score(dec.cloud()))
-        out.append(LayerFidelity(full, list(full), [full[-1]] * len(full) if full else []))
-    for j, li in enumerate(index.layers):
-        if not any(ce.dc_bytes < ce.full_bytes for ce in li.chunks):
-            continue  # no dc-only part: the two-pass states are the one-pass ones
-        two = ProgressiveDecoder(data)
-        _feed_lower(two, data, j)
-        dc, upgraded = [], []
-        for c, ce in enumerate(li.chunks):
-            two.add_chunk(j, c, data[ce.offset : ce.offset + ce.dc_bytes], "dc")
-            dc.append(score(two.cloud()))
-        for c, ce in enumerate(li.chunks):
-            if ce.dc_bytes < ce.full_bytes:
-                two.upgrade_chunk(j, c, data[ce.offset + ce.dc_bytes : ce.offset + ce.full_bytes])
-            upgraded.append(score(two.cloud()))
-        out[j] = LayerFidelity(out[j].full, dc, upgraded)
+        if not split:  # no dc-only part: the two-pass states are the one-pass ones
+            dc, upgraded = list(full), [full[-1]] * len(full) if full else []
+        out.append(LayerFidelity(full, dc, upgraded))
     return out
+
+
+def _two_pass(dec, data: bytes, j: int, score) -> tuple[list[float], list[float]]:
+    """The dc sweep of layer j, then its upgrade sweep, from a decoder holding the layers below complete."""
+    dc, upgraded = [], []
+    chunks = dec.index.layers[j].chunks
+    for c, ce in enumerate(chunks):
+        dec.add_chunk(j, c, data[ce.offset : ce.offset + ce.dc_bytes], "dc")
+        dc.append(score(dec.cloud()))
+    for c, ce in enumerate(chunks):
+        if ce.dc_bytes < ce.full_bytes:
+            dec.upgrade_chunk(j, c, data[ce.offset + ce.dc_bytes : ce.offset + ce.full_bytes])
+        upgraded.append(score(dec.cloud()))
+    return dc, upgraded

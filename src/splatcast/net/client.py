@@ -408,9 +408,9 @@ def replay_states(header: bytes, pieces: list[Piece], codec=CodecAdapter):
 def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size: int = 128) -> None:
     """Set timeline[i]["psnr_db"] = fidelity PSNR of what is on screen after step i (a held row keeps the shown
     state's value) against the final model (None when identical)."""
-    from splatcast.render.metrics import fidelity_psnr
+    from splatcast.render.metrics import FidelityScorer
 
-    reference = result.final_cloud
+    score = FidelityScorer(result.final_cloud, n_views, size)  # the reference's views rendered once
     on_screen = None
     for row, cloud in zip(result.timeline, replay_states(result.header, result.pieces, codec)):
         if not row.get("shown", True):
@@ -419,7 +419,7 @@ def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size:
         if len(cloud) == 0:
             row["psnr_db"] = on_screen = None
             continue
-        value = float(fidelity_psnr(reference, cloud, n_views=n_views, width=size, height=size)["psnr"])
+        value = float(score(cloud))
         row["psnr_db"] = on_screen = value if math.isfinite(value) else None
 
 

@@ -67,6 +67,25 @@ def mean_psnr(values: list[float]) -> float:
     return float(np.mean([min(v, PSNR_CAP_DB) for v in values]))
 
 
+class FidelityScorer:
+    """Fidelity PSNR of test clouds against one fixed reference, its views rendered once: ``scorer(cloud)`` equals
+    ``fidelity_psnr(reference, cloud, n_views, size, size)["psnr"]`` (inf for an empty reference)."""
+
+    def __init__(self, reference, n_views: int, size: int, background=(0.0, 0.0, 0.0)):
+        from splatcast.render.camera import orbit_cameras
+        from splatcast.render.rasterize import render
+
+        self._render, self.background = render, background
+        self.cameras = orbit_cameras(reference, n_views, size, size) if len(reference) else []
+        self.images = [render(reference, cam, background) for cam in self.cameras]
+
+    def __call__(self, cloud) -> float:
+        if not self.cameras:
+            return math.inf
+        return mean_psnr([psnr(ref, self._render(cloud, cam, self.background))
+                          for ref, cam in zip(self.images, self.cameras)])
+
+
 def fidelity_psnr(
     reference,
     test,

@@ -1,5 +1,7 @@
 // Receiver-driven adaptation, the rules of docs/streaming.md (same numbers as splatcast.net.abr): per layer, one
 // 'full' pass or a 'dc' sweep plus upgrades, chosen from the index's fidelity (default) or measured throughput.
+import { fidelityDb } from "../decoder/container.mjs";
+
 export class ThroughputEstimator {
   constructor(window = 5) {
     this.window = window;
@@ -18,7 +20,6 @@ export class ThroughputEstimator {
   }
 }
 
-const fidelityDb = (code) => (code === 0 ? null : code === 0xffff ? Infinity : code / 100); // format.md 1.3
 const isSplit = (c) => c.dcBytes < c.fullBytes;
 
 /** [bytes, dB after the piece] of each piece of a layer's pass ('full' or 'dc': dc sweep, then upgrades). */

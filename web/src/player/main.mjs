@@ -1,7 +1,7 @@
 // The splatcast web player: fetches a scalable .splc stream described by a DASH MPD (HTTP byte ranges or a WebRTC
 // data channel), lets the receiver-driven ABR pick a dc or full pass per layer, has every piece decoded in a Web
-// Worker and shows each new state no worse than the one on screen with Spark on three.js without re-creating the
-// scene. docs/player.md describes it all.
+// Worker and shows each new state recorded better than the one on screen with Spark on three.js without
+// re-creating the scene. docs/player.md describes it all.
 import { ThroughputEstimator, ABRS, DEFAULT_ABR } from "./abr.mjs";
 import { checkIndexAgainstMpd, openStream, streamSteps, timedGet } from "./session.mjs";
 import { HttpTransport, WebRtcTransport } from "./transport.mjs";
