@@ -11,9 +11,9 @@ import {
 const GOLDEN = new URL("./golden/", import.meta.url);
 const load = (name) => new Uint8Array(readFileSync(new URL(name, GOLDEN)));
 const readJson = (name) => JSON.parse(readFileSync(new URL(name, GOLDEN), "utf8"));
-// version 2.0 streams (make_golden.py) and the frozen version 1.0 ones: both must decode bit-exactly
-const expected = { ...readJson("expected.json"), ...readJson("expected_v1.json") };
-const fidelity = readJson("fidelity.json");
+// version 3.0 streams (make_golden.py) and the frozen version 1.0 and 2.0 ones: all must decode bit-exactly
+const expected = { ...readJson("expected.json"), ...readJson("expected_v1.json"), ...readJson("expected_v2.json") };
+const fidelity = { ...readJson("fidelity.json"), ...readJson("fidelity_v2.json") };
 
 const hex = (s) => Uint8Array.from(s.trim().split(/\s+/).map((b) => parseInt(b, 16)));
 const EXAMPLE = hex("00 00 0a 01 01 00 0c 06 21 06 06 0d 00 00 00 00 00 00 00 06 02 2d 19 21 fb 6c 00 00 00 08 2f");
@@ -40,7 +40,7 @@ test("container errors raise the right class", () => {
   assert.throws(() => readIndex(magic), BitstreamFormatError);
   assert.throws(() => readIndex(data.subarray(0, hb - 1)), TruncatedError);
   assert.throws(() => headerLength(data.subarray(0, 10)), TruncatedError);
-  const major = data.slice(); major[4] = 3;
+  const major = data.slice(); major[4] = 4;
   assert.throws(() => readIndex(major), UnsupportedVersionError);
   const hcrc = data.slice(); hcrc[40] ^= 0x10;
   assert.throws(() => readIndex(hcrc), ChecksumError);
@@ -107,7 +107,8 @@ for (const [name, ops] of Object.entries(fidelity)) {
 test("a joint inter layer (version 2) has no dc-only part and decodes whole from its one part", () => {
   const data = load("rans_joint.splc");
   const idx = readIndex(data);
-  assert.deepEqual(idx.version, [2, 0]);
+  assert.deepEqual(idx.version, [3, 0]);
+  assert.deepEqual(readIndex(load("rans_joint_v2.splc")).version, [2, 0]);
   assert.ok(idx.layers.slice(1).every((l) => l.coding === "inter" && l.chunks.every((c) => c.dcBytes === c.fullBytes && c.crcRest === 0)));
   const v1 = readIndex(load("rans_scalable_v1.splc"));
   assert.deepEqual(v1.version, [1, 0]);

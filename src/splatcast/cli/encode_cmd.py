@@ -22,7 +22,8 @@ def _vq(value: str):
 def add_arguments(parser) -> None:
     parser.add_argument("layers", nargs="+", help="scene files or folders, coarsest first")
     parser.add_argument("-o", "--output", required=True, help=".splc file to write")
-    parser.add_argument("--entropy", default="lzma", choices=["lzma", "paq", "zstd", "rans"])
+    parser.add_argument("--entropy", default="rans", choices=["rans", "lzma", "paq", "zstd"],
+                        help="entropy back-end (default rans: smallest on real streams and decodable by the web player)")
     parser.add_argument("--vq", default="auto", help="SH-DC residual VQ: auto (rate-chosen K), K, or off")
     parser.add_argument("--mode", default="scalable", choices=["scalable", "mdc"])
     parser.add_argument("--chunks", type=int, default=8, help="importance chunks per layer")

@@ -23,9 +23,10 @@ from splatcast.errors import (
 )
 
 MAGIC = b"SPLC"
-VERSION_MAJOR = 2  # written; 2.0 added the fidelity table and joint inter chunks (docs/format.md 1.5)
+VERSION_MAJOR = 3  # written; 2.0 added the fidelity table and joint inter chunks, 3.0 component contexts and colour
+# differences (docs/format.md 1.5)
 VERSION_MINOR = 0
-READ_MAJORS = (1, 2)  # a 1.0 file is read by the 1.0 rules (no fidelity table, no joint chunks)
+READ_MAJORS = (1, 2, 3)  # an older file is read by its own rules (1.0: no fidelity table, no joint chunks)
 PREAMBLE_BYTES = 16
 
 # hard limits for untrusted input, checked before allocating

@@ -14,9 +14,8 @@ import time
 import numpy as np
 
 from splatcast.codec import container as ct
-from splatcast.codec.encoder import residual_context, rest_context
 from splatcast.codec.entropy import decode_stream
-from splatcast.codec.features import FEATURE_GROUPS, from_stream
+from splatcast.codec.features import DC, FEATURE_GROUPS, from_stream, stream_context
 from splatcast.codec.fidelity import started_layers, state_fidelity
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.predict import predict_with_modes
@@ -68,6 +67,7 @@ class ProgressiveDecoder:
         self.steps = self.index.steps
         self.cols = feature_columns(self.index.sh_degree)
         self._newer = self.index.version[1] > ct.VERSION_MINOR
+        self.major = self.index.version[0]  # the stream rules (contexts, colour coding) depend on it
         self._layers = [_LayerState(len(li.chunks)) for li in self.index.layers]
         self._nindex: dict[int, NeighbourIndex] = {}
         self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
@@ -205,6 +205,14 @@ class ProgressiveDecoder:
         except BitstreamError as exc:
             raise type(exc)(f"{what} stream {ct.STREAM_NAMES[sid]}: {exc}") from None
 
+    def _group(self, streams, fg, g: int, width: int, what: str, modes=None) -> np.ndarray:
+        """[g, width] values of feature group ``fg`` from its stream (contexts and colour coding of this version)."""
+        v = self._get(streams, fg.stream, width * g, what, stream_context(self.major, width, g, modes, fg.gaussian_major))
+        try:
+            return from_stream(fg, v, g, width, self.major)
+        except BitstreamFormatError as exc:
+            raise BitstreamFormatError(f"{what} stream {ct.STREAM_NAMES[fg.stream]}: {exc}") from None
+
     def _features(self, streams, g, what, first_col, ctx_modes=None):
         """Columns first_col.. from their streams: ([g, C - first_col] int32 values, [C - first_col] bool intra)."""
         out = np.empty((g, self.cols - first_col), np.int32)
@@ -214,9 +222,7 @@ class ProgressiveDecoder:
             if c0 < first_col or n == 0:
                 continue
             sid = fg.stream
-            ctx = None if ctx_modes is None else (rest_context if fg.gaussian_major else residual_context)(ctx_modes, n)
-            v = self._get(streams, sid, n * g, what, ctx)
-            out[:, c0 - first_col : c0 - first_col + n] = from_stream(fg, v, g, n)
+            out[:, c0 - first_col : c0 - first_col + n] = self._group(streams, fg, g, n, what, ctx_modes)
             if g and streams[sid][1]:
                 intra[c0 - first_col : c0 - first_col + n] = True
         return out, intra
@@ -227,7 +233,7 @@ class ProgressiveDecoder:
 
     def _decode_intra(self, dc: bytes, g: int, what: str):
         streams = ct.unpack_streams(dc, what, self._newer)
-        dpos = self._get(streams, ct.STREAM_POS, 3 * g, what).reshape(3, g).T
+        dpos = self._get(streams, ct.STREAM_POS, 3 * g, what, stream_context(self.major, 3, g)).reshape(3, g).T
         pos = np.cumsum(dpos.astype(np.int64), axis=0)
         self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
         feat, _ = self._features(streams, g, what, 0)
@@ -257,7 +263,7 @@ class ProgressiveDecoder:
             copy = flags.astype(bool)
         live = np.flatnonzero(~copy)
         n = len(live)
-        dpos = self._get(streams, ct.STREAM_POS, 3 * n, what).reshape(3, n).T
+        dpos = self._get(streams, ct.STREAM_POS, 3 * n, what, stream_context(self.major, 3, n)).reshape(3, n).T
         pos = low_pos[parents].astype(np.int64)
         pos[live] += dpos
         self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
@@ -270,9 +276,9 @@ class ProgressiveDecoder:
             self._nindex[layer - 1] = NeighbourIndex(low_pos)
         live_nbr = self._nindex[layer - 1].query(pos[live], li.knn_k)
         pred = predict_with_modes(low_pos, low_feat, pos[live], live_nbr, modes)
-        dc_res = self._get(streams, ct.STREAM_DC, 3 * n, what, residual_context(modes, 3)).reshape(3, n).T
+        dc_res = self._group(streams, DC, n, 3, what, modes)
         if li.codebook_size:
-            vq = self._get(streams, ct.STREAM_VQ_INDEX, n, what, residual_context(modes, 1))
+            vq = self._get(streams, ct.STREAM_VQ_INDEX, n, what, stream_context(self.major, 1, n, modes))
             self._check_range(vq, 0, li.codebook_size - 1, "vq index", what)
             dc_res = dc_res.astype(np.int64) + li.codebook[vq]
         dc_val = pred[:, 0:3].astype(np.int64) + dc_res

@@ -19,7 +19,7 @@ import numpy as np
 
 from splatcast.codec import container as ct
 from splatcast.codec.entropy import encode_stream
-from splatcast.codec.features import FEATURE_GROUPS, REFINED_GROUPS, to_stream
+from splatcast.codec.features import DC, FEATURE_GROUPS, REFINED_GROUPS, stream_context, to_stream
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.layers import MAX_CHUNK_GROWTH, morton_codes, progressive_chunks
 from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
@@ -43,10 +43,12 @@ from splatcast.codec.vq import DEFAULT_CANDIDATES, choose_codebook
 from splatcast.scene.cloud import GaussianCloud
 
 
+MAJOR = ct.VERSION_MAJOR  # the encoder writes the newest version (its stream contexts and colour coding)
+
 @dataclass
 class EncoderConfig:
     mode: str = "scalable"  # "scalable" | "mdc"
-    entropy: str = "lzma"  # "lzma" | "paq" | "zstd" | "rans"
+    entropy: str = "rans"  # "rans" (default: smallest on real streams, decodes in the browser) | "lzma" | "paq" | "zstd"
     vq: str | int = "auto"  # "auto" | K | "off"
     chunks: int = 8  # chunks per layer (importance prefixes)
     chunk_growth: float = 1.0  # chunk i of a layer holds ~growth**i x the first one's share (1: equal chunks)
@@ -103,16 +105,6 @@ class QuantizedLayer:
     modes: np.ndarray | None = None  # [N] uint8
 
 
-def residual_context(modes: np.ndarray, n_comp: int) -> np.ndarray:
-    """Context of a residual stream: min(mode, 2) of each value's Gaussian (0 bilateral, 1 nearest, 2 other)."""
-    return np.tile(np.minimum(modes, 2).astype(np.int32), n_comp)
-
-
-def rest_context(modes: np.ndarray, n_comp: int) -> np.ndarray:
-    """Context of the Gaussian-major SH-rest stream: min(mode, 2) repeated for each of a Gaussian's values."""
-    return np.repeat(np.minimum(modes, 2).astype(np.int32), n_comp)
-
-
 def _comp_major(a: np.ndarray) -> np.ndarray:
     """[N, C] -> [C * N] int32, all of component 0 first."""
     return np.ascontiguousarray(a.T, dtype=np.int32).reshape(-1)
@@ -145,8 +137,13 @@ def _encode_intra(pos, feat, chunks, backend, sizes):
         p = pos[idx].astype(np.int64)
         dpos = np.diff(p, axis=0, prepend=np.zeros((1, 3), np.int64)).astype(np.int32)
         f = feat[idx]
+        g, cols = f.shape
         dc = _streams(
-            [(ct.STREAM_POS, _comp_major(dpos), None)] + [(fg.stream, to_stream(fg, f), None) for fg in FEATURE_GROUPS],
+            [(ct.STREAM_POS, _comp_major(dpos), stream_context(MAJOR, 3, g))]
+            + [
+                (fg.stream, to_stream(fg, f), stream_context(MAJOR, fg.stop(cols) - fg.first, g, None, fg.gaussian_major))
+                for fg in FEATURE_GROUPS
+            ],
             backend,
             sizes,
         )
@@ -304,9 +301,10 @@ def _vq_rate(backend: str, modes: np.ndarray):
 
     def bits(idx, refinement, codebook) -> float:
         n = 0
-        streams = [(_comp_major(refinement), residual_context(modes, 3))]
+        g = len(modes)
+        streams = [(to_stream(DC, refinement), stream_context(MAJOR, 3, g, modes))]
         if len(codebook):
-            streams.append((idx.astype(np.int32), residual_context(modes, 1)))
+            streams.append((idx.astype(np.int32), stream_context(MAJOR, 1, g, modes)))
         for values, ctx in streams:
             n += len(encode_stream(values.astype(ct.STREAM_DTYPES[ct.narrowest_dtype(values)]), backend, ctx))
         return 8.0 * n + 96 * len(codebook)
@@ -374,15 +372,19 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
         sel = idx[live[idx]]  # every other stream carries the Gaussians that are not copies
         dpos = (pos[sel].astype(np.int64) - lower.pos[parents[sel]]).astype(np.int32)
         m = modes[sel]
-        dc_streams += [(ct.STREAM_POS, _comp_major(dpos), None), (ct.STREAM_MODE, m.astype(np.int32), None)]
+        ns = len(sel)
+        dc_streams += [
+            (ct.STREAM_POS, _comp_major(dpos), stream_context(MAJOR, 3, ns)),
+            (ct.STREAM_MODE, m.astype(np.int32), None),
+        ]
         if len(codebook):
-            dc_streams.append((ct.STREAM_VQ_INDEX, vq_idx[sel].astype(np.int32), residual_context(m, 1)))
-        dc_streams.append((ct.STREAM_DC, _comp_major(dc_res[sel]), residual_context(m, 3)))
+            dc_streams.append((ct.STREAM_VQ_INDEX, vq_idx[sel].astype(np.int32), stream_context(MAJOR, 1, ns, m)))
+        dc_streams.append((ct.STREAM_DC, to_stream(DC, dc_res[sel]), stream_context(MAJOR, 3, ns, m)))
         r, f = resid[sel], feat[sel]
         rest_streams = []
         for fg in REFINED_GROUPS:  # SH rest is Gaussian-major: LZ coders find the repeated coefficient sets
             a, b = groups[fg.stream]
-            ctx = (rest_context if fg.gaussian_major else residual_context)(m, b - a)
+            ctx = stream_context(MAJOR, b - a, ns, m, fg.gaussian_major)
             rest_streams.append((fg.stream, to_stream(fg, f if fg.stream in intra else r), ctx, fg.stream in intra))
         payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
         order.append(idx)

@@ -7,7 +7,7 @@ const FILE_FIELDS_BYTES = 60;
 const LAYER_FIXED_BYTES = 20;
 const CHUNK_ENTRY_BYTES = 32;
 const FIDELITY_ENTRY_BYTES = 6; // version 2: per chunk u16 fidelity full, dc, upgraded (format.md 1.3)
-const READ_MAJORS = [1, 2]; // a 1.0 file has no fidelity table and no joint chunks
+const READ_MAJORS = [1, 2, 3]; // 1.0: no fidelity table, no joint chunks; before 3.0: no component contexts, no colour differences
 const VERSION_MINOR = 0;
 export const FIDELITY_UNKNOWN = 0, FIDELITY_IDENTICAL = 0xffff;
 

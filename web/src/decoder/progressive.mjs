@@ -2,6 +2,7 @@
 import { checkCrc, fidelityDb, readIndex, STREAM, STREAM_NAMES, unpackStreams } from "./container.mjs";
 import { SUPPORTED, decodeStream } from "./backends.mjs";
 import { BitstreamError, BitstreamFormatError, TruncatedError } from "./errors.mjs";
+import { colourUndelta, streamContext } from "./features.mjs";
 import { NeighbourIndex } from "./neighbours.mjs";
 import { predictWithModes } from "./bilateral.mjs";
 
@@ -48,6 +49,7 @@ export class ProgressiveDecoder {
     if (!SUPPORTED.includes(idx.entropy)) throw new BitstreamFormatError(`entropy back-end ${idx.entropy} is not supported by this decoder (supported: ${SUPPORTED.join(", ")})`);
     this.cols = N_FIXED + 3 * shRestCount(idx.shDegree);
     this.newer = idx.version[1] > 0;
+    this.major = idx.version[0]; // the stream rules (contexts, colour coding) depend on it
     this.layers = idx.layers.map((l) => new LayerState(l.chunks.length));
     this.nindex = new Map();
     const n = 2 ** idx.posBits - 1;
@@ -124,6 +126,17 @@ export class ProgressiveDecoder {
     }
   }
 
+  /**
+   * Values [g * width] of a group's stream in its own layout (component-major, or Gaussian-major for SH rest), with the
+   * version's rans contexts and, for colour groups from version 3, the channel differences undone (format.md 2).
+   */
+  group(streams, sid, g, width, what, modes = null) {
+    const gm = sid === STREAM.REST;
+    const v = this.get(streams, sid, width * g, what, streamContext(this.major, width, g, modes, gm));
+    if ((sid === STREAM.DC || sid === STREAM.REST) && this.major >= 3) colourUndelta(v, g, width, gm, `${what} stream ${STREAM_NAMES[sid]}`);
+    return v;
+  }
+
   /** Features from column firstCol on: {vals [g*C] (columns < firstCol untouched = 0), intra [C] flags}. */
   features(streams, g, what, firstCol, modes = null) {
     const C = this.cols;
@@ -132,15 +145,8 @@ export class ProgressiveDecoder {
     const intra = new Uint8Array(C);
     for (const [sid, c0, n] of groups) {
       if (c0 < firstCol || n === 0) continue;
-      const isRest = sid === STREAM.REST;
-      let ctx = null;
-      if (modes) {
-        ctx = new Int32Array(n * g);
-        if (isRest) { for (let i = 0; i < g; i++) { const c = Math.min(modes[i], 2); for (let t = 0; t < n; t++) ctx[i * n + t] = c; } }
-        else { for (let t = 0; t < n; t++) for (let i = 0; i < g; i++) ctx[t * g + i] = Math.min(modes[i], 2); }
-      }
-      const v = this.get(streams, sid, n * g, what, ctx);
-      if (isRest) { for (let i = 0; i < g; i++) for (let t = 0; t < n; t++) out[i * C + c0 + t] = v[i * n + t]; }
+      const v = this.group(streams, sid, g, n, what, modes);
+      if (sid === STREAM.REST) { for (let i = 0; i < g; i++) for (let t = 0; t < n; t++) out[i * C + c0 + t] = v[i * n + t]; }
       else { for (let t = 0; t < n; t++) for (let i = 0; i < g; i++) out[i * C + c0 + t] = v[t * g + i]; }
       if (g && streams.get(sid).intra) for (let t = 0; t < n; t++) intra[c0 + t] = 1;
     }
@@ -149,7 +155,7 @@ export class ProgressiveDecoder {
 
   decodeIntra(dc, g, what) {
     const streams = unpackStreams(dc, what, this.newer);
-    const d = this.get(streams, STREAM.POS, 3 * g, what);
+    const d = this.get(streams, STREAM.POS, 3 * g, what, streamContext(this.major, 3, g));
     const pos = new Int32Array(3 * g);
     for (let a = 0; a < 3; a++) {
       let acc = 0;
@@ -193,7 +199,7 @@ export class ProgressiveDecoder {
     const live = [];
     for (let i = 0; i < g; i++) if (!copy || !copy[i]) live.push(i);
     const n = live.length;
-    const dpos = this.get(streams, STREAM.POS, 3 * n, what);
+    const dpos = this.get(streams, STREAM.POS, 3 * n, what, streamContext(this.major, 3, n));
     const pos = new Int32Array(3 * g);
     for (let i = 0; i < g; i++) for (let a = 0; a < 3; a++) pos[3 * i + a] = low.pos[3 * parents[i] + a];
     const livePos = new Int32Array(3 * n);
@@ -212,12 +218,10 @@ export class ProgressiveDecoder {
     if (!this.nindex.has(layer - 1)) this.nindex.set(layer - 1, new NeighbourIndex(low.pos));
     const nbr = this.nindex.get(layer - 1).query(livePos, li.knnK);
     const pred = predictWithModes(low.pos, low.feat, C, livePos, nbr, k, modes);
-    const mctx = new Int32Array(3 * n);
-    for (let t = 0; t < 3; t++) for (let i = 0; i < n; i++) mctx[t * n + i] = Math.min(modes[i], 2);
-    const dcRes = this.get(streams, STREAM.DC, 3 * n, what, mctx);
+    const dcRes = this.group(streams, STREAM.DC, n, 3, what, modes);
     let vq = null;
     if (li.codebookSize) {
-      vq = this.get(streams, STREAM.VQ_INDEX, n, what, mctx.subarray(0, n));
+      vq = this.get(streams, STREAM.VQ_INDEX, n, what, streamContext(this.major, 1, n, modes));
       checkRange(vq, 0, li.codebookSize - 1, "vq index", what);
     }
     let feat = new Int32Array(g * C);

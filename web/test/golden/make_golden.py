@@ -2,8 +2,9 @@
 
 Run from the repository root: ``python web/test/golden/make_golden.py``. Writes ``<name>.splc``,
 ``expected.json`` ({name: {op-string: sha256 of the PLY}}) and ``fidelity.json`` ({name: {op-string: the Python
-decoder's state_fidelity, "inf" for identical}}) next to this script. The ``*_v1`` files (and expected_v1.json)
-are version 1.0 streams kept as they were written, so that both readers keep reading 1.0.
+decoder's state_fidelity, "inf" for identical}}) next to this script. The ``*_v1`` and ``*_v2`` files (and
+expected_v1.json, expected_v2.json, fidelity_v2.json) are version 1.0 and 2.0 streams kept as they were written, so
+that both readers keep reading older versions.
 """
 
 from __future__ import annotations

@@ -1,0 +1,39 @@
+// How feature groups become coded streams (docs/format.md section 2); mirrors splatcast.codec.features.
+import { BitstreamFormatError } from "./errors.mjs";
+
+const COMPONENT_CONTEXT_MAJOR = 3; // first major whose rans contexts include the component index
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * The rans context of each value of a stream of g Gaussians x width components: 3 * t + min(mode, 2), t the value's
+ * component (version 3; before it only the mode part, and only where modes are given); null = every value 0.
+ */
+export function streamContext(major, width, g, modes = null, gaussianMajor = false) {
+  if (major < COMPONENT_CONTEXT_MAJOR && !modes) return null;
+  if (major >= COMPONENT_CONTEXT_MAJOR && !modes && width === 1) return null;
+  const scale = major < COMPONENT_CONTEXT_MAJOR ? 0 : modes ? 3 : 1;
+  const ctx = new Int32Array(width * g);
+  for (let t = 0; t < width; t++) {
+    for (let i = 0; i < g; i++) {
+      const c = scale * t + (modes ? Math.min(modes[i], 2) : 0);
+      ctx[gaussianMajor ? i * width + t : t * g + i] = c;
+    }
+  }
+  return ctx;
+}
+
+/** Undo version 3's colour coding in place: each (R, G - R, B - G) triple of columns 3k..3k+2 back to (R, G, B). */
+export function colourUndelta(v, g, width, gaussianMajor, where) {
+  const at = gaussianMajor ? (i, t) => i * width + t : (i, t) => t * g + i;
+  for (let i = 0; i < g; i++) {
+    for (let k = 0; k + 2 < width; k += 3) {
+      let acc = v[at(i, k)];
+      for (let c = 1; c < 3; c++) {
+        const j = at(i, k + c);
+        acc += v[j];
+        if (acc < INT32_MIN || acc > INT32_MAX) throw new BitstreamFormatError(`${where}: colour value outside int32 (got ${acc})`);
+        v[j] = acc;
+      }
+    }
+  }
+}
