@@ -38,6 +38,9 @@ SWEEP = [
     "layers {d}/bad.ply -o {d}/lx", "train {d}/missing -o {d}/tx", "train {d}/missing -o {d}/tx --additive",
     "serve {d}/missing", "play http://127.0.0.1:1/manifest.mpd --no-psnr",
     "play {d} --simulate", "play {d} --simulate --trace {d}/missing.trace",
+    "share {d}/missing.ply", "share {d}/bad.ply --out {d}/share-bad --no-serve", "share {d}/ok.ply --no-serve",
+    "share {d}/ok.ply --port 99999", "share {d}/ok.ply --layers 0", "share {d}/ok.ply --out {d}/ok.ply --no-serve",
+    "serve {d} --port 99999", "serve {d} --port -1",
 ]
 
 

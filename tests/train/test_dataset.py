@@ -34,14 +34,17 @@ def test_synthetic_dataset_round_trip(tmp_path):
 def test_bad_inputs(tmp_path):
     with pytest.raises(FormatError, match="no such"):
         load_nerf_synthetic(tmp_path / "missing")
-    with pytest.raises(FormatError, match="transforms_train"):
+    with pytest.raises(FormatError, match="transforms_train.json or transforms.json"):
         load_nerf_synthetic(tmp_path)
     write_nerf_dataset(tmp_path, small_scene_cloud(), n_views=2, size=16)
     (tmp_path / "train" / "r_1.png").write_bytes(b"not a png")
     with pytest.raises(FormatError, match="r_1"):
         load_nerf_synthetic(tmp_path)
-    (tmp_path / "train" / "r_1.png").unlink()
-    with pytest.raises(FormatError, match="not found"):
+    (tmp_path / "train" / "r_1.png").unlink()  # a listed frame without its image: skipped, counted
+    with pytest.raises(FormatError, match="no training views left"):
+        load_nerf_synthetic(tmp_path)  # r_0 is the held-out view, r_1 is gone
+    (tmp_path / "train" / "r_0.png").unlink()
+    with pytest.raises(FormatError, match="2 listed images are missing"):
         load_nerf_synthetic(tmp_path)
     with pytest.raises(FormatError, match="background"):
         load_nerf_synthetic(tmp_path, background="green")
@@ -54,3 +57,57 @@ def test_lego_at_low_resolution():
     assert ds.train[0].image.shape == (32, 32, 3)
     assert 0.5 < ds.train[0].image.mean() < 1.0  # mostly white background
     assert 4.0 < ds.extent < 6.0
+
+
+def _instant_ngp_folder(tmp_path, keep: int, missing: list[int], cx_shift: float):
+    """A lego subset re-described as instant-ngp / nerfstudio write it: one transforms.json, pixel intrinsics
+    (fl_x from camera_angle_x, an off-centre principal point), distortion keys, frames whose image is gone."""
+    import json
+    import math
+    import shutil
+
+    meta = json.loads((LEGO / "transforms_train.json").read_text())
+    fl = 0.5 * 800 / math.tan(0.5 * meta["camera_angle_x"])
+    frames = []
+    (tmp_path / "images").mkdir()
+    for i, frame in enumerate(meta["frames"][:keep]):
+        name = f"images/frame_{i:03d}.png"
+        if i not in missing:
+            shutil.copyfile(LEGO / (frame["file_path"] + ".png"), tmp_path / name)
+        frames.append({"file_path": name, "transform_matrix": frame["transform_matrix"]})
+    out = {"fl_x": fl, "fl_y": fl, "cx": 400 + cx_shift, "cy": 400, "w": 800, "h": 800, "k1": -0.01, "p1": 0.001,
+           "camera_model": "OPENCV", "frames": frames}
+    (tmp_path / "transforms.json").write_text(json.dumps(out))
+    return fl
+
+
+@pytest.mark.skipif(not LEGO.exists(), reason="lego dataset not available")
+def test_an_instant_ngp_folder_with_missing_frames_and_distortion(tmp_path):
+    fl = _instant_ngp_folder(tmp_path, keep=12, missing=[3, 7], cx_shift=40)
+    ds = load_nerf_synthetic(tmp_path, resolution=40)
+    assert len(ds.train) + len(ds.test) == 10 and len(ds.skipped) == 2
+    assert any("distortion (k1, p1)" in n for n in ds.notes) and any("2 listed frames" in n for n in ds.notes)
+    cam = ds.train[0].camera  # 800 px -> 40 px: intrinsics scale by 1/20, the principal point stays off centre
+    assert cam.width == 40 and cam.fx == pytest.approx(fl / 20) and cam.cx == pytest.approx(440 / 20)
+
+
+@pytest.mark.skipif(not LEGO.exists(), reason="lego dataset not available")
+def test_train_command_on_an_instant_ngp_folder(tmp_path, capsys):
+    import json
+
+    from splatcast.cli.main import main
+
+    (tmp_path / "capture").mkdir()
+    _instant_ngp_folder(tmp_path / "capture", keep=10, missing=[2], cx_shift=0)
+    out = tmp_path / "model"
+    args = ["train", str(tmp_path / "capture"), "-o", str(out), "--iterations", "20", "--resolution", "24",
+            "--init-points", "500", "--eval-every", "10", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["skipped_frames"] == 1 and "distortion" in captured.err and (out / "iteration_20.ply").is_file()
+    # a run that cannot start leaves no output folder behind
+    for image in (tmp_path / "capture" / "images").iterdir():
+        image.unlink()
+    assert main(args[:3] + [str(tmp_path / "model2")] + args[4:]) == 2
+    assert not (tmp_path / "model2").exists()

@@ -45,6 +45,7 @@ TRACE_MBPS = float(os.environ.get("SPLATCAST_PLAYER_TEST_MBPS", "0.25"))
 # measured 46.8 dB on the lab bench (docs/player.md, Tests); the goal is >= 25 dB. 40 dB still catches a wrong SH
 # coefficient layout (35.1 dB) or a mirrored / flipped view (far lower)
 PSNR_FLOOR_DB = 40.0
+SPZ_INPUT_FLOOR_DB = 35.0  # vs the scene before SPZ (8-bit colour) and codec: measured 41.7 dB, upside down 11 dB
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 try:
@@ -355,3 +356,77 @@ def test_player_assets_are_confined_to_the_static_folder(tmp_path, monkeypatch):
             await server.stop()
 
     _run_async(main())
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory):
+    """`splatcast share x.spz --out DIR --no-serve`, served by a plain static file server (aiohttp's, which answers
+    Range requests as nginx or a CDN would): none of splatcast's own routes."""
+    import threading
+
+    from aiohttp import web
+
+    from splatcast.cli.main import main
+    from splatcast.scene.default import lab_bench
+    from splatcast.scene.formats import write_scene
+
+    root = tmp_path_factory.mktemp("share")
+    scene = root / "bench.spz"
+    write_scene(lab_bench(6000, 0), scene)
+    site = root / "site"
+    assert main(["share", str(scene), "--out", str(site), "--no-serve", "--json"]) == 0
+    port = _free_port()
+    started = threading.Event()
+
+    async def index(request):
+        return web.FileResponse(site / "index.html")
+
+    def run():
+        app = web.Application()
+        app.router.add_get("/", index)
+        app.router.add_static("/", site)
+        loop = asyncio.new_event_loop()
+        runner = web.AppRunner(app)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        started.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert started.wait(10)
+    return {"url": f"http://127.0.0.1:{port}", "scene": scene, "site": site}
+
+
+@needs_browser
+@pytest.mark.timeout(180)
+def test_a_shared_site_plays_from_a_plain_static_server_upright(static_site, browser):
+    """The folder `share --out` writes needs no splatcast server; the SPZ input shows as splatcast renders it."""
+    from splatcast.codec import decode
+    from splatcast.render import render
+    from splatcast.render.camera import Camera
+    from splatcast.render.metrics import psnr
+
+    media = next(static_site["site"].glob("*.splc"))
+    cloud = decode(media.read_bytes())
+    _, cam = _camera(cloud)
+    requests = []
+    page = _open(browser, f"{static_site['url']}/?cam={json.dumps(cam)}&hud=0", requests)
+    try:
+        _wait_full(page)
+        shots = page.evaluate("window.__shots")
+    finally:
+        page.close()
+    _same_origin(requests, static_site["url"])
+    look = Camera.look_at(cam["eye"], cam["target"], cam["up"], SIZE, SIZE, cam["fov"])
+    reference = np.clip(np.asarray(render(cloud, look), np.float32), 0, 1)
+    final = _png_to_array(shots[-1]["png"])
+    value = psnr(reference, final)
+    # and the scene as it was before SPZ and the codec: the same way up (SPZ's RUB axes were converted on reading)
+    from splatcast.scene.default import lab_bench
+
+    original = np.clip(np.asarray(render(lab_bench(6000, 0), look), np.float32), 0, 1)
+    to_input, upside_down = psnr(original, final), psnr(original[::-1], final)
+    print(f"\nshared site vs splatcast.render {value:.2f} dB; vs the input scene {to_input:.2f} dB "
+          f"(upside down {upside_down:.2f} dB)")
+    assert value >= PSNR_FLOOR_DB, value
+    assert to_input >= SPZ_INPUT_FLOOR_DB and to_input > upside_down + 5, (to_input, upside_down)

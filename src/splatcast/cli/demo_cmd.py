@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-PLAYER_CHUNK_GROWTH = 1.5  # the served stream's first chunk is ~1/50 of a layer (8 chunks): a picture at once
 
 HELP = "run the whole pipeline on the built-in lab-bench scene: views, CPU training, layers, coding, renders"
 
@@ -51,7 +50,7 @@ def _save_png(image: np.ndarray, path: Path) -> None:
 
 def _train(dataset, args, quiet: bool):
     """Train, evaluating every ``eval_every`` iterations; keep a snapshot at each evaluation, pick plateau ends."""
-    from tqdm import tqdm
+    from splatcast.cli.progress import progress
 
     from splatcast.train.plateaus import pick_layers
     from splatcast.train.trainer import TrainConfig, Trainer
@@ -68,7 +67,7 @@ def _train(dataset, args, quiet: bool):
     eval_every = max(args.iterations // 20, 1)
     snapshots, curve, log = {}, [], []
     start = time.perf_counter()
-    with tqdm(total=args.iterations, desc="train", disable=quiet, file=sys.stderr) as bar:
+    with progress(args.iterations, "train", quiet=quiet) as bar:
         while trainer.iteration < args.iterations:
             trainer.step()
             bar.update(1)
@@ -88,7 +87,7 @@ def _train(dataset, args, quiet: bool):
 
 
 def run(args) -> int:
-    from tqdm import tqdm
+    from splatcast.cli.progress import progress
 
     from splatcast.codec import EncoderConfig, decode, decode_progressive, encode_with_stats
     from splatcast.codec.decoder import warm_up
@@ -135,7 +134,9 @@ def run(args) -> int:
     say("[4/5] decoding, timing and rendering")
     warm_up()
     rows = []
-    for j, (it, test_psnr, _) in enumerate(tqdm(layers, desc="decode", disable=quiet, file=sys.stderr)):
+    bar = progress(len(layers), "decode", unit="layer", quiet=quiet)
+    for j, (it, test_psnr, _) in enumerate(layers):
+        bar.update(1)
         times = []
         for _ in range(3):
             dec = decode_progressive(data, layer=j)
@@ -192,21 +193,20 @@ def run(args) -> int:
 
 
 def _package_for_player(clouds, args, out: Path) -> Path:
-    """DASH-package the layers for the web player into ``out/stream``: scalable, rans (the player's fastest
-    back-end) and growing chunks (a small first chunk: the first picture appears sooner)."""
-    from splatcast.codec import EncoderConfig, encode
-    from splatcast.dash.packager import package
+    """The layers as a player site in ``out/stream`` (dash/site.py): the stream as the player streams it best, its
+    manifest and, when built, the player itself (so the folder also works on a static web server)."""
+    from splatcast.dash.site import encode_for_player, write_site
+    from splatcast.player import is_built
 
-    data = encode(clouds, EncoderConfig(mode="scalable", vq="auto", entropy="rans", chunk_growth=PLAYER_CHUNK_GROWTH))
     package_dir = out / "stream"
-    package_dir.mkdir(parents=True, exist_ok=True)
-    media = package_dir / "lab-bench.splc"
-    media.write_bytes(data)
-    package(media, package_dir, title="splatcast lab bench")
+    write_site(encode_for_player(clouds), "lab-bench", package_dir, "splatcast lab bench", with_player=is_built())
     return package_dir
 
 
 def _serve(package_dir: Path, args) -> int:
+    from urllib.parse import urlsplit
+
+    from splatcast.net.addresses import reachable_urls
     from splatcast.net.server import serve_forever
     from splatcast.player import is_built
 
@@ -215,11 +215,11 @@ def _serve(package_dir: Path, args) -> int:
               f" serving {package_dir} without it", file=sys.stderr)
 
     def ready(url: str) -> None:
-        shown = url.replace("0.0.0.0", "127.0.0.1")
-        print(f"\nopen {shown} in a browser to see the lab bench stream in (Ctrl-C to stop)", flush=True)
+        urls = reachable_urls(args.host, urlsplit(url).port)
+        print(f"\nopen {' or '.join(urls)} in a browser to see the lab bench stream in (Ctrl-C to stop)", flush=True)
         if args.host == "127.0.0.1":
-            print("(students on your network: rerun with --host 0.0.0.0 and share http://<this machine>:"
-                  f"{args.port}/)", flush=True)
+            print("(students on your network: rerun with --host 0.0.0.0, or share any scene with `splatcast share "
+                  "FILE --host 0.0.0.0`)", flush=True)
 
     serve_forever(package_dir, args.host, args.port, None, True, ready=ready)  # returns on Ctrl-C
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 HELP = "code quality layers L0 L1 ... (coarse to fine) into a scalable .splc bitstream"
@@ -51,7 +50,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
+    from splatcast.cli.progress import progress
 
     from splatcast.codec import EncoderConfig, encode_with_stats
     from splatcast.errors import SplatcastError
@@ -76,7 +75,7 @@ def run(args) -> int:
     except ValueError as exc:
         raise SplatcastError(str(exc)) from None
     clouds = [read_scene(p) for p in args.layers]
-    bar = tqdm(total=len(clouds), desc="encode", unit="layer", file=sys.stderr, disable=args.json)
+    bar = progress(len(clouds), "encode", unit="layer")
     try:
         data, stats = encode_with_stats(clouds, config, progress=lambda i: bar.update(1))
     except ValueError as exc:

@@ -12,6 +12,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # name -> module under splatcast.cli; order is the order of `splatcast --help`
 COMMANDS = [
+    "share",
     "info",
     "convert",
     "render",
@@ -33,7 +34,10 @@ def _load(name: str):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    from splatcast import __version__
+
     parser = argparse.ArgumentParser(prog="splatcast", description="Scalable 3DGS coding and streaming")
+    parser.add_argument("--version", action="version", version=f"splatcast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         if only is not None and name != only:

@@ -10,7 +10,9 @@ HELP = "serve a packaged directory over HTTP with byte ranges (and a WebRTC data
 
 def add_arguments(parser) -> None:
     parser.add_argument("dir", help="directory written by `splatcast package`")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this computer only; 0.0.0.0: every interface, e.g. "
+                             "a classroom LAN)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--webrtc", action="store_true", help="accept SDP offers at POST /webrtc/offer")
     parser.add_argument("--ice-server", action="append", default=[], metavar="URL",
@@ -20,6 +22,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ice-credential", default=None, help="credential for the TURN servers")
     parser.add_argument("--trace", default=None, help="shape every connection along this Pensieve trace")
     parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
+    parser.add_argument("--quiet", action="store_true", help="no line per request on stderr")
 
 
 def run(args) -> int:
@@ -32,9 +35,16 @@ def run(args) -> int:
     trace = load_trace(args.trace, args.trace_scale) if args.trace else None
 
     def ready(url: str) -> None:
+        from urllib.parse import urlsplit
+
+        from splatcast.net.addresses import reachable_urls
+
         shaping = f", shaped by {args.trace} x{args.trace_scale}" if trace else ""
-        webrtc = f", WebRTC offers at {url}webrtc/offer" if args.webrtc else ""
-        print(f"serving {root} at {url}{shaping}{webrtc} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        webrtc = ", WebRTC offers at /webrtc/offer" if args.webrtc else ""
+        urls = reachable_urls(args.host, urlsplit(url).port)
+        print(f"serving {root}{shaping}{webrtc} at {' '.join(urls)} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        if args.host == "127.0.0.1":
+            print("only this computer can connect; --host 0.0.0.0 serves your network", file=sys.stderr, flush=True)
 
     webrtc = False
     if args.webrtc:
@@ -42,5 +52,5 @@ def run(args) -> int:
 
         webrtc = WebRTCConfig(ice_servers=args.ice_server, ice_username=args.ice_username,
                               ice_credential=args.ice_credential, host=args.host)
-    serve_forever(root, args.host, args.port, trace, webrtc, ready=ready)
+    serve_forever(root, args.host, args.port, trace, webrtc, ready=ready, access_log=not args.quiet)
     return 0

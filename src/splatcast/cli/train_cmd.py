@@ -17,7 +17,8 @@ ADDITIVE_REFINE = ("opacity_logits", "sh_dc")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("dataset", help="folder with transforms_train.json (or a transforms JSON file)")
+    parser.add_argument("dataset", help="folder with transforms_train.json or transforms.json (NeRF-synthetic, instant-ngp, "
+                                        "nerfstudio), or a transforms JSON file")
     parser.add_argument("-o", "--out", required=True, help="output folder (PLYs + train_log.jsonl)")
     parser.add_argument("--iterations", type=int, default=7000)
     group = parser.add_mutually_exclusive_group()
@@ -48,12 +49,19 @@ def _parse_save_at(text: str, iterations: int) -> list[int]:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
+    summary = train(args)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        for layer in summary["layers"]:
+            print(f"iteration {layer['iteration']:>6}  test PSNR {layer['test_psnr']:.2f} dB  {layer['path']}")
+        print(f"{summary['gaussians']} Gaussians, {summary['seconds_per_iteration']:.3f} s/iteration")
+    return 0
 
-    from splatcast.scene.formats import write_scene
+
+def train(args) -> dict:
+    """Train as the parsed ``args`` say (also used by ``splatcast share``); returns the summary (saved layers)."""
     from splatcast.train.dataset import load_nerf_synthetic
-    from splatcast.train.plateaus import pick_layers
-    from splatcast.train.trainer import TrainConfig, Trainer
 
     if args.iterations < 1:
         raise SplatcastError(f"--iterations={args.iterations} must be >= 1")
@@ -67,8 +75,28 @@ def run(args) -> int:
     if args.auto_layers is None and not save_at:
         save_at = [args.iterations]
     out = Path(args.out)
+    dataset = load_nerf_synthetic(args.dataset, args.resolution, args.background)  # before anything is written
+    for note in dataset.notes:
+        print(f"splatcast train: warning: {note}", file=sys.stderr, flush=True)
+    fresh = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    dataset = load_nerf_synthetic(args.dataset, args.resolution, args.background)
+    try:
+        summary = _train(args, dataset, out, save_at)
+    except BaseException:
+        if fresh:  # a failed or interrupted run leaves no half-made folder behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    summary["skipped_frames"] = len(dataset.skipped)
+    summary["notes"] = dataset.notes
+    return summary
+
+
+def _train(args, dataset, out: Path, save_at: list[int]) -> dict:
+    from splatcast.cli.progress import progress
+    from splatcast.scene.formats import write_scene
+    from splatcast.train.plateaus import pick_layers
+    from splatcast.train.trainer import TrainConfig, Trainer
+
     config = TrainConfig(iterations=args.iterations, seed=args.seed, init_points=args.init_points)
     trainer = Trainer(dataset, config)
     snapshots = out / ".snapshots"
@@ -81,8 +109,7 @@ def run(args) -> int:
     start = time.perf_counter()
     losses: list[float] = []
     psnrs: list[float] = []
-    with open(log_path, "w") as log, tqdm(total=args.iterations, disable=args.json, file=sys.stderr,
-                                          desc="train") as bar:
+    with open(log_path, "w") as log, progress(args.iterations, "train") as bar:  # stderr, also with --json
         for _ in range(args.iterations):
             loss, train_psnr = trainer.step()
             losses.append(loss)
@@ -138,10 +165,4 @@ def run(args) -> int:
         "layers": layers,
         "log": str(log_path),
     }
-    if args.json:
-        print(json.dumps(summary, sort_keys=True))
-    else:
-        for layer in layers:
-            print(f"iteration {layer['iteration']:>6}  test PSNR {layer['test_psnr']:.2f} dB  {layer['path']}")
-        print(f"{summary['gaussians']} Gaussians, {summary['seconds_per_iteration']:.3f} s/iteration")
-    return 0
+    return summary

@@ -10,6 +10,7 @@ bucket per TCP connection, starting at the connection's first request. Optional 
 from __future__ import annotations
 
 import asyncio
+import errno
 import weakref
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from splatcast.net.files import (
     read_pieces,
     resolve_path,
 )
+from splatcast.errors import NetworkError
 from splatcast.net.shaping import TraceShaper
 from splatcast.net.traces import Trace
 
@@ -146,7 +148,7 @@ class RunningServer:
 
 async def start_server(
     root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc=False,
-    idle_timeout_s: float = IDLE_TIMEOUT_S,
+    idle_timeout_s: float = IDLE_TIMEOUT_S, access_log: bool = False,
 ) -> RunningServer:
     """Start serving in the running event loop; port 0 picks a free port. With `webrtc` True, ICE gathers on
     `host` only (every interface for 0.0.0.0); a WebRTCConfig is used as given. A connection that has not sent
@@ -157,8 +159,8 @@ async def start_server(
         webrtc = WebRTCConfig(host=host)
     # aiohttp's keep-alive timer also runs while a request's headers are incomplete, dripped or not: it is the
     # header-read timeout that keeps slowloris connections from piling up
-    runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), access_log=None, shutdown_timeout=1.0,
-                           keepalive_timeout=idle_timeout_s)
+    runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), shutdown_timeout=1.0,
+                           keepalive_timeout=idle_timeout_s, **_access_log(access_log))
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=512)
     await site.start()
@@ -166,11 +168,40 @@ async def start_server(
     return RunningServer(runner, host, bound)
 
 
-def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, webrtc, ready=None) -> None:
+ACCESS_LOG_FORMAT = '%a "%r" %s %b bytes %Tf s'  # client, request line, status, body bytes, seconds
+
+
+def _access_log(enabled: bool) -> dict:
+    """AppRunner arguments for one line per request on stderr (or none)."""
+    if not enabled:
+        return {"access_log": None}
+    import logging
+    import sys
+
+    log = logging.getLogger("splatcast.access")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return {"access_log": log, "access_log_format": ACCESS_LOG_FORMAT}
+
+
+def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, webrtc, ready=None,
+                  access_log: bool = False) -> None:
     """Blocking entry for the CLI; `ready(url)` is called once listening."""
 
+    if not 0 <= port <= 65535:
+        raise NetworkError(f"--port {port}: a port is 0..65535 (0 picks a free one)")
+
     async def main():
-        server = await start_server(root, host, port, trace=trace, webrtc=webrtc)
+        try:
+            server = await start_server(root, host, port, trace=trace, webrtc=webrtc, access_log=access_log)
+        except OSError as exc:  # busy port, an address this machine does not have, a privileged port
+            reason = exc.strerror or str(exc)
+            hint = " (another server is using it: choose another --port, or 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
+            raise NetworkError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
         if ready is not None:
             ready(server.url)
         try:

@@ -193,12 +193,62 @@ _GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
 MAX_TRANSFORMS_BYTES = 64 << 20
 
 
-def load_nerf_transforms(path, width: int | None = None, height: int | None = None) -> tuple[list[Camera], list[Path]]:
-    """Read a NeRF-synthetic ``transforms_*.json``: (cameras, image paths), in frame order.
+DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 
-    ``camera_angle_x`` is the horizontal field of view; the image size is ``width``/``height`` if given, else the
-    file's ``w``/``h``, else read from the first image (Pillow), else 800 x 800. Image paths are resolved against
-    the JSON's folder; a ``file_path`` without extension gets ``.png`` (the dataset's convention).
+
+def _number(obj: dict, key: str, where: str):
+    value = obj.get(key)
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise FormatError(f"{where}: {key}={value!r} is not a number") from None
+    if not math.isfinite(value):
+        raise FormatError(f"{where}: {key}={value} is not finite")
+    return value
+
+
+def _intrinsics(meta: dict, frame: dict, where: str, size):
+    """(width, height, fx, fy, cx, cy) of one frame: the frame's own keys first, then the file's (instant-ngp /
+    nerfstudio ``fl_x fl_y cx cy w h``), then NeRF-synthetic's ``camera_angle_x`` (principal point at the centre)."""
+    def key(k):
+        own = _number(frame, k, where)
+        return own if own is not None else _number(meta, k, where)
+
+    w, h = key("w"), key("h")
+    if w is None or h is None:
+        w, h = size()
+    w, h = int(w), int(h)
+    if not (1 <= w <= 1 << 16 and 1 <= h <= 1 << 16):
+        raise FormatError(f"{where}: image size {w} x {h} is not 1..65536")
+    fx, fy = key("fl_x"), key("fl_y")
+    if fx is None:
+        angle_x = key("camera_angle_x")
+        if angle_x is None:
+            raise FormatError(f"{where}: needs 'fl_x' or 'camera_angle_x' for the focal length")
+        if not 0 < angle_x < math.pi:
+            raise FormatError(f"{where}: camera_angle_x={angle_x} must be in (0, pi)")
+        fx = 0.5 * w / math.tan(0.5 * angle_x)
+    if fy is None:
+        angle_y = key("camera_angle_y")
+        fy = 0.5 * h / math.tan(0.5 * angle_y) if angle_y is not None else fx
+    cx, cy = key("cx"), key("cy")
+    if fx <= 0 or fy <= 0:
+        raise FormatError(f"{where}: focal length {fx}, {fy} must be positive")
+    return w, h, fx, fy, (w / 2 if cx is None else cx), (h / 2 if cy is None else cy)
+
+
+def load_nerf_transforms(path, width: int | None = None, height: int | None = None,
+                         notes: list | None = None) -> tuple[list[Camera], list[Path]]:
+    """Read a NeRF-synthetic, instant-ngp or nerfstudio ``transforms*.json``: (cameras, image paths), frame order.
+
+    Intrinsics per frame or for the file: ``fl_x`` / ``fl_y`` / ``cx`` / ``cy`` / ``w`` / ``h`` (pixels), else
+    ``camera_angle_x`` (horizontal field of view; ``camera_angle_y`` optional) with the principal point at the
+    centre. The image size is ``width``/``height`` if given, else ``w``/``h``, else read from the first image
+    (Pillow), else 800 x 800. Image paths are resolved against the JSON's folder; a ``file_path`` without extension
+    gets ``.png`` (NeRF-synthetic's convention). Lens distortion (``k1`` .. ``p2``) is not modelled: a note is
+    appended to ``notes`` (the caller warns), as it is for everything else this reader ignores.
     """
     path = Path(path)
     if path.stat().st_size > MAX_TRANSFORMS_BYTES:
@@ -209,15 +259,10 @@ def load_nerf_transforms(path, width: int | None = None, height: int | None = No
         raise FormatError(f"{path}: not a JSON transforms file ({exc})") from None
     if not isinstance(meta, dict):
         raise FormatError(f"{path}: top level must be an object, got {type(meta).__name__}")
-    try:
-        angle_x = float(meta["camera_angle_x"])
-        frames = list(meta["frames"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError(f"{path}: needs 'camera_angle_x' (number) and 'frames' (list): {exc!r}") from None
-    if not 0 < angle_x < math.pi:
-        raise FormatError(f"{path}: camera_angle_x={angle_x} must be in (0, pi)")
-    images = []
-    c2ws = []
+    frames = meta.get("frames")
+    if not isinstance(frames, list):
+        raise FormatError(f"{path}: needs 'frames' (a list)")
+    images, c2ws, frame_meta = [], [], []
     for i, frame in enumerate(frames):
         try:
             c2w = np.asarray(frame["transform_matrix"], np.float64)
@@ -231,17 +276,31 @@ def load_nerf_transforms(path, width: int | None = None, height: int | None = No
             image = image.with_suffix(".png")
         images.append(image)
         c2ws.append(c2w)
-    if width is None or height is None:
-        w, h = meta.get("w"), meta.get("h")
-        if w is None or h is None:
-            w, h = _image_size(images[0]) if images else (800, 800)
-        width = int(w) if width is None else width
-        height = int(h) if height is None else height
-    fx = 0.5 * width / math.tan(0.5 * angle_x)
-    angle_y = meta.get("camera_angle_y")
-    fy = 0.5 * height / math.tan(0.5 * float(angle_y)) if angle_y is not None else fx
+        frame_meta.append(frame)
+    distorted = [k for k in DISTORTION_KEYS if any(_number(o, k, str(path)) for o in [meta] + frame_meta)]
+    if distorted and notes is not None:
+        notes.append(f"{path.name}: lens distortion ({', '.join(distorted)}) is not modelled; the images are used as "
+                     "they are (undistort them first, e.g. with COLMAP's image_undistorter, for a sharper model)")
     cams = []
-    for i, c2w in enumerate(c2ws):
+    first_size = []
+
+    def size():  # of frames that do not say: the caller's, else the first image's, else NeRF-synthetic's 800
+        if not first_size:
+            if width is not None and height is not None:
+                first_size.append((width, height))
+            else:
+                existing = next((im for im in images if im.exists()), None)
+                first_size.append(_image_size(existing) if existing else (800, 800))
+        return first_size[0]
+
+    if not any(k in o for o in [meta] + frame_meta for k in ("fl_x", "camera_angle_x")):
+        raise FormatError(f"{path}: needs 'fl_x' (pixels) or 'camera_angle_x' (radians) for the focal length")
+
+    for i, (c2w, frame) in enumerate(zip(c2ws, frame_meta)):
+        w, h, fx, fy, cx, cy = _intrinsics(meta, frame, f"{path}: frames[{i}]", size)
+        if width is not None and height is not None and (width, height) != (w, h):
+            sx, sy = width / w, height / h
+            w, h, fx, fy, cx, cy = width, height, fx * sx, fy * sy, cx * sx, cy * sy
         c2w_cv = c2w @ _GL_TO_CV
         # the files store rotations in float32, not quite orthonormal: snap to the nearest rotation (SVD)
         u, sv, vt = np.linalg.svd(c2w_cv[:3, :3])
@@ -251,7 +310,7 @@ def load_nerf_transforms(path, width: int | None = None, height: int | None = No
         w2c = np.eye(4)
         w2c[:3, :3] = rot.T
         w2c[:3, 3] = -rot.T @ c2w_cv[:3, 3]
-        cams.append(Camera(width, height, fx, fy, width / 2, height / 2, w2c))
+        cams.append(Camera(w, h, fx, fy, cx, cy, w2c))
     return cams, images
 
 

@@ -1,7 +1,9 @@
 """Training views: NeRF-synthetic ``transforms_*.json`` scenes with RGBA images composited on a background.
 
 A dataset folder holds ``transforms_train.json`` (and optionally ``transforms_test.json``; ``transforms_val.json``
-is ignored), or the path of one transforms file is given. With a single split, every 8th view (index 0, 8, 16, ...)
+is ignored), or a single ``transforms.json`` (instant-ngp / nerfstudio layout, per-frame or shared intrinsics), or
+the path of one transforms file is given. Frames whose image is missing are skipped and counted (a capture often
+lists frames that were deleted); what the reader cannot model (lens distortion) is reported in ``notes``. With a single split, every 8th view (index 0, 8, 16, ...)
 is held out for testing, as the reference trainer's ``llffhold`` does. Images are composited at full resolution,
 ``rgb * a + background * (1 - a)``, then box-filtered down to the requested resolution (the longer side, in pixels).
 Cameras come from :func:`splatcast.render.camera.load_nerf_transforms` (OpenCV convention).
@@ -39,6 +41,8 @@ class Dataset:
     extent: float  # the reference's "cameras extent": 1.1 x the largest camera distance from their mean
     source: str = ""
     split_rule: str = field(default="")
+    skipped: list[str] = field(default_factory=list)  # frames listed whose image file is missing
+    notes: list[str] = field(default_factory=list)  # what the reader ignored (lens distortion), for the caller to warn
 
 
 def parse_background(name_or_rgb) -> tuple[float, float, float]:
@@ -82,13 +86,17 @@ def _target_size(cameras: list[Camera], resolution: int | None) -> tuple[int, in
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _load_split(json_path: Path, resolution: int | None, background) -> list[View]:
-    cameras, images = load_nerf_transforms(json_path)
-    if not cameras:
+def _load_split(json_path: Path, resolution: int | None, background, skipped: list, notes: list) -> list[View]:
+    cameras, images = load_nerf_transforms(json_path, notes=notes)
+    present = [(c, p) for c, p in zip(cameras, images) if p.is_file()]
+    skipped += [str(p) for p in images if not p.is_file()]
+    if not present:
         return []
-    width, height = _target_size(cameras, resolution)
+    width, height = _target_size([c for c, _ in present], resolution)
     views = []
-    for cam, img_path in zip(cameras, images):
+    for cam, img_path in present:
+        if resolution is None:
+            width, height = cam.width, cam.height
         cam = cam.resized(width, height) if (width, height) != (cam.width, cam.height) else cam
         views.append(View(cam, load_image(img_path, background, width, height), img_path.stem))
     return views
@@ -110,16 +118,20 @@ def load_nerf_synthetic(
         train_json = path / "transforms_train.json"
         test_json = path / "transforms_test.json"
         if not train_json.exists():
-            raise FormatError(f"{path}: no transforms_train.json")
+            train_json, test_json = path / "transforms.json", path / "__none__"
+        if not train_json.exists():
+            raise FormatError(f"{path}: no transforms_train.json or transforms.json (NeRF-synthetic, instant-ngp or "
+                              "nerfstudio layout)")
     elif path.is_file():
         train_json, test_json = path, path.parent / "__none__"
     else:
         raise FormatError(f"{path}: no such dataset folder or transforms file")
-    train = _load_split(train_json, resolution, bg)
+    skipped, notes = [], []
+    train = _load_split(train_json, resolution, bg, skipped, notes)
     if not train:
-        raise FormatError(f"{train_json}: no frames")
+        raise FormatError(f"{train_json}: no frames with an image ({len(skipped)} listed images are missing)")
     if test_json.exists():
-        test = _load_split(test_json, resolution, bg)
+        test = _load_split(test_json, resolution, bg, skipped, notes)
         rule = "transforms_test.json"
     else:
         test = [v for i, v in enumerate(train) if i % test_every == 0] if test_every > 0 else []
@@ -128,4 +140,6 @@ def load_nerf_synthetic(
     if not train:
         raise FormatError(f"{path}: no training views left after the split ({rule})")
     extent = cameras_extent([v.camera for v in train + test])
-    return Dataset(train, test, bg, extent, str(path), rule)
+    if skipped:
+        notes.append(f"{len(skipped)} listed frames have no image file and were skipped (first: {skipped[0]})")
+    return Dataset(train, test, bg, extent, str(path), rule, skipped, notes)
