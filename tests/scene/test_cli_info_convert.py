@@ -105,4 +105,7 @@ def test_convert_sh_degree_and_bad_extension(ply_file, tmp_path, capsys):
     assert read_scene(out).sh_degree == 0
     assert "40 Gaussians" in capsys.readouterr().out
     assert main(["convert", str(path), str(tmp_path / "out.sog")]) == 2
-    assert "output extension" in capsys.readouterr().err
+    assert "cannot write SOG" in capsys.readouterr().err
+    # a name ending in .ply that asks for another format is refused, not written as a plain PLY
+    assert main(["convert", str(path), str(tmp_path / "out.compressed.ply")]) == 2
+    assert "compressed PLY" in capsys.readouterr().err and not (tmp_path / "out.compressed.ply").exists()

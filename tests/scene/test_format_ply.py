@@ -115,6 +115,25 @@ def test_non_finite_values_are_a_format_error(tmp_path):
         read_scene(path)
 
 
+def test_an_infinite_opacity_logit_is_alpha_one_not_an_error(tmp_path):
+    """splat-transform 3.x writes +-inf for an alpha of exactly 1 or 0; NaN stays an error."""
+    from splatcast.scene.formats.common import ALPHA_EPS
+    from splatcast.scene.formats.ply import vertex_array
+
+    cloud = random_cloud(4, 0)
+    cloud.opacities[1], cloud.opacities[2] = np.inf, -np.inf
+    path = tmp_path / "a.ply"
+    plyfile.PlyData([plyfile.PlyElement.describe(vertex_array(cloud), "vertex")]).write(str(path))
+    got = read_scene(path).opacities
+    limit = np.log((1 - ALPHA_EPS) / ALPHA_EPS)
+    assert got[1] == pytest.approx(limit, rel=1e-5) and got[2] == pytest.approx(-limit, rel=1e-5)
+    assert np.array_equal(got[[0, 3]], cloud.opacities[[0, 3]])
+    cloud.opacities[1] = np.nan
+    plyfile.PlyData([plyfile.PlyElement.describe(vertex_array(cloud), "vertex")]).write(str(path))
+    with pytest.raises(FormatError, match="opacities.*Gaussian 1"):
+        read_scene(path)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     n=st.integers(0, 6),

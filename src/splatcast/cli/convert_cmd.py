@@ -12,26 +12,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("input", help="scene file or folder to read")
     parser.add_argument("output", help="file to write; its extension picks the format (.ply, .splat, .spz)")
     parser.add_argument("--sh-degree", type=int, choices=[0, 1, 2, 3], help="truncate or zero-pad SH to this degree")
+    parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
+                        help="axes of SPZ read or written: rub = the SPZ specification (Niantic, Scaniverse, Spark; "
+                             "default), raw = unconverted, as @playcanvas/splat-transform 3.x reads and writes SPZ")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
 
 
 def run(args) -> int:
-    from splatcast.scene.formats import WRITABLE, detect_format, read_scene, write_scene
-    from splatcast.errors import FormatError
+    from splatcast.scene.formats import detect_format, output_format, read_scene, write_scene
 
     out = Path(args.output)
-    if out.suffix.lower() not in WRITABLE:
-        raise FormatError(f"cannot write {out.name!r}: output extension must be one of {sorted(WRITABLE)}")
+    fmt_out = output_format(out)  # refused before anything is read or written
     fmt_in = detect_format(args.input)
-    cloud = read_scene(args.input)
+    cloud = read_scene(args.input, spz_axes=args.spz_axes)
     if args.sh_degree is not None:
         cloud = cloud.with_sh_degree(args.sh_degree)
-    write_scene(cloud, out)
+    write_scene(cloud, out, spz_axes=args.spz_axes)
     result = {
         "input": str(args.input),
         "input_format": fmt_in,
         "output": str(out),
-        "output_format": WRITABLE[out.suffix.lower()],
+        "output_format": fmt_out,
         "count": len(cloud),
         "sh_degree": cloud.sh_degree,
         "bytes": out.stat().st_size,

@@ -31,6 +31,9 @@ def add_arguments(parser) -> None:
                         help="keep the site (player + manifest + stream) in DIR, a new or empty folder, to copy to any "
                              "static web server that answers Range requests (default: a temporary folder)")
     parser.add_argument("--layers", type=int, default=3, help="quality layers (default 3)")
+    parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
+                        help="axes of an SPZ input: rub = the SPZ specification (default), raw = as splat-transform 3.x "
+                             "writes SPZ (its files show upside down otherwise)")
     parser.add_argument("--title", default=None, help="title shown by the player (default: the input's name)")
     parser.add_argument("--iterations", type=int, default=7000, help="training iterations, photos only (default 7000)")
     parser.add_argument("--resolution", type=int, default=200, help="training image side, photos only (default 200)")
@@ -97,7 +100,7 @@ def run(args) -> int:
             layers = _train_layers(src, args, work)
         else:
             _say(f"[1/4] reading {src}")
-            model = read_scene(src)
+            model = read_scene(src, spz_axes=args.spz_axes)
             if len(model) == 0:
                 raise SplatcastError(f"{src}: the scene has no Gaussians")
             _say(f"      {len(model):,} Gaussians, SH degree {model.sh_degree}; deriving {args.layers} layers")

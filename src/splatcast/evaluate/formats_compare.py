@@ -20,7 +20,7 @@ from pathlib import Path
 from splatcast.evaluate.common import BenchConfig, Fidelity, Unavailable, finite_or_none, log, require
 from splatcast.evaluate.layersets import LayerSet
 
-NPM_PACKAGE = "@playcanvas/splat-transform@3"
+NPM_PACKAGE = "@playcanvas/splat-transform@3.7.0"  # the interop check users run (pinned: its conventions change)
 HIGH_QUALITIES = (12, 16)  # more operating points of our coding, finer than the default (8), for a curve
 
 

@@ -74,23 +74,43 @@ def detect_format(path: str | os.PathLike) -> str:
     raise FormatError(f"{p}: unrecognised scene format (starts with {prefix[:8]!r}, extension {p.suffix!r})")
 
 
-def read_scene(path: str | os.PathLike) -> GaussianCloud:
-    """Read any supported scene file or folder into a :class:`GaussianCloud`."""
+def read_scene(path: str | os.PathLike, spz_axes: str = "rub") -> GaussianCloud:
+    """Read any supported scene file or folder into a :class:`GaussianCloud` (``spz_axes``: see formats/spz.py)."""
     fmt = detect_format(path)
     if fmt == "splc":
         raise FormatError(f"{path} is a splatcast bitstream: decode it with splatcast.codec.decode")
+    if fmt == "spz":
+        return read_spz(path, spz_axes)
     return _READERS[fmt](path)
 
 
-def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | None = None) -> None:
-    """Write ``cloud``; the format is ``format`` ("ply", "splat", "spz") or follows the extension."""
+# names that end in a writable suffix but mean a format we do not write: refused, never written as something else
+NOT_WRITABLE = {".compressed.ply": "PlayCanvas compressed PLY", ".sog": "SOG", ".glb": "glTF", ".gltf": "glTF",
+                ".ksplat": "ksplat"}
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The format a path's name asks for ("ply", "splat", "spz"); FormatError for every other name."""
+    name = Path(path).name.lower()
+    for suffix, what in NOT_WRITABLE.items():
+        if name.endswith(suffix):
+            raise FormatError(f"cannot write {what} ({Path(path).name!r}); writable: .ply (INRIA), .splat, .spz")
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITABLE:
+        raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use .ply, .splat or .spz")
+    return WRITABLE[suffix]
+
+
+def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | None = None,
+                spz_axes: str = "rub") -> None:
+    """Write ``cloud``; the format is ``format`` ("ply", "splat", "spz") or follows the name (:func:`output_format`)."""
     if format is None:
-        suffix = Path(path).suffix.lower()
-        if suffix not in WRITABLE:
-            raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use .ply, .splat or .spz")
-        format = WRITABLE[suffix]
+        format = output_format(path)
     if format not in _WRITERS:
         raise FormatError(f"cannot write format {format!r}; writable: {sorted(_WRITERS)}")
+    if format == "spz":
+        write_spz(cloud, path, spz_axes)
+        return
     _WRITERS[format](cloud, path)
 
 
@@ -98,6 +118,7 @@ __all__ = [
     "FORMATS",
     "detect_format",
     "lod_level_paths",
+    "output_format",
     "read_compressed_ply",
     "read_ply",
     "read_scene",

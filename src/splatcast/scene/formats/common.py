@@ -132,7 +132,12 @@ def flip_yz(cloud: GaussianCloud) -> GaussianCloud:
 
 
 def check_finite(cloud: GaussianCloud, fmt: str) -> GaussianCloud:
-    """A decoded scene with NaN or inf values is a corrupt file, not a scene."""
+    """A decoded scene with NaN or inf values is a corrupt file, not a scene; except an opacity logit of +-inf,
+    which is what tools write for an alpha of exactly 1 or 0 (splat-transform 3.x does): it becomes the logit of the
+    same clamped alpha every reader here uses (ALPHA_EPS), a difference no renderer shows."""
+    if cloud.opacities.size and np.isinf(cloud.opacities).any():
+        limit = float(alpha_to_logit(np.array([1.0]))[0])
+        cloud.opacities = np.clip(cloud.opacities, -limit, limit).astype(np.float32)  # a new array: inputs may be views
     for name, arr in cloud.arrays().items():
         if arr.size and not np.isfinite(arr).all():
             bad = int(np.argwhere(~np.isfinite(arr.reshape(len(cloud), -1)))[0, 0])

@@ -19,9 +19,12 @@ index of the largest of x, y, z, w, then for the other components in order a sig
 by 1/sqrt2, the last one in the lowest bits); SH bytes b give (b - 128) / 128, coefficient-major with the colour
 channel fastest (exactly ``sh_rest[N, K, 3]``).
 
-Coordinates: SPZ stores RUB (OpenGL) axes, the INRIA PLY frame is RDF, so reading and writing turn the scene 180
-degrees about x (y and z negated, quaternion y/z negated, SH signs flipped per basis function), as the reference
-library does with ``from``/``to`` = RDF. Extension records are skipped (SH min/max-scaling extensions are not
+Coordinates (``axes``): SPZ stores RUB (OpenGL) axes by its specification, the INRIA PLY frame is RDF, so by default
+(``axes="rub"``) reading and writing turn the scene 180 degrees about x (y and z negated, quaternion y/z negated, SH
+signs flipped per basis function), as the reference library does with ``from``/``to`` = RDF; ``biker.spz`` and
+``biker.compressed.ply`` of the same publisher then agree per Gaussian. ``axes="raw"`` stores and reads the INRIA
+coordinates unconverted, which is what ``@playcanvas/splat-transform`` 3.x does (its own SPZ files, and what it
+expects in ours). Extension records are skipped (SH min/max-scaling extensions are not
 supported); degree-4 SH is truncated to degree 3.
 """
 
@@ -142,8 +145,16 @@ def _legacy_limit(head: bytes, compressed_bytes: int) -> int:
 
 
 # ----------------------------------------------------------------------------------------------- attribute decoding
+AXES = ("rub", "raw")
+
+
+def check_axes(axes: str) -> None:
+    if axes not in AXES:
+        raise FormatError(f"{FMT}: axes={axes!r}: choose rub (the SPZ specification) or raw (splat-transform 3.x)")
+
+
 def _decode_arrays(
-    arrays: list[bytes], n: int, sh_degree: int, frac_bits: int, version: int
+    arrays: list[bytes], n: int, sh_degree: int, frac_bits: int, version: int, axes: str
 ) -> GaussianCloud:
     pos_b = np.frombuffer(arrays[0], np.uint8).reshape(n * 3, 3).astype(np.int32)
     fixed = pos_b[:, 0] | (pos_b[:, 1] << 8) | (pos_b[:, 2] << 16)
@@ -174,7 +185,7 @@ def _decode_arrays(
         sh_dc=(colors / 255.0 - 0.5) / COLOR_SCALE,
         sh_rest=sh,
     )
-    return flip_yz(cloud)  # RUB -> RDF
+    return flip_yz(cloud) if axes == "rub" else cloud  # RUB -> RDF
 
 
 def unpack_smallest_three(comp: np.ndarray) -> np.ndarray:
@@ -215,7 +226,7 @@ def pack_smallest_three(xyzw: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------- readers
-def _read_legacy(data: bytes) -> GaussianCloud:
+def _read_legacy(data: bytes, axes: str) -> GaussianCloud:
     payload = _inflate_legacy(data)
     if len(payload) < LEGACY_HEADER.size:
         raise FormatError(f"{FMT}: header truncated: {len(payload)} of {LEGACY_HEADER.size} bytes")
@@ -239,10 +250,10 @@ def _read_legacy(data: bytes) -> GaussianCloud:
     for size in sizes:
         arrays.append(payload[offset : offset + size])
         offset += size
-    return check_finite(_decode_arrays(arrays, n, sh, fb, version), FMT)
+    return check_finite(_decode_arrays(arrays, n, sh, fb, version, axes), FMT)
 
 
-def _read_v4(data: bytes) -> GaussianCloud:
+def _read_v4(data: bytes, axes: str) -> GaussianCloud:
     if len(data) < V4_HEADER.size:
         raise FormatError(f"{FMT}: v4 header truncated: {len(data)} of {V4_HEADER.size} bytes")
     magic, version, n, sh, fb, flags, num_streams, toc_offset = V4_HEADER.unpack_from(data)
@@ -272,7 +283,7 @@ def _read_v4(data: bytes) -> GaussianCloud:
             raise FormatError(f"{FMT}: v4 stream {i} inflated to {len(raw)} bytes, expected {expected}")
         arrays.append(raw)
         offset += comp_size
-    return check_finite(_decode_arrays(arrays, n, sh, fb, version), FMT)
+    return check_finite(_decode_arrays(arrays, n, sh, fb, version, axes), FMT)
 
 
 def _skip_extensions(block: bytes) -> None:
@@ -287,17 +298,18 @@ def _skip_extensions(block: bytes) -> None:
         pos += 8 + length
 
 
-def read_spz_bytes(data: bytes) -> GaussianCloud:
-    """Decode SPZ bytes (any supported version and compression)."""
+def read_spz_bytes(data: bytes, axes: str = "rub") -> GaussianCloud:
+    """Decode SPZ bytes (any supported version and compression); ``axes`` as in the module docstring."""
+    check_axes(axes)
     if data[:4] == MAGIC_BYTES and len(data) >= 8 and struct.unpack_from("<I", data, 4)[0] >= 4:
-        return _read_v4(data)
+        return _read_v4(data, axes)
     if data[:2] == GZIP_MAGIC or data[:4] in (ZSTD_MAGIC, MAGIC_BYTES):
-        return _read_legacy(data)
+        return _read_legacy(data, axes)
     raise FormatError(f"{FMT}: unknown start {data[:4]!r}: expected gzip, zstd or b'NGSP'")
 
 
-def read_spz(path: str | os.PathLike) -> GaussianCloud:
-    return read_spz_bytes(read_file_bytes(path, FMT))
+def read_spz(path: str | os.PathLike, axes: str = "rub") -> GaussianCloud:
+    return read_spz_bytes(read_file_bytes(path, FMT), axes)
 
 
 # ----------------------------------------------------------------------------------------------- writer
@@ -311,9 +323,11 @@ def _quantize_sh(sh: np.ndarray) -> np.ndarray:
     return out
 
 
-def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9) -> bytes:
+def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9, axes: str = "rub") -> bytes:
     """Encode ``cloud`` as SPZ v4 (32-byte header, table of contents, one zstd frame per attribute)."""
-    cloud = flip_yz(cloud.validate())  # RDF -> RUB
+    check_axes(axes)
+    cloud = cloud.validate()
+    cloud = flip_yz(cloud) if axes == "rub" else cloud  # RDF -> RUB
     n, sh_degree = len(cloud), cloud.sh_degree
     max_abs = float(np.abs(cloud.means).max()) if n else 0.0
     # 12 fractional bits (~0.25 mm) unless the scene is too large for 24 bits; then give up precision, not range
@@ -340,6 +354,7 @@ def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9) -> bytes:
     return header + toc + b"".join(frames)
 
 
-def write_spz(cloud: GaussianCloud, path: str | os.PathLike) -> None:
+def write_spz(cloud: GaussianCloud, path: str | os.PathLike, axes: str = "rub") -> None:
+    data = spz_v4_bytes(cloud, axes=axes)  # before opening: a bad argument leaves no empty file behind
     with open(path, "wb") as f:
-        f.write(spz_v4_bytes(cloud))
+        f.write(data)
