@@ -105,7 +105,8 @@ def main(argv=None) -> int:
                       f"entropy {ms:.3f} ms/kG  x{row['speedup_vs_lzma']:.2f} lzma's speed", flush=True)
     for be in backends[1:]:
         mine = [r for r in rows if r["backend"] == be]
-        print(f"# {be}: size/lzma {min(r['size_vs_lzma'] for r in mine):.3f}..{max(r['size_vs_lzma'] for r in mine):.3f}"
+        sizes = [r["size_vs_lzma"] for r in mine]
+        print(f"# {be}: size/lzma {min(sizes):.3f}..{max(sizes):.3f}"
               f", speed x{min(r['speedup_vs_lzma'] for r in mine):.2f}..x{max(r['speedup_vs_lzma'] for r in mine):.2f}"
               f" over {len(mine)} streams")
     return 0

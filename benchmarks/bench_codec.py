@@ -56,10 +56,9 @@ def main(argv=None) -> int:
     ap.add_argument("--configs", nargs="+", default=[c[0] for c in CONFIGS])
     args = ap.parse_args(argv)
 
+    from benchmarks.bench_backends import entropy_clock
     from splatcast.codec import EncoderConfig, encode_with_stats
     from splatcast.codec.decoder import decode, decode_progressive, warm_up
-
-    from benchmarks.bench_backends import entropy_clock
     from splatcast.render.metrics import fidelity_psnr
     from splatcast.scene.formats import read_scene, write_scene
 

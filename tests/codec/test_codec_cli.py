@@ -49,6 +49,14 @@ def test_encode_decode_info_json(ply_layers, tmp_path, capsys):
     assert main(["info", str(out), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["layers"][1]["coding"] == "inter" and info["total_bytes"] == out.stat().st_size
+    # the readable form: one table row per layer, one line per chunk, no Python reprs
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = [line.split() for line in text.splitlines() if line.split()[:2] in (["0", "intra"], ["1", "inter"])]
+    assert [int(r[2].replace(",", "")) for r in rows] == [layer["gaussians"] for layer in info["layers"]]
+    chunk_lines = sum(1 for line in text.splitlines() if " G  bytes " in line)
+    assert chunk_lines == sum(layer["chunks"] for layer in info["layers"])
+    assert "{" not in text and "'" not in text
 
 
 def test_clean_errors(ply_layers, tmp_path, capsys):
@@ -81,3 +89,22 @@ def test_hold_policy_shows_the_layer_below_until_complete():
         assert decode(data, layer=1, chunks=c).equals(below)
     assert len(decode(data, layer=1, chunks=3)) == len(layers[1])
     assert np.isfinite(decode(data).means).all()
+
+
+def test_encode_refuses_layers_of_two_scenes_and_warns_on_the_order(tmp_path, capsys):
+    from splatcast.scene.default import lab_bench
+
+    small, big = lab_bench(200, seed=1), lab_bench(400, seed=1)
+    far = big.copy()
+    far.means = far.means + np.float32(100.0)  # the same shape, somewhere else: not this scene's layer
+    paths = {}
+    for name, cloud in (("small", small), ("big", big), ("far", far)):
+        paths[name] = str(tmp_path / f"{name}.ply")
+        formats.write_scene(cloud, paths[name])
+    out = str(tmp_path / "x.splc")
+    assert main(["encode", paths["small"], paths["far"], "-o", out, "--fidelity", "off"]) == 2
+    assert "same scene" in capsys.readouterr().err and not (tmp_path / "x.splc").exists()
+    assert main(["encode", paths["small"], paths["far"], "-o", out, "--fidelity", "off", "--allow-mismatch"]) == 0
+    capsys.readouterr()
+    assert main(["encode", paths["big"], paths["small"], "-o", out, "--fidelity", "off"]) == 0
+    assert "fewer Gaussians" in capsys.readouterr().err

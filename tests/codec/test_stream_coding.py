@@ -18,7 +18,16 @@ from codec_synthetic import synthetic_layers
 from splatcast.codec import container as ct
 from splatcast.codec.decoder import decode, decode_progressive
 from splatcast.codec.encoder import EncoderConfig, encode_with_stats
-from splatcast.codec.features import DC, OPACITY, REST, colour_delta, colour_undelta, from_stream, stream_context, to_stream
+from splatcast.codec.features import (
+    DC,
+    OPACITY,
+    REST,
+    colour_delta,
+    colour_undelta,
+    from_stream,
+    stream_context,
+    to_stream,
+)
 from splatcast.errors import BitstreamFormatError
 from splatcast.scene.formats.ply import write_ply
 
@@ -111,5 +120,6 @@ def test_frozen_older_streams_still_decode_to_the_recorded_clouds(version):
         assert ct.read_index(data).version[0] == int(version[1])
         for op, want in ops.items():
             layer, chunks, refine = op.split("/")
-            cloud = decode(data, None if layer == "None" else int(layer), None if chunks == "None" else int(chunks), refine)
+            layer, chunks = (None if v == "None" else int(v) for v in (layer, chunks))
+            cloud = decode(data, layer, chunks, refine)
             assert _ply_sha(cloud) == want, f"{name} {op}"

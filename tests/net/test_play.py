@@ -241,7 +241,7 @@ def test_play_cli_simulated_json(tmp_path, real_stream, capsys):
     trace = tmp_path / "c10.txt"
     trace.write_text("0 10\n")
     out = tmp_path / "out.json"
-    argv = ["play", str(root), "--simulate", "--trace", str(trace), "--no-psnr", "--json", str(out)]
+    argv = ["play", str(root), "--simulate", "--trace", str(trace), "--no-psnr", "--json-out", str(out)]
     assert main(argv + ["--save", str(tmp_path / "final.ply")]) == 0
     result = json.loads(out.read_text())
     assert JSON_KEYS <= set(result) and result["bytes_received"] == result["stream_bytes"] == len(real_stream)
@@ -274,7 +274,7 @@ def test_play_cli_over_http_with_fidelity(tmp_path, real_stream):
         out = tmp_path / "out.json"
         t0 = time.perf_counter()
         url = box["server"].url + "manifest.mpd"
-        argv = ["play", url, "--json", str(out), "--psnr-views", "2", "--psnr-size", "48"]
+        argv = ["play", url, "--json-out", str(out), "--psnr-views", "2", "--psnr-size", "48"]
         assert main(argv) == 0
         assert time.perf_counter() - t0 < 60
     finally:

@@ -48,3 +48,14 @@ def test_compare_identical_scenes_json(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["psnr"] is None and result["per_view_psnr"] == [None, None]  # identical: infinite PSNR -> null
     assert result["ssim"] == 1.0 and result["views"] == 2
+
+
+def test_render_without_output_writes_a_named_image_here(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "default", "--width", "16", "--orbit", "4", "--view", "2"]) == 0
+    assert Image.open(tmp_path / "default_view2.png").size == (16, 16)
+    assert "default_view2.png" in capsys.readouterr().err
+    assert main(["render", "default", "--width", "16", "--no-output", "--view", "1"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default_view2.png"]

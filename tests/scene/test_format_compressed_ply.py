@@ -35,6 +35,32 @@ def test_round_trip_within_quantisation(tmp_path, n, degree, chunk_colors):
         np.testing.assert_allclose(back.sh_rest, cloud.sh_rest, atol=8 / 256 + 1e-5)
 
 
+@pytest.mark.parametrize("n, degree", [(1, 0), (700, 1), (300, 3)])
+def test_our_writer_reads_back_within_its_quantisation(tmp_path, n, degree):
+    """splatcast's own writer, read by the reader above (oracle: the cloud itself; rows come back Morton-sorted)."""
+    from scipy.spatial import cKDTree
+
+    from splatcast.scene.formats import write_scene
+
+    cloud = random_cloud(n, degree, seed=3 * n + degree)
+    path = tmp_path / "ours.compressed.ply"
+    write_scene(cloud, path)
+    assert detect_format(path) == "compressed_ply"
+    back = read_scene(path)
+    assert len(back) == n and back.sh_degree == degree
+    dist, idx = cKDTree(cloud.means).query(back.means)
+    assert sorted(idx.tolist()) == list(range(n))  # every Gaussian once
+    orig = cloud[idx]
+    extent = cloud.means.max(0) - cloud.means.min(0)
+    assert (np.abs(back.means - orig.means) <= extent / 1023 / 2 + 1e-5).all()  # a chunk spans at most all
+    assert (np.abs(back.scales - orig.scales) <= 5.0 / 1023 / 2 + 1e-5).all()  # random_cloud scales span 5
+    assert np.abs((back.sh_dc - orig.sh_dc) * SH_C0).max() <= 0.5 / 255 * 3 + 1e-5
+    np.testing.assert_allclose(back.alphas(), orig.alphas(), atol=0.5 / 255 + 1e-5)
+    assert quat_angle_deg(back.quats, orig.quats).max() < 0.3
+    if degree:
+        np.testing.assert_allclose(back.sh_rest, np.clip(orig.sh_rest, -4, 4), atol=8 / 256 + 1e-5)
+
+
 def test_vectorised_rotation_matches_reference():
     rng = np.random.default_rng(0)
     packed = rng.integers(0, 2**32, size=2000, dtype=np.uint64).astype(np.uint32)

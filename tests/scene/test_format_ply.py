@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plyfile
 import pytest
+from format_fixtures import random_cloud
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from format_fixtures import random_cloud
 
 from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud

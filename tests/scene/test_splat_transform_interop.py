@@ -56,7 +56,8 @@ def _fidelity(a, b) -> float:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("name,axes", [("x.ply", "rub"), ("x.splat", "rub"), ("x.spz", "raw"), ("x.spz", "rub")])
+@pytest.mark.parametrize("name,axes", [("x.ply", "rub"), ("x.compressed.ply", "rub"), ("x.splat", "rub"),
+                                       ("x.spz", "raw"), ("x.spz", "rub")])
 def test_what_splatcast_writes_reads_back_in_splat_transform(exe, scene, tmp_path, name, axes):
     ours = tmp_path / name
     write_scene(scene, ours, spz_axes=axes)

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from train_helpers import small_scene_cloud, write_nerf_dataset
 
 from splatcast.errors import FormatError
 from splatcast.train.dataset import load_nerf_synthetic
-
-from train_helpers import small_scene_cloud, write_nerf_dataset
 
 LEGO = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "datasets" / "lego-train"
 
@@ -111,3 +110,68 @@ def test_train_command_on_an_instant_ngp_folder(tmp_path, capsys):
         image.unlink()
     assert main(args[:3] + [str(tmp_path / "model2")] + args[4:]) == 2
     assert not (tmp_path / "model2").exists()
+
+
+def _write_colmap_text(folder, cloud, cams, distortion=False):
+    """A COLMAP text model as `colmap model_converter --output_type TXT` writes it: one camera, the orbit's poses
+    (world-to-camera quaternion + translation, OpenCV axes), the scene's means as sparse points; images rendered."""
+    from PIL import Image
+    from scipy.spatial.transform import Rotation
+
+    from splatcast.render.rasterize import render
+
+    sparse = folder / "sparse" / "0"
+    sparse.mkdir(parents=True)
+    (folder / "images").mkdir()
+    c = cams[0]
+    model = f"OPENCV {c.width} {c.height} {c.fx} {c.fy} {c.cx} {c.cy} 0.01 0 0 0" if distortion else \
+        f"PINHOLE {c.width} {c.height} {c.fx} {c.fy} {c.cx} {c.cy}"
+    (sparse / "cameras.txt").write_text(f"# Camera list\n1 {model}\n")
+    lines = ["# Image list"]
+    for i, cam in enumerate(cams):
+        qx, qy, qz, qw = Rotation.from_matrix(cam.world_to_camera[:3, :3]).as_quat()
+        t = cam.world_to_camera[:3, 3]
+        lines += [f"{i + 1} {qw} {qx} {qy} {qz} {t[0]} {t[1]} {t[2]} 1 view_{i:02d}.png", ""]
+        rgb = np.clip(np.asarray(render(cloud, cam, (1.0, 1.0, 1.0))), 0, 1)
+        Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(folder / "images" / f"view_{i:02d}.png")
+    (sparse / "images.txt").write_text("\n".join(lines) + "\n")
+    pts = [f"{j + 1} {x} {y} {z} 128 64 32 0.5" for j, (x, y, z) in enumerate(cloud.means[:50].tolist())]
+    (sparse / "points3D.txt").write_text("# 3D point list\n" + "\n".join(pts) + "\n")
+
+
+def test_a_colmap_text_model(tmp_path):
+    from train_helpers import orbit
+
+    cloud = small_scene_cloud()
+    cams = orbit(9, 32)
+    _write_colmap_text(tmp_path, cloud, cams)
+    (tmp_path / "images" / "view_04.png").unlink()  # registered, but its file is gone
+    ds = load_nerf_synthetic(tmp_path, resolution=None)
+    views = ds.train + ds.test
+    assert len(views) == 8 and len(ds.skipped) == 1 and ds.split_rule.startswith("every 8")
+    by_name = {v.name: v for v in views}
+    for i in (0, 3, 8):  # the poses come back as written (oracle: the orbit's own cameras)
+        got = by_name[f"view_{i:02d}"].camera
+        np.testing.assert_allclose(got.world_to_camera, cams[i].world_to_camera, atol=1e-9)
+        assert (got.fx, got.cx) == pytest.approx((cams[i].fx, cams[i].cx))
+    np.testing.assert_allclose(ds.points, cloud.means[:50], atol=1e-6)
+    np.testing.assert_allclose(ds.point_colors[0], [128 / 255, 64 / 255, 32 / 255])
+
+
+def test_a_distorted_colmap_camera_is_noted_and_training_starts_from_its_points(tmp_path):
+    from train_helpers import orbit
+
+    from splatcast.train.trainer import TrainConfig, Trainer
+
+    cloud = small_scene_cloud()
+    _write_colmap_text(tmp_path, cloud, orbit(9, 24), distortion=True)
+    ds = load_nerf_synthetic(tmp_path)
+    assert any("OPENCV" in n and "distortion" in n for n in ds.notes)
+    trainer = Trainer(ds, TrainConfig(iterations=3, seed=0))
+    np.testing.assert_allclose(trainer.params["means"], cloud.means[:50], atol=1e-6)
+    trainer.step()
+    from splatcast.cli.main import main
+
+    out = tmp_path / "model"
+    assert main(["train", str(tmp_path), "-o", str(out), "--iterations", "10", "--eval-every", "5", "--json"]) == 0
+    assert (out / "iteration_10.ply").is_file()

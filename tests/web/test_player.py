@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from splatcast.player import STATIC_DIR, is_built
+from splatcast.player import is_built
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_ARGS = [

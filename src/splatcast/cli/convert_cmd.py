@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HELP = "convert a scene between formats (reads PLY/compressed PLY/SOG/SPZ/.splat; writes .ply, .splat, .spz)"
+HELP = ("convert a scene between formats (reads PLY, compressed PLY, SOG, SPZ, .splat; writes .ply, "
+        ".compressed.ply, .splat, .spz)")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("input", help="scene file or folder to read")
-    parser.add_argument("output", help="file to write; its extension picks the format (.ply, .splat, .spz)")
+    parser.add_argument("output", help="file to write; its name picks the format (.ply, .compressed.ply, .splat, .spz)")
     parser.add_argument("--sh-degree", type=int, choices=[0, 1, 2, 3], help="truncate or zero-pad SH to this degree")
     parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
                         help="axes of SPZ read or written: rub = the SPZ specification (Niantic, Scaniverse, Spark; "

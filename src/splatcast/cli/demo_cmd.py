@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 HELP = "run the whole pipeline on the built-in lab-bench scene: views, CPU training, layers, coding, renders"
 
 
@@ -51,7 +50,6 @@ def _save_png(image: np.ndarray, path: Path) -> None:
 def _train(dataset, args, quiet: bool):
     """Train, evaluating every ``eval_every`` iterations; keep a snapshot at each evaluation, pick plateau ends."""
     from splatcast.cli.progress import progress
-
     from splatcast.train.plateaus import pick_layers
     from splatcast.train.trainer import TrainConfig, Trainer
 
@@ -88,7 +86,6 @@ def _train(dataset, args, quiet: bool):
 
 def run(args) -> int:
     from splatcast.cli.progress import progress
-
     from splatcast.codec import EncoderConfig, decode, decode_progressive, encode_with_stats
     from splatcast.codec.decoder import warm_up
     from splatcast.render.metrics import psnr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 HELP = "code quality layers L0 L1 ... (coarse to fine) into a scalable .splc bitstream"
@@ -22,9 +23,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("layers", nargs="+", help="scene files or folders, coarsest first")
     parser.add_argument("-o", "--output", required=True, help=".splc file to write")
     parser.add_argument("--entropy", default="rans", choices=["rans", "lzma", "paq", "zstd"],
-                        help="entropy back-end (default rans: smallest on real streams and decodable by the web player)")
+                        help="entropy back-end (default rans: smallest on real streams, decodable by the web player)")
     parser.add_argument("--vq", default="auto", help="SH-DC residual VQ: auto (rate-chosen K), K, or off")
-    parser.add_argument("--mode", default="scalable", choices=["scalable", "mdc"])
+    parser.add_argument("--mode", default="scalable", choices=["scalable", "mdc"],
+                        help="scalable (layers predicted from the one below) or mdc (each layer coded on its own)")
     parser.add_argument("--chunks", type=int, default=8, help="importance chunks per layer")
     parser.add_argument("--chunk-growth", type=float, default=1.0,
                         help="chunk i holds ~G**i x the first one's share: G > 1 makes the first chunk small, for a "
@@ -46,12 +48,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dc-only", default="auto", choices=["auto", "on", "off"],
                         help="dc-only operating points of inter layers: auto (dropped where the measured fidelity "
                              "would fall below the layer below), on, off (default auto)")
+    parser.add_argument("--allow-mismatch", action="store_true",
+                        help="encode layers even if their bounds say they are not one scene")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
 
 
 def run(args) -> int:
     from splatcast.cli.progress import progress
-
     from splatcast.codec import EncoderConfig, encode_with_stats
     from splatcast.errors import SplatcastError
     from splatcast.scene.formats import read_scene
@@ -75,6 +78,13 @@ def run(args) -> int:
     except ValueError as exc:
         raise SplatcastError(str(exc)) from None
     clouds = [read_scene(p) for p in args.layers]
+    from splatcast.codec.layers import check_layer_set
+
+    errors, warnings = check_layer_set(clouds)
+    for text in warnings:
+        print(f"splatcast encode: warning: {text}", file=sys.stderr)
+    if errors and not args.allow_mismatch:
+        raise SplatcastError(f"{errors[0]} (--allow-mismatch encodes them anyway)")
     bar = progress(len(clouds), "encode", unit="layer")
     try:
         data, stats = encode_with_stats(clouds, config, progress=lambda i: bar.update(1))

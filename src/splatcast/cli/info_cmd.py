@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from splatcast.errors import SplatcastError
-
 HELP = "describe a scene file or folder (format, count, SH degree, bounds, size) or a .splc bitstream"
 
 
@@ -43,11 +41,41 @@ def describe_scene(path: str | Path) -> dict:
 
 
 def _describe_bitstream(path: Path) -> dict:
-    try:
-        from splatcast.codec.info import describe
-    except ImportError as exc:
-        raise SplatcastError(f"{path} is a splatcast bitstream, but splatcast.codec.info is unavailable ({exc})")
+    from splatcast.codec.info import describe
+
     return describe(str(path))
+
+
+def _db(value) -> str:
+    if value is None:
+        return "-"
+    return "final" if value == "inf" else f"{value:.2f}"
+
+
+def print_bitstream(facts: dict) -> None:
+    """A .splc as a reader wants it: the file in one line, a table of layers, then each layer's chunks (the
+    operating points a client can stop at: full pass, dc-only pass, and a dc chunk upgraded to full)."""
+    steps = ", ".join(f"{k} {v:.4g}" for k, v in facts["steps"].items())
+    print(f"splatcast bitstream {facts['version']} ({'complete' if facts['complete'] else 'truncated'}): "
+          f"{facts['mode']}, {facts['entropy']}, {facts['total_bytes']:,} bytes, header {facts['header_bytes']:,} B, "
+          f"SH degree {facts['sh_degree']}, quality {facts['quality']}, {facts['pos_bits']}-bit positions")
+    lo, hi = (" ".join(f"{v + 0.0:.4g}" for v in corner) for corner in (facts["grid_min"], facts["grid_max"]))
+    print(f"  position grid min {lo}, max {hi}; feature steps {steps}")
+    head = f"{'layer':>5} {'coding':>6} {'Gaussians':>10} {'bytes':>11} {'dc bytes':>11} {'bits/G':>7} {'chunks':>6} " \
+           f"{'K':>4} {'knn':>3} {'shown from':>10}"
+    print(head)
+    print("-" * len(head))
+    for layer in facts["layers"]:
+        print(f"{layer['index']:>5} {layer['coding']:>6} {layer['gaussians']:>10,} {layer['bytes']:>11,} "
+              f"{layer['dc_bytes']:>11,} {layer['bits_per_gaussian']:>7.2f} {layer['chunks']:>6} "
+              f"{layer['codebook_size']:>4} {layer['knn_k']:>3} {layer['display_from']:>10}")
+    for layer in facts["layers"]:
+        print(f"layer {layer['index']} chunks (fidelity dB of the state after each: full pass | dc pass | dc upgraded)")
+        for c, chunk in enumerate(layer["chunk_table"]):
+            fid = chunk.get("fidelity_db") or {}
+            print(f"  {c:>3}: {chunk['gaussians']:>9,} G  bytes {chunk['offset']:>10,} + {chunk['full_bytes']:>9,} "
+                  f"(dc {chunk['dc_bytes']:>9,})  {_db(fid.get('full')):>6} | {_db(fid.get('dc')):>6} | "
+                  f"{_db(fid.get('upgraded')):>6}")
 
 
 def run(args) -> int:
@@ -59,6 +87,9 @@ def run(args) -> int:
     facts = _describe_bitstream(path) if detect_format(path) == "splc" else describe_scene(path)
     if args.json:
         print(json.dumps(facts, sort_keys=True))
+        return 0
+    if facts.get("format") == "splc":
+        print_bitstream(facts)
         return 0
     for key in sorted(facts):
         value = facts[key]

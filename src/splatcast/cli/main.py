@@ -29,6 +29,16 @@ COMMANDS = [
 ]
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Shows every option's default in --help, unless its help already says it or there is none to show."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def _load(name: str):
     return importlib.import_module(f"splatcast.cli.{name}_cmd")
 
@@ -49,7 +59,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             if exc.name != f"splatcast.cli.{name}_cmd":
                 raise
             continue
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP, formatter_class=_DefaultsFormatter)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,9 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--transport", choices=("http", "webrtc"), default="http", help="delivery (default http)")
     parser.add_argument(
-        "--trace", default=None, help="receiver-side shaping along this Pensieve trace ('0 10' = 10 Mbit/s)"
+        "--trace", default=None, metavar="FILE_OR_PAIRS",
+        help="receiver-side shaping along a Pensieve trace file, or inline 'TIME MBPS' pairs: '0 10' = a constant "
+             "10 Mbit/s, '0 10 5 2' = 10 Mbit/s then 2 from t = 5 s"
     )
     parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
     parser.add_argument("--abr", default="fidelity",
@@ -40,9 +41,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--psnr-views", type=int, default=4, help="views for fidelity PSNR (default 4)")
     parser.add_argument("--psnr-size", type=int, default=128, help="render size for fidelity PSNR (default 128)")
     parser.add_argument("--save", default=None, help="write the final model to this scene file (.ply, .spz, .splat)")
-    parser.add_argument(
-        "--json", nargs="?", const="-", default=None, metavar="OUT", help="write JSON (sorted keys) to OUT or stdout"
-    )
+    parser.add_argument("--json", action="store_true", help="print the session as JSON (sorted keys) on stdout")
+    parser.add_argument("--json-out", default=None, metavar="FILE", help="also write the JSON session to FILE")
 
 
 def _local_target(url: str) -> tuple[Path, str]:
@@ -55,7 +55,7 @@ def _local_target(url: str) -> tuple[Path, str]:
 
 
 async def _session(args, trace, abr):
-    from splatcast.net.client import fetch_baseline, decode_any, media_path, play_stream, split_url
+    from splatcast.net.client import decode_any, fetch_baseline, media_path, play_stream, split_url
 
     if args.simulate:
         from splatcast.net.simulate import SimTransport, VirtualClock
@@ -121,10 +121,10 @@ def run(args) -> int:
     from splatcast.errors import SplatcastError
     from splatcast.net.abr import make_abr
     from splatcast.net.client import add_fidelity
-    from splatcast.net.traces import load_trace
+    from splatcast.net.traces import trace_argument
 
     abr = make_abr(args.abr)
-    trace = load_trace(args.trace, args.trace_scale) if args.trace else None
+    trace = trace_argument(args.trace, args.trace_scale) if args.trace else None
     if args.simulate and trace is None:
         raise SplatcastError("--simulate needs --trace (a file with the line '0 10' is a constant 10 Mbit/s)")
     from splatcast.net.client import CodecAdapter
@@ -147,11 +147,11 @@ def run(args) -> int:
         from splatcast.scene.formats import write_scene
 
         write_scene(result.final_cloud, args.save)
-    if args.json == "-":
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(out, sort_keys=True, indent=1) + "\n")
+    if args.json:
         print(json.dumps(out, sort_keys=True))
     else:
-        if args.json:
-            Path(args.json).write_text(json.dumps(out, sort_keys=True, indent=1) + "\n")
         def sec(t):
             return "-" if t is None else f"{t:.3f}"
 
@@ -159,7 +159,6 @@ def run(args) -> int:
             f"first render {sec(result.time_to_first_render_s)} s, full {sec(result.time_to_full_s)} s, layers "
             + ", ".join(f"{t:.3f}" for t in result.layer_times_s if t is not None)
             + f" s; {result.bytes_received}/{result.stream_bytes} bytes in {result.requests} requests",
-            file=sys.stderr if args.json == "-" else sys.stdout,
         )
         for name, b in baselines.items():
             print(f"baseline {name}: {b['bytes']} bytes, rendered at {b['time_to_render_s']:.3f} s "

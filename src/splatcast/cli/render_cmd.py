@@ -17,7 +17,9 @@ HELP = "render one view of a scene (orbit view or NeRF transforms frame) to a PN
 
 def add_arguments(parser) -> None:
     parser.add_argument("scene", help="scene file or folder (any format read_scene knows), or 'default' (lab bench)")
-    parser.add_argument("-o", "--output", help="image to write (PNG; any format Pillow writes)")
+    parser.add_argument("-o", "--output",
+                        help="image to write (PNG; any format Pillow writes; default: SCENE-NAME_viewK.png here)")
+    parser.add_argument("--no-output", action="store_true", help="write no image (with --repeat: timing only)")
     parser.add_argument("--width", type=int, default=None, help="image width in pixels (default 800)")
     parser.add_argument("--height", type=int, default=None, help="image height in pixels (default: width)")
     parser.add_argument("--orbit", type=int, default=8, metavar="N", help="orbit of N views fitted to the scene")
@@ -109,8 +111,13 @@ def run(args) -> int:
             t = time.perf_counter()
             image = render(cloud, camera, background)
             times.append(time.perf_counter() - t)
-    if args.output:
+    if args.output is None and not args.no_output:  # an image command that writes nothing would look broken
+        stem = Path(str(args.scene).rstrip("/")).name.split(".")[0] or "scene"
+        args.output = f"{stem}_view{args.view}.png"
+    if args.output and not args.no_output:
         write_image(image, args.output)
+    else:
+        args.output = None
     result = {
         "scene": str(args.scene),
         "gaussians": len(cloud),

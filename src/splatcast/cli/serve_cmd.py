@@ -20,19 +20,20 @@ def add_arguments(parser) -> None:
                              "none, ICE uses the address given by --host only")
     parser.add_argument("--ice-username", default=None, help="username for the TURN servers")
     parser.add_argument("--ice-credential", default=None, help="credential for the TURN servers")
-    parser.add_argument("--trace", default=None, help="shape every connection along this Pensieve trace")
+    parser.add_argument("--trace", default=None, metavar="FILE_OR_PAIRS",
+                        help="shape every connection along a Pensieve trace file or inline TIME MBPS pairs ('0 10')")
     parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no line per request on stderr")
 
 
 def run(args) -> int:
     from splatcast.net.server import serve_forever
-    from splatcast.net.traces import load_trace
+    from splatcast.net.traces import trace_argument
 
     root = Path(args.dir)
     if not root.is_dir():
         raise FileNotFoundError(2, "No such directory", str(root))
-    trace = load_trace(args.trace, args.trace_scale) if args.trace else None
+    trace = trace_argument(args.trace, args.trace_scale) if args.trace else None
 
     def ready(url: str) -> None:
         from urllib.parse import urlsplit

@@ -32,8 +32,8 @@ def add_arguments(parser) -> None:
                              "static web server that answers Range requests (default: a temporary folder)")
     parser.add_argument("--layers", type=int, default=3, help="quality layers (default 3)")
     parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
-                        help="axes of an SPZ input: rub = the SPZ specification (default), raw = as splat-transform 3.x "
-                             "writes SPZ (its files show upside down otherwise)")
+                        help="axes of an SPZ input: rub = the SPZ specification (default), raw = as splat-transform "
+                             "3.x writes SPZ (its files show upside down otherwise)")
     parser.add_argument("--title", default=None, help="title shown by the player (default: the input's name)")
     parser.add_argument("--iterations", type=int, default=7000, help="training iterations, photos only (default 7000)")
     parser.add_argument("--resolution", type=int, default=200, help="training image side, photos only (default 200)")
@@ -118,7 +118,7 @@ def run(args) -> int:
                 out.rmdir()  # checked empty above
             shutil.move(str(site), str(out))
             site = out
-            facts |= {"manifest": str(out / Path(facts["manifest"]).name), "media": str(out / Path(facts["media"]).name)}
+            facts |= {key: str(out / Path(facts[key]).name) for key in ("manifest", "media")}
         facts["site"] = str(site) if out is not None else None
         facts["prepare_s"] = round(time.perf_counter() - t0, 1)
         if args.no_serve:

@@ -17,8 +17,8 @@ ADDITIVE_REFINE = ("opacity_logits", "sh_dc")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("dataset", help="folder with transforms_train.json or transforms.json (NeRF-synthetic, instant-ngp, "
-                                        "nerfstudio), or a transforms JSON file")
+    parser.add_argument("dataset", help="folder with transforms_train.json or transforms.json (NeRF-synthetic, "
+                                        "instant-ngp, nerfstudio), or a transforms JSON file")
     parser.add_argument("-o", "--out", required=True, help="output folder (PLYs + train_log.jsonl)")
     parser.add_argument("--iterations", type=int, default=7000)
     group = parser.add_mutually_exclusive_group()

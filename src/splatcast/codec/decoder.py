@@ -207,7 +207,8 @@ class ProgressiveDecoder:
 
     def _group(self, streams, fg, g: int, width: int, what: str, modes=None) -> np.ndarray:
         """[g, width] values of feature group ``fg`` from its stream (contexts and colour coding of this version)."""
-        v = self._get(streams, fg.stream, width * g, what, stream_context(self.major, width, g, modes, fg.gaussian_major))
+        ctx = stream_context(self.major, width, g, modes, fg.gaussian_major)
+        v = self._get(streams, fg.stream, width * g, what, ctx)
         try:
             return from_stream(fg, v, g, width, self.major)
         except BitstreamFormatError as exc:

@@ -42,13 +42,12 @@ from splatcast.codec.quantize import (
 from splatcast.codec.vq import DEFAULT_CANDIDATES, choose_codebook
 from splatcast.scene.cloud import GaussianCloud
 
-
 MAJOR = ct.VERSION_MAJOR  # the encoder writes the newest version (its stream contexts and colour coding)
 
 @dataclass
 class EncoderConfig:
     mode: str = "scalable"  # "scalable" | "mdc"
-    entropy: str = "rans"  # "rans" (default: smallest on real streams, decodes in the browser) | "lzma" | "paq" | "zstd"
+    entropy: str = "rans"  # "rans" (smallest on real streams, decodes in the browser) | "lzma" | "paq" | "zstd"
     vq: str | int = "auto"  # "auto" | K | "off"
     chunks: int = 8  # chunks per layer (importance prefixes)
     chunk_growth: float = 1.0  # chunk i of a layer holds ~growth**i x the first one's share (1: equal chunks)
@@ -141,7 +140,8 @@ def _encode_intra(pos, feat, chunks, backend, sizes):
         dc = _streams(
             [(ct.STREAM_POS, _comp_major(dpos), stream_context(MAJOR, 3, g))]
             + [
-                (fg.stream, to_stream(fg, f), stream_context(MAJOR, fg.stop(cols) - fg.first, g, None, fg.gaussian_major))
+                (fg.stream, to_stream(fg, f),
+                 stream_context(MAJOR, fg.stop(cols) - fg.first, g, None, fg.gaussian_major))
                 for fg in FEATURE_GROUPS
             ],
             backend,

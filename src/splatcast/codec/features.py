@@ -95,7 +95,9 @@ def to_stream(group: FeatureGroup, feat_rows: np.ndarray, major: int = ct.VERSIO
     return block.reshape(-1) if group.gaussian_major else np.ascontiguousarray(block.T).reshape(-1)
 
 
-def from_stream(group: FeatureGroup, values: np.ndarray, g: int, width: int, major: int = ct.VERSION_MAJOR) -> np.ndarray:
+def from_stream(
+    group: FeatureGroup, values: np.ndarray, g: int, width: int, major: int = ct.VERSION_MAJOR
+) -> np.ndarray:
     """Inverse of :func:`to_stream`: [g, width] from a stream of g * width values."""
     block = values.reshape(g, width) if group.gaussian_major else values.reshape(width, g).T
     if group.colour and major >= COLOUR_DELTA_MAJOR:

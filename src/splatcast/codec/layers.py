@@ -8,7 +8,6 @@ import numpy as np
 from splatcast.codec.ordering import DEFAULT_ORDER, progressive_order
 from splatcast.scene.cloud import GaussianCloud
 
-
 MAX_CHUNK_GROWTH = 4.0  # beyond this the first chunks of a layer hold a handful of Gaussians
 
 
@@ -75,3 +74,31 @@ def morton_codes_reference(pos: np.ndarray) -> np.ndarray:
 def morton_order(pos: np.ndarray) -> np.ndarray:
     """Stable permutation sorting integer positions [N, 3] by Morton code (ties keep their order)."""
     return np.argsort(morton_codes(pos), kind="stable")
+
+
+MIN_SHARED_BOX = 0.25  # of the smaller layer's robust box: layers of one scene share far more (LOD levels: > 0.9)
+
+
+def check_layer_set(layers: list[GaussianCloud]) -> tuple[list[str], list[str]]:
+    """What is wrong with ``layers`` as one scene's coarse-to-fine set: (errors, warnings).
+
+    Error: two consecutive layers whose robust boxes share less than MIN_SHARED_BOX of the smaller one's volume
+    (files of two different scenes, or a mirrored export: inter-layer prediction would find no neighbours).
+    Warning: a layer with fewer Gaussians than the one below (the files are probably in the wrong order)."""
+    errors, warnings = [], []
+    for j in range(1, len(layers)):
+        a, b = layers[j - 1], layers[j]
+        if len(a) == 0 or len(b) == 0:
+            continue
+        (alo, ahi), (blo, bhi) = a.robust_bounds(), b.robust_bounds()
+        eps = 1e-6 * max(float(np.abs(np.concatenate([alo, ahi, blo, bhi])).max()), 1.0)  # flat scenes
+        inter = np.clip(np.minimum(ahi, bhi) - np.maximum(alo, blo), 0, None) + eps
+        vol_a, vol_b = np.prod(ahi - alo + eps), np.prod(bhi - blo + eps)
+        shared = float(np.prod(inter) / min(vol_a, vol_b))
+        if shared < MIN_SHARED_BOX:
+            errors.append(f"layers {j - 1} and {j} share {100 * shared:.0f} % of their bounding boxes: are they the "
+                          "same scene, in the same axes?")
+        if len(b) < len(a):
+            warnings.append(f"layer {j} has fewer Gaussians ({len(b):,}) than layer {j - 1} ({len(a):,}): layers go "
+                            "coarse to fine, is the order right?")
+    return errors, warnings

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from splatcast.errors import NetworkError
 from splatcast.net.files import (
     ByteRange,
     RequestError,
@@ -25,7 +26,6 @@ from splatcast.net.files import (
     read_pieces,
     resolve_path,
 )
-from splatcast.errors import NetworkError
 from splatcast.net.shaping import TraceShaper
 from splatcast.net.traces import Trace
 
@@ -200,7 +200,8 @@ def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, w
             server = await start_server(root, host, port, trace=trace, webrtc=webrtc, access_log=access_log)
         except OSError as exc:  # busy port, an address this machine does not have, a privileged port
             reason = exc.strerror or str(exc)
-            hint = " (another server is using it: choose another --port, or 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
+            busy = exc.errno == errno.EADDRINUSE
+            hint = " (another server is using it: choose another --port, or 0 for a free one)" if busy else ""
             raise NetworkError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
         if ready is not None:
             ready(server.url)

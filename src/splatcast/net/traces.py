@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 import os
+import re
 from dataclasses import dataclass
 
 from splatcast.errors import SplatcastError
@@ -127,3 +128,20 @@ def load_trace(path: str | os.PathLike, scale: float = 1.0) -> Trace:
         raise TraceError(f"{path}: {size} bytes exceeds the trace size limit {MAX_TRACE_BYTES}")
     with open(path, encoding="utf-8", errors="replace") as f:
         return parse_trace(f.read(), scale=scale, where=str(path))
+
+
+_INLINE = re.compile(r"^[\s0-9.eE+,;-]+$")
+
+
+def trace_argument(value: str, scale: float = 1.0) -> Trace:
+    """A command line's ``--trace``: a trace file, or inline ``TIME MBPS`` pairs (``"0 10"``, ``"0 10 5 2"``, also
+    separated by commas or semicolons) when no such file exists."""
+    if os.path.exists(value):
+        return load_trace(value, scale)
+    if _INLINE.match(value):
+        numbers = value.replace(",", " ").replace(";", " ").split()
+        if len(numbers) % 2:
+            raise TraceError(f"--trace {value!r}: inline traces are TIME MBPS pairs, got {len(numbers)} numbers")
+        pairs = "\n".join(f"{numbers[i]} {numbers[i + 1]}" for i in range(0, len(numbers), 2))
+        return parse_trace(pairs, scale, where=f"--trace {value!r}")
+    raise FileNotFoundError(2, "No such trace file (inline traces are 'TIME MBPS' pairs, e.g. '0 10')", value)

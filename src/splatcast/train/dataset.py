@@ -2,10 +2,12 @@
 
 A dataset folder holds ``transforms_train.json`` (and optionally ``transforms_test.json``; ``transforms_val.json``
 is ignored), or a single ``transforms.json`` (instant-ngp / nerfstudio layout, per-frame or shared intrinsics), or
-the path of one transforms file is given. Frames whose image is missing are skipped and counted (a capture often
-lists frames that were deleted); what the reader cannot model (lens distortion) is reported in ``notes``. With a single split, every 8th view (index 0, 8, 16, ...)
-is held out for testing, as the reference trainer's ``llffhold`` does. Images are composited at full resolution,
-``rgb * a + background * (1 - a)``, then box-filtered down to the requested resolution (the longer side, in pixels).
+a COLMAP model (``sparse/0``, train/colmap.py; its points start the training), or the path of one transforms file
+is given. Frames whose image is missing are skipped and counted (a capture often
+lists frames that were deleted); what the reader cannot model (lens distortion) is reported in ``notes``. With a
+single split, every 8th view (index 0, 8, 16, ...) is held out for testing, as the reference trainer's ``llffhold``
+does. Images are composited at full resolution, ``rgb * a + background * (1 - a)``, then box-filtered down to the
+requested resolution (the longer side, in pixels).
 Cameras come from :func:`splatcast.render.camera.load_nerf_transforms` (OpenCV convention).
 """
 
@@ -42,6 +44,8 @@ class Dataset:
     source: str = ""
     split_rule: str = field(default="")
     skipped: list[str] = field(default_factory=list)  # frames listed whose image file is missing
+    points: np.ndarray | None = None  # [P, 3] sparse points (COLMAP) to start training from, else None
+    point_colors: np.ndarray | None = None  # [P, 3] their colours in [0, 1]
     notes: list[str] = field(default_factory=list)  # what the reader ignored (lens distortion), for the caller to warn
 
 
@@ -88,6 +92,10 @@ def _target_size(cameras: list[Camera], resolution: int | None) -> tuple[int, in
 
 def _load_split(json_path: Path, resolution: int | None, background, skipped: list, notes: list) -> list[View]:
     cameras, images = load_nerf_transforms(json_path, notes=notes)
+    return _load_views(cameras, images, resolution, background, skipped)
+
+
+def _load_views(cameras, images, resolution: int | None, background, skipped: list) -> list[View]:
     present = [(c, p) for c, p in zip(cameras, images) if p.is_file()]
     skipped += [str(p) for p in images if not p.is_file()]
     if not present:
@@ -120,8 +128,12 @@ def load_nerf_synthetic(
         if not train_json.exists():
             train_json, test_json = path / "transforms.json", path / "__none__"
         if not train_json.exists():
-            raise FormatError(f"{path}: no transforms_train.json or transforms.json (NeRF-synthetic, instant-ngp or "
-                              "nerfstudio layout)")
+            from splatcast.train.colmap import sparse_dir
+
+            if sparse_dir(path) is None:
+                raise FormatError(f"{path}: no transforms_train.json or transforms.json (NeRF-synthetic, instant-ngp "
+                                  "or nerfstudio layout) and no COLMAP model (sparse/0)")
+            return _load_colmap(path, resolution, bg, test_every)
     elif path.is_file():
         train_json, test_json = path, path.parent / "__none__"
     else:
@@ -134,12 +146,37 @@ def load_nerf_synthetic(
         test = _load_split(test_json, resolution, bg, skipped, notes)
         rule = "transforms_test.json"
     else:
-        test = [v for i, v in enumerate(train) if i % test_every == 0] if test_every > 0 else []
-        train = [v for i, v in enumerate(train) if i % test_every != 0] if test_every > 0 else train
-        rule = f"every {test_every}th view held out" if test_every > 0 else "no test views"
+        train, test, rule = _split(train, test_every)
     if not train:
         raise FormatError(f"{path}: no training views left after the split ({rule})")
     extent = cameras_extent([v.camera for v in train + test])
     if skipped:
         notes.append(f"{len(skipped)} listed frames have no image file and were skipped (first: {skipped[0]})")
-    return Dataset(train, test, bg, extent, str(path), rule, skipped, notes)
+    return Dataset(train, test, bg, extent, str(path), rule, skipped=skipped, notes=notes)
+
+
+def _split(views: list[View], test_every: int) -> tuple[list[View], list[View], str]:
+    if test_every <= 0:
+        return views, [], "no test views"
+    test = [v for i, v in enumerate(views) if i % test_every == 0]
+    train = [v for i, v in enumerate(views) if i % test_every != 0]
+    return train, test, f"every {test_every}th view held out"
+
+
+def _load_colmap(path: Path, resolution: int | None, bg, test_every: int) -> Dataset:
+    from splatcast.train.colmap import load_colmap_model
+
+    skipped, notes = [], []
+    cameras, images, points, colors = load_colmap_model(path, notes)
+    views = _load_views(cameras, images, resolution, bg, skipped)
+    if not views:
+        raise FormatError(f"{path}: no registered image with a file ({len(skipped)} listed images are missing)")
+    train, test, rule = _split(views, test_every)
+    if not train:
+        raise FormatError(f"{path}: no training views left after the split ({rule})")
+    if skipped:
+        notes.append(f"{len(skipped)} registered images have no file and were skipped (first: {skipped[0]})")
+    extent = cameras_extent([v.camera for v in train + test])
+    has = len(points) > 0
+    return Dataset(train, test, bg, extent, str(path), rule, skipped=skipped, notes=notes,
+                   points=points if has else None, point_colors=colors if has else None)

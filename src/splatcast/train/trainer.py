@@ -66,8 +66,14 @@ class TrainConfig:
 
 def random_init(n: int, half_size: float, opacity: float, max_sh_degree: int, rng: np.random.Generator):
     """Reference-style random init: uniform means in a cube, random colours, isotropic scales from 3-NN distances."""
-    means = rng.uniform(-half_size, half_size, (n, 3))
-    rgb = rng.uniform(0.0, 1.0, (n, 3))
+    return points_init(rng.uniform(-half_size, half_size, (n, 3)), rng.uniform(0.0, 1.0, (n, 3)), opacity,
+                       max_sh_degree, half_size)
+
+
+def points_init(means: np.ndarray, rgb: np.ndarray, opacity: float, max_sh_degree: int, half_size: float = 1.0):
+    """Gaussians at given points with given colours (a COLMAP sparse model, or random), isotropic scales from the
+    3-NN distances (a single point: a tenth of ``half_size``), as the reference initialises from ``points3D``."""
+    n = len(means)
     if n > 1:
         k = min(4, n)
         dist, _ = cKDTree(means).query(means, k)
@@ -126,7 +132,9 @@ class Trainer:
         self.dataset = dataset
         self.config = config
         self.rng = np.random.default_rng(config.seed)
-        if params is None:
+        if params is None and dataset.points is not None:  # a sparse model: start inside what the cameras saw
+            params = points_init(dataset.points, dataset.point_colors, config.init_opacity, config.max_sh_degree)
+        elif params is None:
             params = random_init(config.init_points, config.init_half_size, config.init_opacity,
                                  config.max_sh_degree, self.rng)
         self.params = {k: np.ascontiguousarray(params[k], dtype=np.float64) for k in PARAM_NAMES}

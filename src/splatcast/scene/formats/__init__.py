@@ -21,7 +21,7 @@ from pathlib import Path
 
 from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud
-from splatcast.scene.formats.compressed_ply import is_compressed_header, read_compressed_ply
+from splatcast.scene.formats.compressed_ply import is_compressed_header, read_compressed_ply, write_compressed_ply
 from splatcast.scene.formats.ply import read_ply, write_ply
 from splatcast.scene.formats.ply_header import MAX_HEADER_BYTES, is_ply, read_ply_header
 from splatcast.scene.formats.sog import lod_level_paths, read_sog, read_sog_lod
@@ -30,7 +30,7 @@ from splatcast.scene.formats.spz import read_spz, read_spz_bytes, spz_v4_bytes, 
 
 SPLC_MAGIC = b"SPLC"
 FORMATS = ("ply", "compressed_ply", "sog", "sog_dir", "sog_lod", "spz", "splat", "splc")
-WRITABLE = {".ply": "ply", ".splat": "splat", ".spz": "spz"}
+WRITABLE = {".ply": "ply", ".splat": "splat", ".spz": "spz", ".compressed.ply": "compressed_ply"}
 
 _READERS = {
     "ply": read_ply,
@@ -41,7 +41,7 @@ _READERS = {
     "spz": read_spz,
     "splat": read_splat,
 }
-_WRITERS = {"ply": write_ply, "splat": write_splat, "spz": write_spz}
+_WRITERS = {"ply": write_ply, "splat": write_splat, "spz": write_spz, "compressed_ply": write_compressed_ply}
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -85,8 +85,7 @@ def read_scene(path: str | os.PathLike, spz_axes: str = "rub") -> GaussianCloud:
 
 
 # names that end in a writable suffix but mean a format we do not write: refused, never written as something else
-NOT_WRITABLE = {".compressed.ply": "PlayCanvas compressed PLY", ".sog": "SOG", ".glb": "glTF", ".gltf": "glTF",
-                ".ksplat": "ksplat"}
+NOT_WRITABLE = {".sog": "SOG", ".glb": "glTF", ".gltf": "glTF", ".ksplat": "ksplat"}
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -94,11 +93,16 @@ def output_format(path: str | os.PathLike) -> str:
     name = Path(path).name.lower()
     for suffix, what in NOT_WRITABLE.items():
         if name.endswith(suffix):
-            raise FormatError(f"cannot write {what} ({Path(path).name!r}); writable: .ply (INRIA), .splat, .spz")
+            raise FormatError(f"cannot write {what} ({Path(path).name!r}); writable: {_WRITABLE_TEXT}")
+    if name.endswith(".compressed.ply"):  # before ".ply": never a plain PLY under this name
+        return "compressed_ply"
     suffix = Path(path).suffix.lower()
     if suffix not in WRITABLE:
-        raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use .ply, .splat or .spz")
+        raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use {_WRITABLE_TEXT}")
     return WRITABLE[suffix]
+
+
+_WRITABLE_TEXT = ".ply (INRIA), .compressed.ply (PlayCanvas), .splat, .spz"
 
 
 def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | None = None,
@@ -130,6 +134,7 @@ __all__ = [
     "read_spz_bytes",
     "splat_bytes",
     "spz_v4_bytes",
+    "write_compressed_ply",
     "write_ply",
     "write_scene",
     "write_splat",

@@ -1,4 +1,4 @@
-"""PlayCanvas / SuperSplat "compressed PLY" (read only).
+"""PlayCanvas / SuperSplat "compressed PLY": read, and write (so results open in SuperSplat and splat-transform).
 
 Layout (all binary little-endian, parsed by plyfile):
 
@@ -12,6 +12,10 @@ Layout (all binary little-endian, parsed by plyfile):
   [-4, 4] (0 and 255 map to the ends exactly).
 
 Colours become SH DC by the INRIA rule (colour - 0.5) / C0; opacity becomes a clamped logit.
+
+The writer sorts the Gaussians in Morton order of their positions (so each 256-Gaussian chunk is compact and its
+11-10-11 bits fine), writes every chunk's position, log-scale and colour ranges, and quantizes as the reader reads
+(nearest level); the row order of the file is therefore not the cloud's.
 """
 
 from __future__ import annotations
@@ -19,10 +23,18 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import plyfile
 
 from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud
-from splatcast.scene.formats.common import alpha_to_logit, check_finite, color_to_dc, place_smallest_three
+from splatcast.scene.formats.common import (
+    alpha_to_logit,
+    check_finite,
+    color_to_dc,
+    dc_to_color,
+    logit_to_alpha,
+    place_smallest_three,
+)
 from splatcast.scene.formats.ply import load_ply_elements
 from splatcast.scene.formats.ply_header import PlyHeaderInfo, read_ply_header
 
@@ -133,3 +145,92 @@ def read_compressed_ply(path: str | os.PathLike) -> GaussianCloud:
             raise FormatError(f"{FMT}: sh properties must be f_rest_0..f_rest_{len(names) - 1} in order")
     el = load_ply_elements(path, header, FMT)
     return decode_compressed(el["chunk"], el["vertex"], el.get("sh"))
+
+
+# ----------------------------------------------------------------------------------------------- writer
+def _to_unorm(t: np.ndarray, bits: int) -> np.ndarray:
+    mask = (1 << bits) - 1
+    return np.clip(np.rint(np.nan_to_num(t) * mask), 0, mask).astype(np.uint32)
+
+
+def _pack3(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """[N, 3] values in per-row [lo, hi] boxes -> 11-10-11 unorm uint32 (x in the top bits)."""
+    span = hi - lo
+    t = np.where(span > 0, (values - lo) / np.where(span > 0, span, 1.0), 0.0)
+    x, y, z = _to_unorm(t[:, 0], 11), _to_unorm(t[:, 1], 10), _to_unorm(t[:, 2], 11)
+    return (x << np.uint32(21)) | (y << np.uint32(11)) | z
+
+
+_OTHERS = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+
+
+def pack_rotation(quats: np.ndarray) -> np.ndarray:
+    """[N, 4] (rot_0..rot_3) -> uint32 2-10-10-10 smallest-three, the inverse of :func:`unpack_rotation`."""
+    q = quats.astype(np.float64)
+    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    largest = np.argmax(np.abs(q), axis=1)
+    rows = np.arange(len(q))
+    q = np.where(q[rows, largest][:, None] < 0, -q, q)  # q and -q are one rotation: make the dropped one positive
+    others = np.take_along_axis(q, _OTHERS[largest], axis=1)  # the three kept components, in order
+    t = others / np.sqrt(2.0) + 0.5
+    packed = largest.astype(np.uint32) << np.uint32(30)
+    for c, shift in enumerate((20, 10, 0)):
+        packed |= _to_unorm(t[:, c], 10) << np.uint32(shift)
+    return packed
+
+
+def write_compressed_ply(cloud: GaussianCloud, path: str | os.PathLike) -> None:
+    """Write ``cloud`` as a PlayCanvas compressed PLY (Morton-sorted chunks of 256 Gaussians)."""
+    from splatcast.codec.layers import morton_codes
+
+    cloud = cloud.validate()
+    n = len(cloud)
+    if n:
+        lo, hi = cloud.means.min(axis=0), cloud.means.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        grid = np.clip(np.rint((cloud.means - lo) / span * 1023), 0, 1023).astype(np.int32)
+        cloud = cloud[np.argsort(morton_codes(grid), kind="stable")]
+    n_chunks = -(-n // CHUNK_SIZE)
+    ci = np.arange(n) // CHUNK_SIZE
+    means = cloud.means.astype(np.float64)
+    scales = cloud.scales.astype(np.float64)
+    colour = dc_to_color(cloud.sh_dc)
+    chunk = np.zeros(n_chunks, [(name, "<f4") for name in _CHUNK_BOUNDS + _CHUNK_SCALES + _CHUNK_COLORS])
+
+    def ranges(values, lo_names, hi_names):
+        lo_v = np.full((n_chunks, 3), np.inf)
+        hi_v = np.full((n_chunks, 3), -np.inf)
+        np.minimum.at(lo_v, ci, values)
+        np.maximum.at(hi_v, ci, values)
+        for a in range(3):
+            chunk[lo_names[a]], chunk[hi_names[a]] = lo_v[:, a], hi_v[:, a]
+        # the float32 values the reader lerps between: quantize against what it will see
+        lo_f = np.stack([chunk[name] for name in lo_names], 1).astype(np.float64)
+        hi_f = np.stack([chunk[name] for name in hi_names], 1).astype(np.float64)
+        return lo_f[ci], hi_f[ci]
+
+    p_lo, p_hi = ranges(means, _CHUNK_BOUNDS[:3], _CHUNK_BOUNDS[3:])
+    s_lo, s_hi = ranges(scales, _CHUNK_SCALES[:3], _CHUNK_SCALES[3:])
+    c_lo, c_hi = ranges(colour, _CHUNK_COLORS[:3], _CHUNK_COLORS[3:])
+    c_span = c_hi - c_lo
+    c_t = np.where(c_span > 0, (colour - c_lo) / np.where(c_span > 0, c_span, 1.0), 0.0)
+    alpha = _to_unorm(logit_to_alpha(cloud.opacities), 8)
+    packed_colour = (
+        (_to_unorm(c_t[:, 0], 8) << np.uint32(24)) | (_to_unorm(c_t[:, 1], 8) << np.uint32(16))
+        | (_to_unorm(c_t[:, 2], 8) << np.uint32(8)) | alpha
+    )
+    vertex = np.zeros(n, [(name, "<u4") for name in _PACKED])
+    vertex["packed_position"] = _pack3(means, p_lo, p_hi)
+    vertex["packed_rotation"] = pack_rotation(cloud.quats)
+    vertex["packed_scale"] = _pack3(scales, s_lo, s_hi)
+    vertex["packed_color"] = packed_colour
+    elements = [plyfile.PlyElement.describe(chunk, "chunk"), plyfile.PlyElement.describe(vertex, "vertex")]
+    k = cloud.sh_rest.shape[1]
+    if k:
+        channel_major = cloud.sh_rest.transpose(0, 2, 1).reshape(n, 3 * k).astype(np.float64)  # f_rest = c * K + k
+        b = np.clip(np.floor((channel_major / 8.0 + 0.5) * 256.0), 0, 255).astype(np.uint8)
+        sh = np.zeros(n, [(f"f_rest_{i}", "u1") for i in range(3 * k)])
+        for i in range(3 * k):
+            sh[f"f_rest_{i}"] = b[:, i]
+        elements.append(plyfile.PlyElement.describe(sh, "sh"))
+    plyfile.PlyData(elements, text=False, byte_order="<").write(os.fspath(path))
