@@ -160,13 +160,14 @@ def run(args) -> int:
     # progressive prefixes of the top layer: what a viewer shows as chunks arrive
     top = len(layers) - 1
     n_chunks = len(dec.index.layers[top].chunks)
-    strip, prefixes = [], []
+    prefixes = []
     for c in sorted({1, max(n_chunks // 4, 1), max(n_chunks // 2, 1), n_chunks}):
         cloud = decode(data, layer=top, chunks=c)
-        strip.append(render(cloud, test_view.camera, dataset.background))
         prefixes.append({"chunks": c, "gaussians": len(cloud),
-                         "test_psnr": round(float(psnr(strip[-1], test_view.image)), 3)})
-    _save_png(np.concatenate(strip, axis=1), out / "progressive.png")
+                         "test_psnr": round(float(psnr(render(cloud, test_view.camera, dataset.background),
+                                                       test_view.image)), 3)})
+    say("      pictures: contact sheet of layers and streaming states at 512 px, streaming-quality plot")
+    figures = _figures(scene, data, test_view.camera, dataset.background, out)
 
     package_dir = _package_for_player(clouds, args, out)
     summary = {
@@ -176,6 +177,7 @@ def run(args) -> int:
         "stream_bytes": len(data),
         "layers": rows,
         "progressive_top_layer": prefixes,
+        "figures": figures,
         "seconds": round(time.perf_counter() - t0, 1),
         "out": str(out),
     }
@@ -187,6 +189,50 @@ def run(args) -> int:
     if args.no_serve or os.environ.get("SPLATCAST_DEMO_NO_SERVE") == "1":
         return 0
     return _serve(package_dir, args)
+
+
+SHEET_PX = 512
+
+
+def _figures(scene, data: bytes, camera, background, out: Path) -> dict:
+    """contact_sheet.png: the original, each full layer, and the states a viewer sees while the stream arrives,
+    captioned with Gaussians, bytes and PSNR against the original in this view; streaming_quality.png: that PSNR
+    after every chunk against the bytes received."""
+    from splatcast.codec import decode, read_index
+    from splatcast.evaluate.plots import contact_sheet, streaming_quality
+    from splatcast.render.metrics import psnr
+    from splatcast.render.rasterize import render
+
+    cam = camera.resized(SHEET_PX, SHEET_PX)
+    reference = np.clip(render(scene, cam, background), 0, 1)
+    index = read_index(data)
+
+    def state(layer: int, chunks: int) -> dict:
+        cloud = decode(data, layer=layer, chunks=chunks)
+        image = np.clip(render(cloud, cam, background), 0, 1)
+        end = index.layers[layer].chunks[chunks - 1]
+        return {"layer": layer, "chunks": chunks, "gaussians": len(cloud), "bytes": end.offset + end.full_bytes,
+                "psnr": round(float(psnr(image, reference)), 2), "image": image}
+
+    def caption(s: dict, label: str) -> str:
+        return f"{label}\n{s['gaussians']:,} Gaussians, {s['bytes'] / 1024:,.1f} kB, {s['psnr']:.1f} dB"
+
+    n = [len(layer.chunks) for layer in index.layers]
+    states = [state(j, c) for j in range(len(n)) for c in range(1, n[j] + 1)]
+    at = {(s["layer"], s["chunks"]): s for s in states}
+    row1 = [(reference, f"original scene\n{len(scene):,} Gaussians")]
+    row1 += [(at[(j, n[j])]["image"], caption(at[(j, n[j])], f"layer {j} complete")) for j in range(len(n))]
+    # the streaming row: five of the distinct pictures a viewer gets (a held state repeats the one before it)
+    distinct = [s for i, s in enumerate(states) if i == 0 or s["gaussians"] != states[i - 1]["gaussians"]]
+    picks = [distinct[round(i * (len(distinct) - 1) / 4)] for i in range(5)] if len(distinct) > 5 else distinct
+    row2 = [(s["image"], caption(s, f"streaming: layer {s['layer']}, {s['chunks']}/{n[s['layer']]} chunks"))
+            for s in {id(s): s for s in picks}.values()]
+    sheet = contact_sheet([row1, row2], out / "contact_sheet.png", "splatcast lab bench: layers (top) and what a "
+                          "viewer sees while the stream arrives (bottom); PSNR against the original, this view")
+    curve = streaming_quality([{k: v for k, v in s.items() if k != "image"} for s in states],
+                              out / "streaming_quality.png", "lab bench stream: quality while it arrives")
+    return {"contact_sheet": sheet, "streaming_quality": curve,
+            "states": [{k: v for k, v in s.items() if k != "image"} for s in states]}
 
 
 def _package_for_player(clouds, args, out: Path) -> Path:
@@ -239,5 +285,6 @@ def _print_table(summary: dict, n_train: int, n_test: int, resolution: int, out:
               f"{k:>4} {modes:>7} {r['decode_ms_per_kgaussian']:>9.3f}")
     print("progressive prefixes of the top layer: "
           + ", ".join(f"{p['chunks']} chunks {p['gaussians']} G {p['test_psnr']:.2f} dB" for p in prefixes))
-    print(f"wrote {out}/: layer*.png, progressive.png, ground_truth.png, layers.splc, layer PLYs, summary.json "
+    print(f"wrote {out}/: contact_sheet.png, streaming_quality.png, layer*.png, ground_truth.png, layers.splc, layer "
+          "PLYs, summary.json "
           f"({summary['seconds']} s)")

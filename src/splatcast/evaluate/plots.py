@@ -162,3 +162,38 @@ def streaming(result: dict, path: Path, title: str) -> str:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def contact_sheet(rows: list[list[tuple[np.ndarray, str]]], path: Path, title: str, tile_px: int = 512) -> str:
+    """Rows of captioned images at ``tile_px`` pixels each (one figure pixel per image pixel at 100 dpi)."""
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    inch = tile_px / 100
+    height = n_rows * (inch + 0.55) + 0.5  # captions above each tile, the title above all
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * inch, height), squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c < len(row):
+                img, caption = row[c]
+                ax.imshow(np.clip(img, 0, 1), interpolation="nearest")
+                ax.set_title(caption, fontsize=11, loc="left")
+    fig.suptitle(title, fontsize=14, y=1 - 0.12 / height)
+    fig.subplots_adjust(left=0.005, right=0.995, top=1 - 1.0 / height, bottom=0.005, wspace=0.02, hspace=0.14)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path.name
+
+
+def streaming_quality(states: list[dict], path: Path, title: str) -> str:
+    """PSNR of the shown state against bytes received, one marker per chunk, coloured by layer."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for layer in sorted({s["layer"] for s in states}):
+        sel = [s for s in states if s["layer"] == layer]
+        ax.plot([s["bytes"] for s in sel], [s["psnr"] for s in sel], marker=LAYER_MARKERS[layer % 8], ms=4,
+                label=f"layer {layer} chunks")
+    ax.set(xscale="log", xlabel="bytes received", ylabel="PSNR vs the original scene, this view (dB)", title=title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
