@@ -287,3 +287,44 @@ def test_slowloris_connections_are_closed_and_others_served(served):
             await server.stop()
 
     run(main())
+
+
+def test_connections_beyond_the_cap_get_503_and_the_server_keeps_serving(tmp_path):
+    """Idle connections cannot exhaust the server: over the cap a new connection is answered 503 and closed;
+    once one closes, requests are served again."""
+    import socket as socketlib
+
+    (tmp_path / "a.bin").write_bytes(b"0123456789")
+
+    async def main():
+        from splatcast.net.server import start_server
+
+        server = await start_server(tmp_path, max_connections=4)
+        loop = asyncio.get_running_loop()
+        idle = []
+        try:
+            for _ in range(4):
+                s = socketlib.create_connection(("127.0.0.1", server.port))
+                idle.append(s)
+            await asyncio.sleep(0.2)  # let the server accept them
+
+            def ask():
+                with socketlib.create_connection(("127.0.0.1", server.port), timeout=5) as c:
+                    c.sendall(b"GET /a.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    data = b""
+                    while chunk := c.recv(4096):
+                        data += chunk
+                    return data
+
+            over = await loop.run_in_executor(None, ask)
+            assert over.startswith(b"HTTP/1.1 503") and server.refused_connections == 1
+            idle.pop().close()
+            await asyncio.sleep(0.2)
+            ok = await loop.run_in_executor(None, ask)
+            assert ok.startswith(b"HTTP/1.1 200") and ok.endswith(b"0123456789")
+        finally:
+            for s in idle:
+                s.close()
+            await server.stop()
+
+    asyncio.run(main())

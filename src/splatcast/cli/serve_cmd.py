@@ -24,6 +24,8 @@ def add_arguments(parser) -> None:
                         help="shape every connection along a Pensieve trace file or inline TIME MBPS pairs ('0 10')")
     parser.add_argument("--trace-scale", type=float, default=1.0, help="multiply the trace's rates (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no line per request on stderr")
+    parser.add_argument("--max-connections", type=int, default=None,
+                        help="open TCP connections at once; more get 503 (default 1024)")
 
 
 def run(args) -> int:
@@ -53,5 +55,12 @@ def run(args) -> int:
 
         webrtc = WebRTCConfig(ice_servers=args.ice_server, ice_username=args.ice_username,
                               ice_credential=args.ice_credential, host=args.host)
-    serve_forever(root, args.host, args.port, trace, webrtc, ready=ready, access_log=not args.quiet)
+    from splatcast.errors import SplatcastError
+    from splatcast.net.server import MAX_CONNECTIONS
+
+    cap = MAX_CONNECTIONS if args.max_connections is None else args.max_connections
+    if cap < 1:
+        raise SplatcastError(f"--max-connections={cap} must be >= 1")
+    serve_forever(root, args.host, args.port, trace, webrtc, ready=ready, access_log=not args.quiet,
+                  max_connections=cap)
     return 0

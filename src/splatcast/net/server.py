@@ -132,23 +132,73 @@ def create_app(root: str | Path, trace: Trace | None = None, webrtc=False) -> we
     return app
 
 
+MAX_CONNECTIONS = 1024  # open TCP connections at once; beyond them a new one gets 503 and is closed
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+         b"Access-Control-Allow-Origin: *\r\nConnection: close\r\nContent-Length: 36\r\n\r\n"
+         b"too many connections, retry shortly\n")
+
+
+REFUSE_LINGER_S = 1.0  # a refused connection's request is read and dropped this long, so the 503 is not lost
+
+
+class _Refuse(asyncio.Protocol):
+    """The whole life of a connection over the cap: one 503 answer, its request discarded, closed when the client
+    is done or after REFUSE_LINGER_S (closing with unread request bytes would reset the connection before the
+    client reads the answer)."""
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(_BUSY)
+        self.timer = asyncio.get_running_loop().call_later(REFUSE_LINGER_S, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        pass  # discarded
+
+    def eof_received(self):
+        self.timer.cancel()
+        self.transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self.timer.cancel()
+
+
+class _CappedFactory:
+    """Protocol factory for loop.create_server: aiohttp's request handler while fewer than ``cap`` connections are
+    open (``web.Server.connections``), else :class:`_Refuse`: bounded memory and file descriptors per server."""
+
+    def __init__(self, server: web.Server, cap: int):
+        self.server, self.cap, self.refused = server, cap, 0
+
+    def __call__(self):
+        if len(self.server.connections) >= self.cap:
+            self.refused += 1
+            return _Refuse()
+        return self.server()
+
+
 class RunningServer:
     """A started server (for tests and `play` against an in-process server): `.url`, `await .stop()`."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int):
-        self.runner, self.host, self.port = runner, host, port
+    def __init__(self, runner: web.AppRunner, listener: asyncio.AbstractServer, host: str, port: int,
+                 factory: _CappedFactory):
+        self.runner, self.listener, self.host, self.port, self.factory = runner, listener, host, port, factory
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/"
 
+    @property
+    def refused_connections(self) -> int:
+        return self.factory.refused
+
     async def stop(self) -> None:
+        self.listener.close()
         await self.runner.cleanup()
 
 
 async def start_server(
     root: str | Path, host: str = "127.0.0.1", port: int = 0, trace: Trace | None = None, webrtc=False,
-    idle_timeout_s: float = IDLE_TIMEOUT_S, access_log: bool = False,
+    idle_timeout_s: float = IDLE_TIMEOUT_S, access_log: bool = False, max_connections: int = MAX_CONNECTIONS,
 ) -> RunningServer:
     """Start serving in the running event loop; port 0 picks a free port. With `webrtc` True, ICE gathers on
     `host` only (every interface for 0.0.0.0); a WebRTCConfig is used as given. A connection that has not sent
@@ -162,10 +212,10 @@ async def start_server(
     runner = web.AppRunner(create_app(root, trace=trace, webrtc=webrtc), shutdown_timeout=1.0,
                            keepalive_timeout=idle_timeout_s, **_access_log(access_log))
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=512)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1] if port == 0 else port  # noqa: SLF001 (no public API)
-    return RunningServer(runner, host, bound)
+    factory = _CappedFactory(runner.server, max_connections)  # instead of web.TCPSite, which has no cap
+    listener = await asyncio.get_running_loop().create_server(factory, host, port, backlog=512, reuse_address=True)
+    bound = listener.sockets[0].getsockname()[1]
+    return RunningServer(runner, listener, host, bound, factory)
 
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b bytes %Tf s'  # client, request line, status, body bytes, seconds
@@ -189,7 +239,7 @@ def _access_log(enabled: bool) -> dict:
 
 
 def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, webrtc, ready=None,
-                  access_log: bool = False) -> None:
+                  access_log: bool = False, max_connections: int = MAX_CONNECTIONS) -> None:
     """Blocking entry for the CLI; `ready(url)` is called once listening."""
 
     if not 0 <= port <= 65535:
@@ -197,7 +247,8 @@ def serve_forever(root: str | Path, host: str, port: int, trace: Trace | None, w
 
     async def main():
         try:
-            server = await start_server(root, host, port, trace=trace, webrtc=webrtc, access_log=access_log)
+            server = await start_server(root, host, port, trace=trace, webrtc=webrtc, access_log=access_log,
+                                        max_connections=max_connections)
         except OSError as exc:  # busy port, an address this machine does not have, a privileged port
             reason = exc.strerror or str(exc)
             busy = exc.errno == errno.EADDRINUSE
