@@ -291,8 +291,10 @@ class WebRTCTransport:
     """Client side: connects through `origin`/webrtc/offer; `fetch` sends one request and reassembles frames.
     With `trace`, frames are taken from the channel no faster than the trace (receiver-side shaping)."""
 
-    def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0):
+    def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0,
+                 local_addr: str | None = None):
         self.origin = origin.rstrip("/")
+        self.local_addr = local_addr  # source address of the signalling request (None: the system's choice)
         self.shaper = TraceShaper(trace) if trace is not None else None
         self.timeout_s = timeout_s
         self.pc = None
@@ -311,7 +313,9 @@ class WebRTCTransport:
         self.channel.on("message", self._queue.put_nowait)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = {"type": self.pc.localDescription.type, "sdp": self.pc.localDescription.sdp}
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as session:
+        connector = aiohttp.TCPConnector(local_addr=(self.local_addr, 0)) if self.local_addr else None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                                         connector=connector) as session:
             async with session.post(self.origin + "/webrtc/offer", json=offer) as resp:
                 if resp.status != 200:
                     raise NetworkError(f"POST /webrtc/offer: HTTP {resp.status}: {(await resp.text()).strip()}")
