@@ -80,3 +80,71 @@ def scatter_by_model(grouped, value_model, model_sizes, out):
         j = value_model[i]
         out[i] = grouped[next_pos[j]]
         next_pos[j] += 1
+
+
+@njit(cache=True, nogil=True)
+def prepare_models(f_flat, t_offsets, table_logs):
+    """All of a payload's tables at once: table frequencies (sum 2**P each) -> (freq_flat, cum_flat, lut) as
+    :func:`build_tables` of :func:`rans_model.ans_frequencies` gives them (the slow reference, compared in tests)."""
+    n_models = table_logs.shape[0]
+    total = t_offsets[n_models]
+    freq = np.empty(total, np.uint64)
+    cum = np.empty(total + n_models, np.uint64)
+    lut = np.empty((n_models, 1 << LUT_BITS), np.int32)
+    shift = PRECISION - LUT_BITS
+    for j in range(n_models):
+        a, b = t_offsets[j], t_offsets[j + 1]
+        free = (1 << PRECISION) - (b - a)
+        q_sum = 0
+        first_max = a
+        for i in range(a, b):
+            q = (f_flat[i] * free) >> table_logs[j]
+            freq[i] = np.uint64(q)
+            q_sum += q
+            if f_flat[i] > f_flat[first_max]:
+                first_max = i
+        freq[first_max] += np.uint64(free - q_sum)
+        c = a + j  # model j's cumulative table starts here (T + 1 entries)
+        acc = np.uint64(0)
+        for i in range(a, b):
+            freq[i] += np.uint64(1)
+            cum[c + i - a] = acc
+            acc += freq[i]
+        cum[c + b - a] = acc
+        s = 0
+        for k in range(1 << LUT_BITS):
+            x = np.uint64(k) << np.uint64(shift)
+            while cum[c + s + 1] <= x:
+                s += 1
+            lut[j, k] = s
+    return freq, cum, lut
+
+
+@njit(cache=True, nogil=True)
+def decode_tokens_by_context(words, freq_flat, cum_flat, offsets, lut, context, model_of, out):
+    """:func:`decode_tokens` + :func:`scatter_by_model` in one pass for values with contexts: model j decodes the
+    tokens of the values whose context maps to j, written straight to their place in stream order.
+
+    Returns (first context out of range or -1, final state, unread words)."""
+    n, n_contexts, n_models = context.shape[0], model_of.shape[0], offsets.shape[0] - 1
+    next_pos = np.zeros(n_models + 1, np.int64)
+    for i in range(n):
+        c = context[i]
+        if c < 0 or c >= n_contexts:
+            return i, np.uint64(0), 0
+        next_pos[model_of[c] + 1] += 1
+    for j in range(n_models):
+        next_pos[j + 1] += next_pos[j]
+    sizes = np.empty(n_models, np.int64)
+    for j in range(n_models):
+        sizes[j] = next_pos[j + 1] - next_pos[j]
+    perm = np.empty(n, np.int64)  # stream positions of model 0's values, then model 1's, ...
+    for i in range(n):
+        j = model_of[context[i]]
+        perm[next_pos[j]] = i
+        next_pos[j] += 1
+    grouped = np.empty(n, np.int32)
+    state, idx = decode_tokens(words, freq_flat, cum_flat, offsets, lut, sizes, grouped)
+    for p in range(n):
+        out[perm[p]] = grouped[p]
+    return -1, state, idx

@@ -113,29 +113,48 @@ def encode(values: np.ndarray, context: np.ndarray | None) -> bytes:
     return bytes(out)
 
 
-def _decode_tokens(words, tables, value_model, n_models, count, reference):
-    """ANS words -> [count] tokens in stream order; the numba kernel, or constriction when ``reference``."""
-    freqs = [rm.ans_frequencies(f, table_log) for f, table_log in tables]
-    if isinstance(value_model, int):  # every value uses this one model: no scatter needed
-        sizes = np.zeros(n_models, np.int64)
-        sizes[value_model] = count
-    else:
-        sizes = np.bincount(value_model, minlength=n_models).astype(np.int64)
+def _context_error(context: np.ndarray, n_contexts: int) -> BitstreamFormatError:
+    return BitstreamFormatError(f"{WHERE}: context values span {int(context.min())}..{int(context.max())}, payload "
+                                f"models 0..{n_contexts - 1}")
+
+
+def _decode_tokens(words, tables, context, model_of, n_models, count, reference):
+    """ANS words -> [count] tokens in stream order; ``context`` None: every value uses ``model_of[0]``.
+
+    Fast path: every table prepared in one numba pass and, with contexts, decoding scattered to stream order in the
+    same kernel call. ``reference``: the per-model Python tables and constriction's decoder (the slow oracle)."""
     if reference:
+        if context is not None and count and (int(context.min()) < 0 or int(context.max()) >= len(model_of)):
+            raise _context_error(context, len(model_of))
+        value_model = model_of[context.astype(np.int64)] if context is not None else np.full(count, model_of[0])
+        sizes = np.bincount(value_model, minlength=n_models).astype(np.int64)
+        freqs = [rm.ans_frequencies(f, table_log) for f, table_log in tables]
         coder = AnsCoder(words)
         parts = [coder.decode(Categorical((fr - 1).astype(np.float64), perfect=False), int(n))
                  for fr, n in zip(freqs, sizes) if n]
         grouped = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-        state_left, words_left = (0, 0) if coder.is_empty() else (1, 1)
+        if not coder.is_empty():
+            raise BitstreamFormatError(f"{WHERE}: ANS stream does not end empty after {count} symbols (corrupt)")
+        tokens = np.empty(count, np.int32)
+        ans.scatter_by_model(grouped, value_model.astype(np.int64), sizes, tokens)
+        return tokens
+    t_offsets = np.zeros(len(tables) + 1, np.int64)
+    t_offsets[1:] = np.cumsum([f.shape[0] for f, _ in tables])
+    f_flat = np.concatenate([f for f, _ in tables]).astype(np.int64)
+    logs = np.array([log for _, log in tables], np.int64)
+    freq, cum, lut = ans.prepare_models(f_flat, t_offsets, logs)
+    tokens = np.empty(count, np.int32)
+    if context is None:
+        sizes = np.zeros(n_models, np.int64)
+        sizes[model_of[0]] = count
+        state_left, words_left = ans.decode_tokens(words, freq, cum, t_offsets, lut, sizes, tokens)
     else:
-        grouped = np.empty(count, np.int32)
-        state_left, words_left = ans.decode_tokens(words, *ans.build_tables(freqs), sizes, grouped)
+        bad, state_left, words_left = ans.decode_tokens_by_context(
+            words, freq, cum, t_offsets, lut, np.ascontiguousarray(context), model_of, tokens)
+        if bad >= 0:
+            raise _context_error(context, len(model_of))
     if state_left != 0 or words_left != 0:
         raise BitstreamFormatError(f"{WHERE}: ANS stream does not end empty after {count} symbols (corrupt)")
-    if isinstance(value_model, int):
-        return grouped
-    tokens = np.empty(count, np.int32)
-    ans.scatter_by_model(grouped, value_model, sizes, tokens)
     return tokens
 
 
@@ -164,7 +183,7 @@ def decode(
     n_models = reader.varint("model_count", n_contexts)
     if n_models < 1:
         raise BitstreamFormatError(f"{WHERE}: model_count = 0, expected >= 1")
-    model_of = np.array([reader.varint(f"model_of[{c}]", n_models - 1) for c in range(n_contexts)], np.int64)
+    model_of = reader.varints(n_contexts, "model_of", n_models - 1)
     tables = [rm.read_table(reader, token_limit, f"model[{j}]") for j in range(n_models)]
     n_words = reader.varint("ans_word_count", reader.remaining // 4)
     words = np.frombuffer(reader.take(4 * n_words, "ans_words"), "<u4").astype(np.uint32)
@@ -172,19 +191,13 @@ def decode(
         raise BitstreamFormatError(f"{WHERE}: last ANS word is zero (the coder's final state never ends in 0)")
     raw_buf = bytes(reader.take(reader.remaining, "raw_bits"))
 
-    if context is None:
-        value_model = int(model_of[0])  # no context array: every value has context 0
-    else:
+    if context is not None:
         ctx = np.asarray(context)
         if ctx.shape != (count,) or ctx.dtype.kind not in "iu":
             raise ValueError(f"context must be a [count={count}] integer array, got {ctx.dtype} {ctx.shape}")
-        if count and (int(ctx.min()) < 0 or int(ctx.max()) >= n_contexts):
-            raise BitstreamFormatError(
-                f"{WHERE}: context values span {int(ctx.min())}..{int(ctx.max())}, payload models 0..{n_contexts - 1}"
-            )
-        value_model = model_of[ctx.astype(np.int64)] if count else np.zeros(0, np.int64)
+        context = ctx
 
-    tokens = _decode_tokens(words, tables, value_model, n_models, count, reference)
+    tokens = _decode_tokens(words, tables, context, model_of, n_models, count, reference)
     values, used_bits = hu.merge_tokens(tokens, k, m, raw_buf, dtype)
     if used_bits < 0:
         raise TruncatedError(f"{WHERE}: raw-bit section ({len(raw_buf)} bytes) ends before the last escaped value")

@@ -98,9 +98,7 @@ def read_table(reader: ByteReader, max_tokens: int, field: str) -> tuple[np.ndar
             f"{reader.where}: {field}.table_log = {table_log}, expected {MIN_TABLE_LOG}..{MAX_TABLE_LOG}"
         )
     target = 1 << table_log
-    f = np.empty(t, np.int64)
-    for i in range(t):
-        f[i] = reader.varint(f"{field}.frequency[{i}]", target)
+    f = reader.varints(t, f"{field}.frequency", target)
     total = int(f.sum())
     if total != target:
         raise BitstreamFormatError(f"{reader.where}: {field} frequencies sum to {total}, expected 2**{table_log}")

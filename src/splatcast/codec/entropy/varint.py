@@ -6,6 +6,9 @@ field and the offset, so back-end parsers never see ``IndexError`` or ``struct.e
 
 from __future__ import annotations
 
+import numpy as np
+from numba import njit
+
 from splatcast.errors import BitstreamFormatError, LimitError, TruncatedError
 
 MAX_VARINT_BYTES = 10  # enough for any value < 2**64 (7 bits per byte)
@@ -19,6 +22,30 @@ def write_varint(out: bytearray, value: int) -> None:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     out.append(value)
+
+
+@njit(cache=True, nogil=True)
+def _read_varints(buf, pos, n, maximum, out):  # -> (position after the last good value, values read)
+    """Up to n minimally encoded varints <= maximum (< 2**62) from buf[pos:]; stops at the first bad one."""
+    for i in range(n):
+        value = 0
+        shift = 0
+        good = False
+        for b in range(9):  # 9 x 7 = 63 bits: anything longer exceeds every maximum used here
+            if pos + b >= buf.shape[0]:
+                return pos, i
+            byte = np.int64(buf[pos + b])
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                good = not (byte == 0 and b > 0) and value <= maximum
+                if good:
+                    pos += b + 1
+                break
+            shift += 7
+        if not good:
+            return pos, i
+        out[i] = value
+    return pos, n
 
 
 class ByteReader:
@@ -48,6 +75,20 @@ class ByteReader:
         view = self.data[self.pos : self.pos + n]
         self.pos += n
         return view
+
+    def varints(self, n: int, field: str, maximum: int) -> np.ndarray:
+        """``n`` varints, each checked ``<= maximum`` (< 2**62): one numba pass; the first bad value is re-read by
+        :meth:`varint`, which raises the error naming it (the slow reference reads them one by one)."""
+        if n > self.remaining:  # every varint takes at least one byte: refused before allocating
+            raise TruncatedError(f"{self.where}: {n} values of {field!r} need >= {n} bytes, {self.remaining} remain")
+        out = np.empty(n, np.int64)
+        buf = np.frombuffer(self.data, np.uint8)
+        pos, got = _read_varints(buf, self.pos, n, maximum, out)
+        self.pos = int(pos)
+        if got < n:
+            self.varint(f"{field}[{got}]", maximum)  # raises for this value
+            raise AssertionError("varint kernel and reference disagree")  # pragma: no cover (a bug, not input)
+        return out
 
     def varint(self, field: str, maximum: int) -> int:
         """Read a LEB128 varint and check ``value <= maximum`` (a limit, checked before the caller allocates)."""
