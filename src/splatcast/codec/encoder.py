@@ -44,6 +44,7 @@ from splatcast.scene.cloud import GaussianCloud
 
 MAJOR = ct.VERSION_MAJOR  # the encoder writes the newest version (its stream contexts and colour coding)
 
+
 @dataclass
 class EncoderConfig:
     mode: str = "scalable"  # "scalable" | "mdc"
