@@ -39,7 +39,8 @@ CHROMIUM_ARGS = [
 
 
 def prepare(levels: list[str], work: Path, growth: float) -> dict:
-    """Encode + package the stream and write the SPZ baseline into work/pkg (cached by levels and growth)."""
+    """Encode + package the stream and write the SPZ baseline into work/pkg (cached by levels, growth and the
+    bitstream version the encoder writes)."""
     from splatcast.codec import EncoderConfig, encode
     from splatcast.dash.packager import package
     from splatcast.scene.formats import read_scene, write_scene
@@ -47,7 +48,9 @@ def prepare(levels: list[str], work: Path, growth: float) -> dict:
     pkg = work / "pkg"
     stamp = work / "levels.json"
     spz = pkg / "baseline" / f"{levels[-1]}.spz"
-    key = {"levels": levels, "chunks": 8, "chunk_growth": growth}
+    from splatcast.codec.container import VERSION_MAJOR, VERSION_MINOR
+
+    key = {"levels": levels, "chunks": 8, "chunk_growth": growth, "version": [VERSION_MAJOR, VERSION_MINOR]}
     if not (stamp.is_file() and json.loads(stamp.read_text()) == key and spz.is_file()):
         root = SHARED / "scenes" / "playbot-lod"
         t0 = time.perf_counter()
