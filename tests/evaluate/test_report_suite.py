@@ -75,3 +75,16 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert "--qualities" in capsys.readouterr().err
     assert main(["bench", "--quick", "--out", str(tmp_path), "--qualities", "4,40"]) == 2
     assert main(["bench", "--quick", "--out", str(tmp_path), "--max-gaussians", "3"]) == 2
+
+
+def test_parts_skipped_inside_experiments_are_counted_and_listed():
+    results = {"experiments": {
+        "formats": {"demo": {"status": "ok", "rows": [
+            {"format": "spz", "status": "ok", "bytes": 1},
+            {"format": "sog (splat-transform)", "status": "skipped", "reason": "node is not installed"}]}},
+        "decode_time": {"demo": {"status": "ok", "backends": {
+            "rans": {"status": "ok"}, "paq": {"status": "skipped", "reason": "paq not installed"}}}},
+        "streaming": {"demo": {"status": "skipped", "reason": "whole experiment"}}}}
+    parts = report.skipped_parts(results)
+    assert {(p["experiment"], p["part"], p["reason"]) for p in parts} == {
+        ("formats", "sog (splat-transform)", "node is not installed"), ("decode_time", "paq", "paq not installed")}

@@ -101,8 +101,16 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(results, sort_keys=True, indent=1, allow_nan=False))
     else:
+        from splatcast.evaluate.report import skipped_parts
+
+        parts = skipped_parts(results)
         print(f"wrote {config.out_dir / 'report.md'}, {config.out_dir / 'results.json'} "
-              f"({len(results['skipped'])} skipped, {len(results['errors'])} errors, {results['wall_s']:.0f} s)")
+              f"({len(results['skipped'])} experiments skipped, {len(parts)} parts skipped, "
+              f"{len(results['errors'])} errors, {results['wall_s']:.0f} s)")
+        for e in results["skipped"]:
+            print(f"skipped: {e['experiment']} / {e['scene']}: {e['reason']}", file=sys.stderr)
+        for e in parts:
+            print(f"skipped: {e['experiment']} / {e['scene']} / {e['part']}: {e['reason']}", file=sys.stderr)
         for e in results["errors"]:
             print(f"error: {e['experiment']} / {e['scene']}: {e['reason']}", file=sys.stderr)
     return 1 if results["errors"] else 0

@@ -160,6 +160,27 @@ def _rd_md(scene: str, r: dict) -> list[str]:
     return out + [""]
 
 
+def skipped_parts(results: dict) -> list[dict]:
+    """Parts of experiments that ran but left something out (a back-end, a format, a trace): the rows the tables
+    mark "skipped", so the summary line and the report's list count them too."""
+    out = []
+    for exp, scenes in results.get("experiments", {}).items():
+        for scene, entry in scenes.items():
+            if not isinstance(entry, dict) or entry.get("status") != "ok":
+                continue  # a whole skipped experiment is in results["skipped"] already
+            for key, value in entry.items():
+                if isinstance(value, dict):
+                    items = value.items()
+                else:
+                    items = enumerate(value) if isinstance(value, list) else ()
+                for name, item in items:
+                    if isinstance(item, dict) and item.get("status") not in (None, "ok"):
+                        part = item.get("format") or item.get("trace") or (name if isinstance(name, str) else key)
+                        out.append({"experiment": exp, "scene": scene, "part": str(part),
+                                    "reason": str(item.get("reason"))})
+    return out
+
+
 def _decode_md(scene: str, r: dict) -> list[str]:
     rows = []
     for b, br in r["backends"].items():
@@ -388,10 +409,13 @@ def markdown(results: dict) -> str:
                 lines.append(f"- {note}")
             if r.get("notes"):
                 lines.append("")
-    if results["skipped"] or results["errors"]:
+    parts = skipped_parts(results)
+    if results["skipped"] or results["errors"] or parts:
         lines += ["## Skipped and failed", ""]
         for e in results["skipped"]:
             lines.append(f"- skipped {e['experiment']} / {e['scene']}: {e['reason']}")
+        for e in parts:
+            lines.append(f"- skipped part {e['experiment']} / {e['scene']} / {e['part']}: {e['reason']}")
         for e in results["errors"]:
             lines.append(f"- **error** {e['experiment']} / {e['scene']}: {e['reason']}")
         lines.append("")
