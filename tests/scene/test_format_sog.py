@@ -118,16 +118,15 @@ def test_invalid_quaternion_tag_raises(tmp_path):
         read_scene(_zip(tmp_path / "bad.sog", files))
 
 
-def test_zip_bomb_member_is_rejected_before_inflating(tmp_path, monkeypatch):
-    import splatcast.scene.formats.sog as sog
+def test_zip_bomb_member_is_rejected_before_inflating(tmp_path):
+    from splatcast.scene.formats import ReaderLimits
 
     files = sog_files(random_cloud(10, 0, seed=3))
     files["meta.json"] = files["meta.json"] + b" " * 3_000_000  # valid JSON, compresses to almost nothing
     path = _zip(tmp_path / "bomb.sog", files)
     assert path.stat().st_size < 200_000
-    monkeypatch.setattr(sog, "MAX_JSON_BYTES", 1_000_000)
     with pytest.raises(FormatError, match="meta.json claims 3"):
-        read_scene(path)
+        read_scene(path, limits=ReaderLimits(max_json_bytes=1_000_000))  # a caller's tighter bound
 
 
 def test_not_a_zip_is_a_format_error(tmp_path):

@@ -141,3 +141,29 @@ def test_v4_count_beyond_what_its_bytes_can_hold_is_refused():
     struct.pack_into("<I", data, 8, 5_000_000)  # header: magic, version, count
     with pytest.raises(FormatError, match="decompression bomb"):
         read_spz_bytes(bytes(data))
+
+
+def test_a_trusted_caller_can_raise_the_expansion_limit():
+    """Limits are overridable for files the caller trusts (issue 12): the same degenerate file is refused by
+    default and read with a higher Gaussians-per-byte bound; the default comes back after the block."""
+    from splatcast.scene.cloud import GaussianCloud
+    from splatcast.scene.formats import ReaderLimits, read_scene, reader_limits, write_scene
+
+    n = 300_000  # identical Gaussians compress to almost nothing: more than 32 per byte of the file
+    one = random_cloud(1, 0, seed=2)
+    cloud = GaussianCloud(*(np.repeat(a, n, axis=0) for a in (one.means, one.scales, one.quats, one.opacities,
+                                                               one.sh_dc, one.sh_rest)))
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "same.spz"
+        write_scene(cloud, path)
+        assert path.stat().st_size * 32 + 4096 < n
+        with pytest.raises(FormatError, match="decompression bomb"):
+            read_scene(path)
+        assert len(read_scene(path, limits=ReaderLimits(max_gaussians_per_byte=100_000))) == n
+        with reader_limits(max_gaussians_per_byte=100_000):
+            assert len(read_scene(path)) == n
+        with pytest.raises(FormatError, match="decompression bomb"):
+            read_scene(path)

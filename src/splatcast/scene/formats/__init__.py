@@ -21,6 +21,7 @@ from pathlib import Path
 
 from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud
+from splatcast.scene.formats.common import ReaderLimits, reader_limits
 from splatcast.scene.formats.compressed_ply import is_compressed_header, read_compressed_ply, write_compressed_ply
 from splatcast.scene.formats.ply import read_ply, write_ply
 from splatcast.scene.formats.ply_header import MAX_HEADER_BYTES, is_ply, read_ply_header
@@ -74,8 +75,12 @@ def detect_format(path: str | os.PathLike) -> str:
     raise FormatError(f"{p}: unrecognised scene format (starts with {prefix[:8]!r}, extension {p.suffix!r})")
 
 
-def read_scene(path: str | os.PathLike, spz_axes: str = "rub") -> GaussianCloud:
-    """Read any supported scene file or folder into a :class:`GaussianCloud` (``spz_axes``: see formats/spz.py)."""
+def read_scene(path: str | os.PathLike, spz_axes: str = "rub", limits: ReaderLimits | None = None) -> GaussianCloud:
+    """Read any supported scene file or folder into a :class:`GaussianCloud` (``spz_axes``: see formats/spz.py;
+    ``limits``: other bounds than the defaults, for a trusted file, common.ReaderLimits)."""
+    if limits is not None:
+        with reader_limits(limits):
+            return read_scene(path, spz_axes)
     fmt = detect_format(path)
     if fmt == "splc":
         raise FormatError(f"{path} is a splatcast bitstream: decode it with splatcast.codec.decode")
@@ -120,6 +125,7 @@ def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | Non
 
 __all__ = [
     "FORMATS",
+    "ReaderLimits",
     "detect_format",
     "lod_level_paths",
     "output_format",
@@ -132,6 +138,7 @@ __all__ = [
     "read_splat_bytes",
     "read_spz",
     "read_spz_bytes",
+    "reader_limits",
     "splat_bytes",
     "spz_v4_bytes",
     "write_compressed_ply",

@@ -8,7 +8,10 @@ opacity logit, colour byte -> SH DC, the RUB <-> RDF axis flip). Everything here
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +34,51 @@ MAX_ZIP_MEMBERS = 64
 MAX_JSON_BYTES = 64 << 20  # meta.json with its codebooks is a few kB; 64 MB is generous
 MAX_EXTENSION_BYTES = 1 << 20  # SPZ extension records
 
+
+
+@dataclasses.dataclass(frozen=True)
+class ReaderLimits:
+    """The limits above as one value a caller can change for files it trusts (:func:`reader_limits`,
+    ``read_scene(..., limits=...)``); the defaults are the constants."""
+
+    max_gaussians: int = MAX_GAUSSIANS
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_zip_member_bytes: int = MAX_ZIP_MEMBER_BYTES
+    max_zip_total_bytes: int = MAX_ZIP_TOTAL_BYTES
+    max_zip_ratio: int = MAX_ZIP_RATIO
+    max_gaussians_per_byte: int = MAX_GAUSSIANS_PER_BYTE
+    max_pixels_per_byte: int = MAX_PIXELS_PER_BYTE
+    max_zip_members: int = MAX_ZIP_MEMBERS
+    max_json_bytes: int = MAX_JSON_BYTES
+
+
+_LIMITS: contextvars.ContextVar[ReaderLimits] = contextvars.ContextVar("splatcast_reader_limits",
+                                                                      default=ReaderLimits())
+
+
+def limits() -> ReaderLimits:
+    """The limits in force for this thread / task (the defaults unless a caller chose others)."""
+    return _LIMITS.get()
+
+
+@contextmanager
+def reader_limits(chosen: ReaderLimits | None = None, **changes):
+    """Read with other limits inside the block: ``with reader_limits(max_gaussians_per_byte=200): read_scene(p)``
+    for a trusted degenerate file (millions of identical Gaussians). Untrusted input should keep the defaults."""
+    token = _LIMITS.set(dataclasses.replace(chosen or limits(), **changes))
+    try:
+        yield _LIMITS.get()
+    finally:
+        _LIMITS.reset(token)
+
+
 # Opacities stored as 8-bit alpha would give +-inf logits at 0 and 255; clamp like the reference tools do.
 ALPHA_EPS = 1e-6
 
 
-def check_count(fmt: str, field: str, count: int, limit: int = MAX_GAUSSIANS) -> int:
-    """Reject negative or absurd claimed counts before anything is allocated for them."""
+def check_count(fmt: str, field: str, count: int, limit: int | None = None) -> int:
+    """Reject negative or absurd claimed counts before anything is allocated for them (limit: max_gaussians)."""
+    limit = limits().max_gaussians if limit is None else limit
     if not isinstance(count, (int, np.integer)) or isinstance(count, bool):
         raise FormatError(f"{fmt}: {field} must be an integer, got {count!r}")
     count = int(count)
@@ -63,8 +105,9 @@ def check_available(fmt: str, field: str, needed: int, available: int, offset: i
         )
 
 
-def read_file_bytes(path: str | os.PathLike, fmt: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """Read a whole file, refusing files above ``limit`` before reading them."""
+def read_file_bytes(path: str | os.PathLike, fmt: str, limit: int | None = None) -> bytes:
+    """Read a whole file, refusing files above ``limit`` (max_file_bytes) before reading them."""
+    limit = limits().max_file_bytes if limit is None else limit
     size = os.path.getsize(path)
     if size > limit:
         raise FormatError(f"{fmt}: {path} is {size} bytes, above the {limit}-byte limit")

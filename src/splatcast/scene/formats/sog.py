@@ -37,16 +37,11 @@ from PIL import Image
 from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud
 from splatcast.scene.formats.common import (
-    MAX_JSON_BYTES,
-    MAX_PIXELS_PER_BYTE,
-    MAX_ZIP_MEMBER_BYTES,
-    MAX_ZIP_MEMBERS,
-    MAX_ZIP_RATIO,
-    MAX_ZIP_TOTAL_BYTES,
     alpha_to_logit,
     check_count,
     check_expansion,
     check_finite,
+    limits,
     place_smallest_three,
 )
 
@@ -78,8 +73,8 @@ class _Members:
                 infos = self.zip.infolist()
             except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
                 raise FormatError(f"{FMT}: {path} is not a readable zip: {exc}") from None
-            if len(infos) > MAX_ZIP_MEMBERS:
-                raise FormatError(f"{FMT}: {path} has {len(infos)} members, limit {MAX_ZIP_MEMBERS}")
+            if len(infos) > limits().max_zip_members:
+                raise FormatError(f"{FMT}: {path} has {len(infos)} members, limit {limits().max_zip_members}")
             # members may sit in a sub-folder of the zip; index them by base name
             # (a member with an empty name, which zipfile's is_dir() cannot handle, names nothing a scene uses)
             self.infos = {i.filename.rsplit("/", 1)[-1]: i for i in infos if i.filename and not i.is_dir()}
@@ -90,9 +85,10 @@ class _Members:
         if self.zip is not None:
             self.zip.close()
 
-    def read(self, name: str, limit: int = MAX_ZIP_MEMBER_BYTES) -> bytes:
+    def read(self, name: str, limit: int | None = None) -> bytes:
         if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
             raise FormatError(f"{FMT}: meta.json names an invalid file {name!r}")
+        limit = limits().max_zip_member_bytes if limit is None else limit
         if self.zip is None:
             p = self.root / name
             if not p.is_file():
@@ -104,7 +100,7 @@ class _Members:
         info = self.infos.get(name)
         if info is None:
             raise FormatError(f"{FMT}: missing member {name!r} in {self.path}")
-        limit = min(limit, MAX_ZIP_RATIO * info.compress_size + (1 << 20))
+        limit = min(limit, limits().max_zip_ratio * info.compress_size + (1 << 20))
         if info.file_size > limit:
             raise FormatError(f"{FMT}: member {name} claims {info.file_size} bytes, limit {limit}")
         try:
@@ -115,8 +111,8 @@ class _Members:
         if len(data) > limit:
             raise FormatError(f"{FMT}: member {name} inflates beyond {limit} bytes")
         self.total += len(data)
-        if self.total > MAX_ZIP_TOTAL_BYTES:
-            raise FormatError(f"{FMT}: {self.path} inflates beyond {MAX_ZIP_TOTAL_BYTES} bytes in total")
+        if self.total > limits().max_zip_total_bytes:
+            raise FormatError(f"{FMT}: {self.path} inflates beyond {limits().max_zip_total_bytes} bytes in total")
         return data
 
 
@@ -125,7 +121,7 @@ def _decode_rgba(data: bytes, name: str, min_pixels: int, max_pixels: int) -> tu
     try:
         with Image.open(io.BytesIO(data), formats=["WEBP"]) as im:
             w, h = im.size
-            check_expansion(FMT, f"image {name} pixels", w * h, len(data), MAX_PIXELS_PER_BYTE)
+            check_expansion(FMT, f"image {name} pixels", w * h, len(data), limits().max_pixels_per_byte)
             if w * h < min_pixels or w * h > max_pixels:
                 raise FormatError(
                     f"{FMT}: image {name} is {w}x{h} = {w * h} pixels, expected {min_pixels}..{max_pixels}"
@@ -144,7 +140,8 @@ def _decode_rgba(data: bytes, name: str, min_pixels: int, max_pixels: int) -> tu
 def _image_size(data: bytes, name: str) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data), formats=["WEBP"]) as im:
-            check_expansion(FMT, f"image {name} pixels", im.size[0] * im.size[1], len(data), MAX_PIXELS_PER_BYTE)
+            pixels = im.size[0] * im.size[1]
+            check_expansion(FMT, f"image {name} pixels", pixels, len(data), limits().max_pixels_per_byte)
             return im.size
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise FormatError(f"{FMT}: image {name} cannot be read: {exc}") from None
@@ -308,7 +305,7 @@ def read_sog(path: str | os.PathLike) -> GaussianCloud:
     members = _Members(path)
     try:
         try:
-            meta = json.loads(members.read("meta.json", MAX_JSON_BYTES))
+            meta = json.loads(members.read("meta.json", limits().max_json_bytes))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise FormatError(f"{FMT}: meta.json is not valid JSON: {exc}") from None
         if not isinstance(meta, dict):
@@ -332,8 +329,8 @@ def lod_level_paths(path: str | os.PathLike) -> list[Path]:
     meta_path = path / "lod-meta.json" if path.is_dir() else path
     if not meta_path.is_file():
         raise FormatError(f"{FMT}: no lod-meta.json at {path}")
-    if meta_path.stat().st_size > MAX_JSON_BYTES:
-        raise FormatError(f"{FMT}: {meta_path} is larger than {MAX_JSON_BYTES} bytes")
+    if meta_path.stat().st_size > limits().max_json_bytes:
+        raise FormatError(f"{FMT}: {meta_path} is larger than {limits().max_json_bytes} bytes")
     try:
         meta = json.loads(meta_path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:

@@ -42,7 +42,7 @@ from splatcast.errors import FormatError, SceneError
 from splatcast.scene.cloud import GaussianCloud
 from splatcast.scene.formats.common import (
     MAX_EXTENSION_BYTES,
-    MAX_GAUSSIANS_PER_BYTE,
+    limits,
     alpha_to_logit,
     check_count,
     check_expansion,
@@ -140,7 +140,7 @@ def _legacy_limit(head: bytes, compressed_bytes: int) -> int:
     if magic != MAGIC:
         raise FormatError(f"{FMT}: bad magic {head[:4]!r}, expected b'NGSP'")
     n = _check_header_fields(version, n, sh, fb)
-    check_expansion(FMT, "count", n, compressed_bytes, MAX_GAUSSIANS_PER_BYTE)
+    check_expansion(FMT, "count", n, compressed_bytes, limits().max_gaussians_per_byte)
     return LEGACY_HEADER.size + sum(_stream_sizes(n, sh, version)) + MAX_EXTENSION_BYTES
 
 
@@ -258,7 +258,7 @@ def _read_v4(data: bytes, axes: str) -> GaussianCloud:
         raise FormatError(f"{FMT}: v4 header truncated: {len(data)} of {V4_HEADER.size} bytes")
     magic, version, n, sh, fb, flags, num_streams, toc_offset = V4_HEADER.unpack_from(data)
     n = _check_header_fields(version, n, sh, fb)
-    check_expansion(FMT, "count", n, len(data), MAX_GAUSSIANS_PER_BYTE)
+    check_expansion(FMT, "count", n, len(data), limits().max_gaussians_per_byte)
     sizes = _stream_sizes(n, sh, version)
     if num_streams != len(sizes):
         raise FormatError(f"{FMT}: v4 num_streams={num_streams}, expected {len(sizes)} for sh_degree={sh}")
