@@ -62,6 +62,7 @@ def test_what_splatcast_writes_reads_back_in_splat_transform(exe, scene, tmp_pat
     ours = tmp_path / name
     write_scene(scene, ours, spz_axes=axes)
     written = read_scene(ours, spz_axes=axes)  # what our file holds, by our reader
+    print(f"\n{name} ({axes}) as written vs the scene: {_fidelity(scene, written):.2f} dB")
     theirs = read_scene(_convert(exe, ours, tmp_path / "theirs.ply"))
     assert len(theirs) == len(scene)
     if name.endswith(".spz") and axes == "rub":  # the specification's axes: splat-transform leaves them RUB
@@ -93,6 +94,9 @@ def test_the_published_biker_pair_agrees_only_with_spz_read_as_rub(exe, tmp_path
     assert len(rub) == len(ply) and np.abs(rub.means - ply.means).max() < 2e-3  # per Gaussian, SPZ's 24-bit grid
     theirs_spz = read_scene(_convert(exe, BIKER / "biker.spz", tmp_path / "spz.ply"))
     theirs_ply = read_scene(_convert(exe, BIKER / "biker.compressed.ply", tmp_path / "cply.ply"))
+    print(f"\nbiker.spz through splat-transform vs splatcast's reading: {_fidelity(rub, theirs_spz):.2f} dB by the "
+          f"spec's axes (default), {_fidelity(read_scene(BIKER / 'biker.spz', spz_axes='raw'), theirs_spz):.2f} dB "
+          "with --spz-axes raw")
     # splat-transform's two readers disagree by the RUB <-> RDF turn; its SPZ reading equals ours with axes=raw
     assert np.abs(flip_yz(theirs_spz).means - theirs_ply.means).max() < 2e-3
     assert np.abs(theirs_spz.means - read_scene(BIKER / "biker.spz", spz_axes="raw").means).max() < 1e-5

@@ -157,6 +157,8 @@ def run(args) -> int:
             "decode_ms_per_kgaussian": round(1e6 * float(np.median(times)) / max(n_layer, 1), 3),
         })
 
+    bar.close()
+
     # progressive prefixes of the top layer: what a viewer shows as chunks arrive
     top = len(layers) - 1
     n_chunks = len(dec.index.layers[top].chunks)
@@ -229,10 +231,9 @@ def _figures(scene, data: bytes, camera, background, out: Path) -> dict:
             for s in {id(s): s for s in picks}.values()]
     sheet = contact_sheet([row1, row2], out / "contact_sheet.png", "splatcast lab bench: layers (top) and what a "
                           "viewer sees while the stream arrives (bottom); PSNR against the original, this view")
-    curve = streaming_quality([{k: v for k, v in s.items() if k != "image"} for s in states],
-                              out / "streaming_quality.png", "lab bench stream: quality while it arrives")
-    return {"contact_sheet": sheet, "streaming_quality": curve,
-            "states": [{k: v for k, v in s.items() if k != "image"} for s in states]}
+    facts = [{k: v for k, v in s.items() if k != "image"} for s in states]
+    curve = streaming_quality(facts, out / "streaming_quality.png", "lab bench stream: quality while it arrives")
+    return {"contact_sheet": sheet, "streaming_quality": curve, "states": facts}
 
 
 def _package_for_player(clouds, args, out: Path) -> Path:

@@ -111,13 +111,11 @@ def run(args) -> int:
             t = time.perf_counter()
             image = render(cloud, camera, background)
             times.append(time.perf_counter() - t)
-    if args.output is None and not args.no_output:  # an image command that writes nothing would look broken
-        stem = Path(str(args.scene).rstrip("/")).name.split(".")[0] or "scene"
-        args.output = f"{stem}_view{args.view}.png"
-    if args.output and not args.no_output:
-        write_image(image, args.output)
-    else:
-        args.output = None
+    output = None if args.no_output else args.output  # an image command that writes nothing would look broken:
+    if output is None and not args.no_output:  # without -o, NAME_viewK.png here
+        output = f"{Path(str(args.scene).rstrip('/')).name.split('.')[0] or 'scene'}_view{args.view}.png"
+    if output:
+        write_image(image, output)
     result = {
         "scene": str(args.scene),
         "gaussians": len(cloud),
@@ -126,12 +124,12 @@ def run(args) -> int:
         "load_s": round(load_s, 4),
         "render_s": round(statistics.median(times), 4) if times else None,
         "repeat": len(times),
-        "output": args.output,
+        "output": output,
     }
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
         timing = f" in {result['render_s']:.3f} s (median of {len(times)})" if times else ""
-        target = f" -> {args.output}" if args.output else ""
+        target = f" -> {output}" if output else ""
         print(f"rendered {camera.width}x{camera.height} from {len(cloud)} Gaussians{timing}{target}", file=sys.stderr)
     return 0

@@ -133,11 +133,10 @@ def create_app(root: str | Path, trace: Trace | None = None, webrtc=False) -> we
 
 
 MAX_CONNECTIONS = 1024  # open TCP connections at once; beyond them a new one gets 503 and is closed
+_BUSY_BODY = b"too many connections, retry shortly\n"
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
-         b"Access-Control-Allow-Origin: *\r\nConnection: close\r\nContent-Length: 36\r\n\r\n"
-         b"too many connections, retry shortly\n")
-
-
+         b"Access-Control-Allow-Origin: *\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+         % (len(_BUSY_BODY), _BUSY_BODY))
 REFUSE_LINGER_S = 1.0  # a refused connection's request is read and dropped this long, so the 503 is not lost
 
 

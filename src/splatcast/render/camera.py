@@ -12,6 +12,7 @@ Conventions (see docs/rendering.md):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -282,16 +283,13 @@ def load_nerf_transforms(path, width: int | None = None, height: int | None = No
         notes.append(f"{path.name}: lens distortion ({', '.join(distorted)}) is not modelled; the images are used as "
                      "they are (undistort them first, e.g. with COLMAP's image_undistorter, for a sharper model)")
     cams = []
-    first_size = []
 
+    @functools.cache
     def size():  # of frames that do not say: the caller's, else the first image's, else NeRF-synthetic's 800
-        if not first_size:
-            if width is not None and height is not None:
-                first_size.append((width, height))
-            else:
-                existing = next((im for im in images if im.exists()), None)
-                first_size.append(_image_size(existing) if existing else (800, 800))
-        return first_size[0]
+        if width is not None and height is not None:
+            return width, height
+        existing = next((im for im in images if im.exists()), None)
+        return _image_size(existing) if existing else (800, 800)
 
     if not any(k in o for o in [meta] + frame_meta for k in ("fl_x", "camera_angle_x")):
         raise FormatError(f"{path}: needs 'fl_x' (pixels) or 'camera_angle_x' (radians) for the focal length")

@@ -3,12 +3,11 @@
 A dataset folder holds ``transforms_train.json`` (and optionally ``transforms_test.json``; ``transforms_val.json``
 is ignored), or a single ``transforms.json`` (instant-ngp / nerfstudio layout, per-frame or shared intrinsics), or
 a COLMAP model (``sparse/0``, train/colmap.py; its points start the training), or the path of one transforms file
-is given. Frames whose image is missing are skipped and counted (a capture often
-lists frames that were deleted); what the reader cannot model (lens distortion) is reported in ``notes``. With a
-single split, every 8th view (index 0, 8, 16, ...) is held out for testing, as the reference trainer's ``llffhold``
-does. Images are composited at full resolution, ``rgb * a + background * (1 - a)``, then box-filtered down to the
-requested resolution (the longer side, in pixels).
-Cameras come from :func:`splatcast.render.camera.load_nerf_transforms` (OpenCV convention).
+is given. Frames whose image is missing are skipped and counted (a capture often lists frames that were deleted);
+what the reader cannot model (lens distortion) is reported in ``notes``. With a single split, every 8th view
+(index 0, 8, 16, ...) is held out for testing, as the reference trainer's ``llffhold`` does. Images are composited
+at full resolution, ``rgb * a + background * (1 - a)``, then box-filtered down to the requested resolution (the
+longer side, in pixels). Cameras come from :func:`splatcast.render.camera.load_nerf_transforms` (OpenCV convention).
 """
 
 from __future__ import annotations
@@ -147,12 +146,19 @@ def load_nerf_synthetic(
         rule = "transforms_test.json"
     else:
         train, test, rule = _split(train, test_every)
+    return _dataset(path, train, test, rule, bg, skipped, notes)
+
+
+def _dataset(path: Path, train, test, rule: str, bg, skipped: list, notes: list, points=None, colors=None) -> Dataset:
+    """The views as a Dataset, with a note on the frames skipped; refuses a split that left no training view."""
     if not train:
         raise FormatError(f"{path}: no training views left after the split ({rule})")
-    extent = cameras_extent([v.camera for v in train + test])
     if skipped:
         notes.append(f"{len(skipped)} listed frames have no image file and were skipped (first: {skipped[0]})")
-    return Dataset(train, test, bg, extent, str(path), rule, skipped=skipped, notes=notes)
+    has_points = points is not None and len(points) > 0
+    return Dataset(train, test, bg, cameras_extent([v.camera for v in train + test]), str(path), rule,
+                   skipped=skipped, notes=notes, points=points if has_points else None,
+                   point_colors=colors if has_points else None)
 
 
 def _split(views: list[View], test_every: int) -> tuple[list[View], list[View], str]:
@@ -172,11 +178,4 @@ def _load_colmap(path: Path, resolution: int | None, bg, test_every: int) -> Dat
     if not views:
         raise FormatError(f"{path}: no registered image with a file ({len(skipped)} listed images are missing)")
     train, test, rule = _split(views, test_every)
-    if not train:
-        raise FormatError(f"{path}: no training views left after the split ({rule})")
-    if skipped:
-        notes.append(f"{len(skipped)} registered images have no file and were skipped (first: {skipped[0]})")
-    extent = cameras_extent([v.camera for v in train + test])
-    has = len(points) > 0
-    return Dataset(train, test, bg, extent, str(path), rule, skipped=skipped, notes=notes,
-                   points=points if has else None, point_colors=colors if has else None)
+    return _dataset(path, train, test, rule, bg, skipped, notes, points, colors)

@@ -94,17 +94,16 @@ NOT_WRITABLE = {".sog": "SOG", ".glb": "glTF", ".gltf": "glTF", ".ksplat": "kspl
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """The format a path's name asks for ("ply", "splat", "spz"); FormatError for every other name."""
+    """The format a path's name asks for (a value of WRITABLE); FormatError for every other name. The longest
+    matching suffix decides, so ``x.compressed.ply`` is never written as a plain PLY."""
     name = Path(path).name.lower()
-    for suffix, what in NOT_WRITABLE.items():
+    for suffix in sorted({**WRITABLE, **NOT_WRITABLE}, key=len, reverse=True):
         if name.endswith(suffix):
-            raise FormatError(f"cannot write {what} ({Path(path).name!r}); writable: {_WRITABLE_TEXT}")
-    if name.endswith(".compressed.ply"):  # before ".ply": never a plain PLY under this name
-        return "compressed_ply"
-    suffix = Path(path).suffix.lower()
-    if suffix not in WRITABLE:
-        raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use {_WRITABLE_TEXT}")
-    return WRITABLE[suffix]
+            if suffix in NOT_WRITABLE:
+                raise FormatError(f"cannot write {NOT_WRITABLE[suffix]} ({Path(path).name!r}); writable: "
+                                  f"{_WRITABLE_TEXT}")
+            return WRITABLE[suffix]
+    raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use {_WRITABLE_TEXT}")
 
 
 _WRITABLE_TEXT = ".ply (INRIA), .compressed.ply (PlayCanvas), .splat, .spz"

@@ -153,12 +153,17 @@ def _to_unorm(t: np.ndarray, bits: int) -> np.ndarray:
     return np.clip(np.rint(np.nan_to_num(t) * mask), 0, mask).astype(np.uint32)
 
 
-def _pack3(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """[N, 3] values in per-row [lo, hi] boxes -> 11-10-11 unorm uint32 (x in the top bits)."""
+def _pack3(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits=(11, 10, 11), low_bits: int = 0) -> np.ndarray:
+    """[N, 3] values in per-row [lo, hi] boxes -> unorm fields of ``bits`` packed in a uint32, the first in the top
+    bits, above ``low_bits`` left free (11-10-11 positions and scales; 8-8-8 colour above its 8-bit alpha)."""
     span = hi - lo
     t = np.where(span > 0, (values - lo) / np.where(span > 0, span, 1.0), 0.0)
-    x, y, z = _to_unorm(t[:, 0], 11), _to_unorm(t[:, 1], 10), _to_unorm(t[:, 2], 11)
-    return (x << np.uint32(21)) | (y << np.uint32(11)) | z
+    packed = np.zeros(len(values), np.uint32)
+    shift = low_bits + sum(bits)
+    for c, b in enumerate(bits):
+        shift -= b
+        packed |= _to_unorm(t[:, c], b) << np.uint32(shift)
+    return packed
 
 
 _OTHERS = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
@@ -181,7 +186,7 @@ def pack_rotation(quats: np.ndarray) -> np.ndarray:
 
 def write_compressed_ply(cloud: GaussianCloud, path: str | os.PathLike) -> None:
     """Write ``cloud`` as a PlayCanvas compressed PLY (Morton-sorted chunks of 256 Gaussians)."""
-    from splatcast.codec.layers import morton_codes
+    from splatcast.codec.layers import morton_order
 
     cloud = cloud.validate()
     n = len(cloud)
@@ -189,7 +194,7 @@ def write_compressed_ply(cloud: GaussianCloud, path: str | os.PathLike) -> None:
         lo, hi = cloud.means.min(axis=0), cloud.means.max(axis=0)
         span = np.where(hi > lo, hi - lo, 1.0)
         grid = np.clip(np.rint((cloud.means - lo) / span * 1023), 0, 1023).astype(np.int32)
-        cloud = cloud[np.argsort(morton_codes(grid), kind="stable")]
+        cloud = cloud[morton_order(grid)]
     n_chunks = -(-n // CHUNK_SIZE)
     ci = np.arange(n) // CHUNK_SIZE
     means = cloud.means.astype(np.float64)
@@ -212,13 +217,8 @@ def write_compressed_ply(cloud: GaussianCloud, path: str | os.PathLike) -> None:
     p_lo, p_hi = ranges(means, _CHUNK_BOUNDS[:3], _CHUNK_BOUNDS[3:])
     s_lo, s_hi = ranges(scales, _CHUNK_SCALES[:3], _CHUNK_SCALES[3:])
     c_lo, c_hi = ranges(colour, _CHUNK_COLORS[:3], _CHUNK_COLORS[3:])
-    c_span = c_hi - c_lo
-    c_t = np.where(c_span > 0, (colour - c_lo) / np.where(c_span > 0, c_span, 1.0), 0.0)
     alpha = _to_unorm(logit_to_alpha(cloud.opacities), 8)
-    packed_colour = (
-        (_to_unorm(c_t[:, 0], 8) << np.uint32(24)) | (_to_unorm(c_t[:, 1], 8) << np.uint32(16))
-        | (_to_unorm(c_t[:, 2], 8) << np.uint32(8)) | alpha
-    )
+    packed_colour = _pack3(colour, c_lo, c_hi, bits=(8, 8, 8), low_bits=8) | alpha
     vertex = np.zeros(n, [(name, "<u4") for name in _PACKED])
     vertex["packed_position"] = _pack3(means, p_lo, p_hi)
     vertex["packed_rotation"] = pack_rotation(cloud.quats)
