@@ -43,6 +43,9 @@ def main() -> int:
         f"{e}.splc": encode([low, high], EncoderConfig(entropy=e, chunks=2, partial="replace"))
         for e in ("rans", "zstd", "lzma")
     }
+    # a tiled (4.0) file: tile boxes, per-tile chunk tables, box checks (docs/format.md 1.7)
+    seeds["container"]["rans_tiled.splc"] = encode(
+        [_cloud(80, 1, 1), _cloud(160, 1, 2)], EncoderConfig(chunks=2, partial="replace", tile_gaussians=100))
     rng = np.random.default_rng(3)
     for backend in ("rans", "zstd", "lzma"):
         seeds[backend] = {}

@@ -48,6 +48,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dc-only", default="auto", choices=["auto", "on", "off"],
                         help="dc-only operating points of inter layers: auto (dropped where the measured fidelity "
                              "would fall below the layer below), on, off (default auto)")
+    parser.add_argument("--tile-gaussians", type=int, default=0, metavar="N",
+                        help="split the scene into spatial tiles of at most about N Gaussians each, streamed in the "
+                             "order the viewer needs them (a 4.0 file, docs/format.md 1.7); 0 = untiled (default 0)")
     parser.add_argument("--allow-mismatch", action="store_true",
                         help="encode layers even if their bounds say they are not one scene")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
@@ -73,6 +76,7 @@ def run(args) -> int:
             partial=args.partial,
             fidelity=args.fidelity == "on",
             dc_only=args.dc_only,
+            tile_gaussians=args.tile_gaussians,
         )
         config.validate()
     except ValueError as exc:
@@ -96,7 +100,7 @@ def run(args) -> int:
     keys = ("index", "gaussians", "bytes", "bits_per_gaussian", "mode_entropy_bits", "codebook_size", "encode_s")
     layers = [
         {k: s[k] for k in keys}
-        | {k: s[k] for k in ("display_from", "joint", "fidelity_db", "fidelity_s") if k in s}
+        | {k: s[k] for k in ("display_from", "joint", "fidelity_db", "fidelity_s", "tile_chunks") if k in s}
         | {"dc_bytes": s["dc_bytes"], "input": str(p)}
         for s, p in zip(stats, args.layers)
     ]
@@ -105,7 +109,9 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result, sort_keys=True, default=str))
         return 0
-    print(f"{args.output}: {len(data)} bytes, {args.mode}, entropy {args.entropy}")
+    tiles = len(layers[0].get("tile_chunks", [None])) if layers else 1
+    print(f"{args.output}: {len(data)} bytes, {args.mode}, entropy {args.entropy}"
+          + (f", {tiles} tiles" if tiles > 1 else ""))
     for s in layers:
         me = "-" if s["mode_entropy_bits"] is None else f"{s['mode_entropy_bits']:.2f}"
         print(

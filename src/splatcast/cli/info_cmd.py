@@ -68,7 +68,14 @@ def print_bitstream(facts: dict) -> None:
     for layer in facts["layers"]:
         print(f"{layer['index']:>5} {layer['coding']:>6} {layer['gaussians']:>10,} {layer['bytes']:>11,} "
               f"{layer['dc_bytes']:>11,} {layer['bits_per_gaussian']:>7.2f} {layer['chunks']:>6} "
-              f"{layer['codebook_size']:>4} {layer['knn_k']:>3} {layer['display_from']:>10}")
+              f"{layer['codebook_size']:>4} {layer['knn_k']:>3} "
+              f"{layer['display_from'] if layer['tile_chunks'] is None else 'per tile':>10}")
+    if facts.get("tiles"):
+        print(f"{len(facts['tiles'])} tiles (docs/format.md 1.7): bounds, Gaussians per layer, bytes")
+        for tile in facts["tiles"]:
+            lo, hi = (" ".join(f"{v + 0.0:.3g}" for v in tile[k]) for k in ("min", "max"))
+            print(f"  {tile['index']:>3}: [{lo}] .. [{hi}]  {' / '.join(f'{g:,}' for g in tile['gaussians'])} G  "
+                  f"{tile['bytes']:,} B")
     for layer in facts["layers"]:
         print(f"layer {layer['index']} chunks (fidelity dB of the state after each: full pass | dc pass | dc upgraded)")
         for c, chunk in enumerate(layer["chunk_table"]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,10 +23,12 @@ from splatcast.errors import (
 )
 
 MAGIC = b"SPLC"
-VERSION_MAJOR = 3  # written; 2.0 added the fidelity table and joint inter chunks, 3.0 component contexts and colour
-# differences (docs/format.md 1.5)
+VERSION_MAJOR = 3  # written for untiled files; 2.0 added the fidelity table and joint inter chunks, 3.0 component
+# contexts and colour differences (docs/format.md 1.5)
+TILED_MAJOR = 4  # written for tiled files (4.0 = 3.0 plus the tile table); untiled files stay 3.0 so that every
+# 3.0 reader (a browser's cached player) still reads them
 VERSION_MINOR = 0
-READ_MAJORS = (1, 2, 3)  # an older file is read by its own rules (1.0: no fidelity table, no joint chunks)
+READ_MAJORS = (1, 2, 3, 4)  # an older file is read by its own rules (1.0: no fidelity table, no joint chunks)
 PREAMBLE_BYTES = 16
 
 # hard limits for untrusted input, checked before allocating
@@ -47,6 +49,7 @@ def max_chunk_gaussians(dc_bytes: int, coding: int, lower_gaussians: int) -> int
     copies = COPIES_PER_LOWER_GAUSSIAN * lower_gaussians if coding == CODING_INTER else 0
     return MAX_GAUSSIANS_PER_DC_BYTE * dc_bytes + copies + GAUSSIANS_PER_CHUNK_FREE
 MAX_CODEBOOK = 4096
+MAX_TILES = 4096
 MAX_HEADER_BYTES = 64 << 20
 MAX_STREAMS_PER_PART = 64
 
@@ -90,6 +93,8 @@ _CHUNK_ENTRY = struct.Struct("<QIIIIII")  # offset, dc_bytes, full_bytes, gaussi
 _FIDELITY_ENTRY = struct.Struct("<HHH")  # version 2: per chunk, fidelity after it in full / dc / upgraded states
 _STREAM_HEAD = struct.Struct("<HHI")  # stream id, flags, payload bytes
 _SECTION_HEAD = struct.Struct("<HHI")  # extension section: type, reserved, payload bytes
+_TILE_BOX = struct.Struct("<6I")  # version 4: a tile's inclusive box on the position grid, lo xyz then hi xyz
+_TILE_ENTRY = struct.Struct("<IHH")  # version 4, per layer and tile: chunk count, display_from, reserved
 
 
 @dataclass
@@ -137,6 +142,10 @@ class LayerIndex:
     knn_k: int = 0
     codebook: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))  # [K, 3] int32
     display_from: int = 1  # a partial inter layer is shown once this many chunks are in (before: the layer below)
+    # tiled files (version 4): how many of ``chunks`` belong to each tile (tile 0's first), and each tile's
+    # display_from (``display_from`` above is then unused: 0); None in an untiled index
+    tile_chunks: list[int] | None = None
+    tile_display_from: list[int] | None = None
 
     @property
     def codebook_size(self) -> int:
@@ -161,6 +170,56 @@ class StreamIndex:
     grid_max: np.ndarray = field(default_factory=lambda: np.zeros(3, np.float32))  # [3] float32
     steps: np.ndarray = field(default_factory=lambda: np.ones(5, np.float32))  # [5] float32: dc, op, scale, quat, rest
     version: tuple[int, int] = (VERSION_MAJOR, VERSION_MINOR)
+    # tiled files (version 4): [T, 2, 3] int64 inclusive boxes (lo, hi) on the position grid; None: untiled
+    tile_boxes: np.ndarray | None = None
+    # a tile's view (tile_view): the box every decoded position must lie in; None: the whole grid
+    box: np.ndarray | None = None
+
+    @property
+    def tile_count(self) -> int:
+        return 1 if self.tile_boxes is None else len(self.tile_boxes)
+
+    def tile_view(self, t: int) -> StreamIndex:
+        """Tile ``t`` as an untiled index: each layer holds that tile's chunks (absolute offsets, shared entries),
+        its Gaussian count and display_from; the rules of an untiled file then apply (docs/format.md 1.7).
+        An untiled index is its own tile 0."""
+        if not 0 <= t < self.tile_count:
+            raise ValueError(f"tile {t} outside 0..{self.tile_count - 1}")
+        if self.tile_boxes is None:
+            return self
+        layers = []
+        for layer in self.layers:
+            a = sum(layer.tile_chunks[:t])
+            chunks = layer.chunks[a : a + layer.tile_chunks[t]]
+            layers.append(
+                LayerIndex(layer.index, sum(c.gaussians for c in chunks), chunks, layer.coding, layer.sh_degree,
+                           layer.knn_k, layer.codebook, layer.tile_display_from[t])
+            )
+        return replace(self, layers=layers, tile_boxes=None, box=self.tile_boxes[t])
+
+
+def join_tiles(views: list[StreamIndex], boxes: np.ndarray) -> StreamIndex:
+    """The tiled index of untiled per-tile indexes (same file fields, layer codings and codebooks); one view and
+    no boxes: that view itself (an untiled file)."""
+    if boxes is None:
+        if len(views) != 1:
+            raise ValueError("several tiles need their boxes")
+        return views[0]
+    first = views[0]
+    layers = []
+    for j, layer in enumerate(first.layers):
+        parts = [v.layers[j] for v in views]
+        for p in parts:
+            if (p.coding, p.sh_degree, p.knn_k) != (layer.coding, layer.sh_degree, layer.knn_k) or not np.array_equal(
+                p.codebook, layer.codebook
+            ):
+                raise ValueError(f"layer {j}: tiles disagree on coding, SH degree, k or codebook")
+        layers.append(
+            LayerIndex(j, sum(p.gaussians for p in parts), [c for p in parts for c in p.chunks], layer.coding,
+                       layer.sh_degree, layer.knn_k, layer.codebook, 0, [len(p.chunks) for p in parts],
+                       [p.display_from for p in parts])
+        )
+    return replace(first, layers=layers, tile_boxes=np.asarray(boxes, np.int64), box=None)
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -229,7 +288,12 @@ def read_index(data: bytes) -> StreamIndex:
     (total, entropy_id, mode_id, sh_degree, n_layers, pos_bits, quality, res, *floats) = r.take(
         _FILE_FIELDS, "file fields"
     )
-    _reserved_zero(res, "reserved u16 at offset 30", version)
+    tiled = major >= TILED_MAJOR
+    if tiled:  # version 4: the u16 at 30 is tile_count, the tile boxes follow the file fields
+        if not 1 <= res <= MAX_TILES:
+            raise LimitError(f"tile_count at offset 30: {res} outside 1..{MAX_TILES}")
+    else:
+        _reserved_zero(res, "reserved u16 at offset 30", version)
     if entropy_id not in ENTROPY_NAMES:
         raise BitstreamFormatError(
             f"entropy id at offset 24: expected one of {sorted(ENTROPY_NAMES)}, got {entropy_id}"
@@ -252,8 +316,22 @@ def read_index(data: bytes) -> StreamIndex:
     if not (np.isfinite(steps).all() and (steps > 0).all()):
         raise BitstreamFormatError(f"quantizer steps at offset 56: expected finite positive, got {steps}")
 
+    tile_boxes = None
+    n_tiles = res if tiled else 1
+    if tiled:
+        tile_boxes = np.zeros((n_tiles, 2, 3), np.int64)
+        for t in range(n_tiles):
+            at = r.pos
+            box = np.array(r.take(_TILE_BOX, f"tile {t} box"), np.int64).reshape(2, 3)
+            if not ((box[0] <= box[1]).all() and (box[1] < 1 << pos_bits).all()):
+                raise BitstreamFormatError(
+                    f"tile {t} box at offset {at}: lo {box[0].tolist()} hi {box[1].tolist()} is not a box inside the "
+                    f"{pos_bits}-bit grid"
+                )
+            tile_boxes[t] = box
     layers: list[LayerIndex] = []
     expected_offset = header_bytes
+    lower_tile_g = [0] * n_tiles  # Gaussians of the layer below, per tile (the copy allowance of 1.6)
     for li in range(n_layers):
         start = r.pos
         record_bytes, coding, lsh, knn_k, res, gaussians, n_chunks, k_cb, display_from = r.take(
@@ -273,7 +351,9 @@ def read_index(data: bytes) -> StreamIndex:
             raise LimitError(f"{where}: gaussians {gaussians} exceeds {MAX_GAUSSIANS_PER_LAYER}")
         if n_chunks > MAX_CHUNKS_PER_LAYER:
             raise LimitError(f"{where}: chunk_count {n_chunks} exceeds {MAX_CHUNKS_PER_LAYER}")
-        if display_from > max(n_chunks, 1):
+        if tiled:
+            _reserved_zero(display_from, f"{where}: display_from (per tile in version 4) at +18", version)
+        elif display_from > max(n_chunks, 1):
             raise BitstreamFormatError(f"{where}: display_from {display_from} exceeds chunk_count {n_chunks}")
         if k_cb > MAX_CODEBOOK:
             raise LimitError(f"{where}: codebook_size {k_cb} exceeds {MAX_CODEBOOK}")
@@ -281,11 +361,26 @@ def read_index(data: bytes) -> StreamIndex:
             raise BitstreamFormatError(f"{where}: knn_k {knn_k} outside 1..64")
         if coding == CODING_INTRA and (knn_k or k_cb):
             raise BitstreamFormatError(f"{where}: an intra layer has knn_k 0 and no codebook, got {knn_k} and {k_cb}")
-        need = _LAYER_FIXED.size + 12 * k_cb + _chunk_record_bytes(major) * n_chunks
+        need = _LAYER_FIXED.size + 12 * k_cb + _chunk_record_bytes(major) * n_chunks + (
+            _TILE_ENTRY.size * n_tiles if tiled else 0)
         if need > record_bytes:
             raise BitstreamFormatError(f"{where}: record_bytes {record_bytes} < {need} needed by its counts")
         cb = np.frombuffer(bytes(data[r.pos : r.pos + 12 * k_cb]), dtype="<i4").reshape(k_cb, 3).astype(np.int32)
         r.pos += 12 * k_cb
+        tile_chunks = tile_display = None
+        chunk_tile = np.zeros(n_chunks, np.int64)  # the tile of each chunk
+        if tiled:
+            entries = [r.take(_TILE_ENTRY, f"layer {li} tile {t} entry") for t in range(n_tiles)]
+            tile_chunks = [e[0] for e in entries]
+            tile_display = [e[1] for e in entries]
+            if sum(tile_chunks) != n_chunks:
+                raise BitstreamFormatError(f"{where}: tiles hold {sum(tile_chunks)} chunks, the layer {n_chunks}")
+            for t, (tc, tdf, tres) in enumerate(entries):
+                _reserved_zero(tres, f"{where}: tile {t} entry reserved u16", version)
+                if tdf > max(tc, 1):
+                    raise BitstreamFormatError(f"{where}: tile {t} display_from {tdf} exceeds its {tc} chunks")
+            chunk_tile = np.repeat(np.arange(n_tiles), tile_chunks)
+        tile_g = [0] * n_tiles
         chunks = []
         total_g = 0
         for ci in range(n_chunks):
@@ -305,10 +400,12 @@ def read_index(data: bytes) -> StreamIndex:
                 raise BitstreamFormatError(f"{cw}: ends at {off + fb}, beyond total_bytes {total}")
             if g == 0 and gaussians > 0 or g > gaussians:
                 raise BitstreamFormatError(f"{cw}: gaussians {g} invalid for a layer of {gaussians}")
-            most = max_chunk_gaussians(dcb, coding, layers[-1].gaussians if layers else 0)
+            tile = int(chunk_tile[ci])
+            most = max_chunk_gaussians(dcb, coding, lower_tile_g[tile])
             if g > most:
                 raise LimitError(f"{cw}: {g} Gaussians in a {dcb}-byte dc part, more than the {most} its bytes allow")
             total_g += g
+            tile_g[tile] += g
             expected_offset = off + fb
             if coding == CODING_INTER and dcb == fb and crc_rest != 0:
                 raise BitstreamFormatError(f"{cw}: a joint chunk has no rest part, crc_rest must be 0, got {crc_rest}")
@@ -324,7 +421,10 @@ def read_index(data: bytes) -> StreamIndex:
         if extra and not newer:
             raise BitstreamFormatError(f"{where}: {extra} unknown trailing bytes in a version {major}.{minor} file")
         r.pos = start + record_bytes
-        layers.append(LayerIndex(li, gaussians, chunks, coding, lsh, knn_k, cb, display_from))
+        lower_tile_g = tile_g
+        layers.append(
+            LayerIndex(li, gaussians, chunks, coding, lsh, knn_k, cb, display_from, tile_chunks, tile_display)
+        )
     # extension sections of a newer minor are skipped by their length
     while r.remaining() > 0:
         at = r.pos
@@ -351,6 +451,7 @@ def read_index(data: bytes) -> StreamIndex:
         grid_max=grid_max,
         steps=steps,
         version=version,
+        tile_boxes=tile_boxes,
     )
 
 
@@ -360,10 +461,16 @@ def _chunk_record_bytes(major: int) -> int:
     return _CHUNK_ENTRY.size + (_FIDELITY_ENTRY.size if major >= 2 else 0)
 
 
-def _header_size(layers: list[LayerIndex], chunk_counts: list[int]) -> int:
-    n = PREAMBLE_BYTES + _FILE_FIELDS.size
+def _layer_record_bytes(layer: LayerIndex, n_chunks: int, n_tiles: int | None) -> int:
+    """Bytes of a layer record as this writer lays it out (``n_tiles`` None: untiled)."""
+    tiles = _TILE_ENTRY.size * n_tiles if n_tiles is not None else 0
+    return _LAYER_FIXED.size + 12 * layer.codebook_size + tiles + _chunk_record_bytes(VERSION_MAJOR) * n_chunks
+
+
+def _header_size(layers: list[LayerIndex], chunk_counts: list[int], n_tiles: int | None) -> int:
+    n = PREAMBLE_BYTES + _FILE_FIELDS.size + (_TILE_BOX.size * n_tiles if n_tiles is not None else 0)
     for layer, n_chunks in zip(layers, chunk_counts):
-        n += _LAYER_FIXED.size + 12 * layer.codebook_size + _chunk_record_bytes(VERSION_MAJOR) * n_chunks
+        n += _layer_record_bytes(layer, n_chunks, n_tiles)
     return n
 
 
@@ -377,14 +484,24 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
         raise ValueError(f"{len(index.layers)} layers with {len(payloads)} payload lists")
     if fidelity is not None and [len(f) for f in fidelity] != [len(p) for p in payloads]:
         raise ValueError("fidelity needs one (full, dc, upgraded) entry per chunk")
-    header_bytes = _header_size(index.layers, [len(p) for p in payloads])
+    n_tiles = None if index.tile_boxes is None else len(index.tile_boxes)
+    if n_tiles is not None and not 1 <= n_tiles <= MAX_TILES:
+        raise ValueError(f"{n_tiles} tiles, the format allows 1..{MAX_TILES}")
+    header_bytes = _header_size(index.layers, [len(p) for p in payloads], n_tiles)
     offset = header_bytes
+    lower_tile_g = [0] * (n_tiles or 1)
     for layer, parts in zip(index.layers, payloads):
         layer.chunks = []
         if len(parts) > MAX_CHUNKS_PER_LAYER or layer.gaussians > MAX_GAUSSIANS_PER_LAYER:
             raise ValueError(f"layer {layer.index} exceeds the container limits")
-        lower = index.layers[layer.index - 1].gaussians if layer.index > 0 else 0
+        counts = layer.tile_chunks if n_tiles is not None else [len(parts)]
+        if sum(counts) != len(parts) or len(counts) != len(lower_tile_g):
+            raise ValueError(f"layer {layer.index}: tile chunk counts {counts} do not match {len(parts)} chunks")
+        chunk_tile = np.repeat(np.arange(len(counts)), counts)
+        tile_g = [0] * len(counts)
         for ci, (dc, rest, g) in enumerate(parts):
+            lower = lower_tile_g[chunk_tile[ci]]
+            tile_g[chunk_tile[ci]] += g
             if g > max_chunk_gaussians(len(dc), layer.coding, lower):
                 raise ValueError(
                     f"layer {layer.index}: a chunk of {g} Gaussians codes to a {len(dc)}-byte dc part, more than "
@@ -395,6 +512,7 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
                 ChunkIndex(offset, len(dc), len(dc) + len(rest), g, zlib.crc32(dc), zlib.crc32(rest), *codes)
             )
             offset += len(dc) + len(rest)
+        lower_tile_g = tile_g
     index.header_bytes, index.total_bytes = header_bytes, offset
     body = bytearray()
     body += _FILE_FIELDS.pack(
@@ -405,24 +523,32 @@ def write_file(index: StreamIndex, payloads: list[list[tuple[bytes, bytes, int]]
         len(index.layers),
         index.pos_bits,
         index.quality,
-        0,
+        n_tiles or 0,  # version 4: tile_count; reserved (0) before
         *[float(v) for v in index.grid_min],
         *[float(v) for v in index.grid_max],
         *[float(v) for v in index.steps],
     )
+    if n_tiles is not None:
+        for box in np.asarray(index.tile_boxes, np.int64):
+            body += _TILE_BOX.pack(*[int(v) for v in box.reshape(-1)])
     for layer in index.layers:
         k = layer.codebook_size
-        record = _LAYER_FIXED.size + 12 * k + _chunk_record_bytes(VERSION_MAJOR) * len(layer.chunks)
+        record = _layer_record_bytes(layer, len(layer.chunks), n_tiles)
         body += _LAYER_FIXED.pack(
             record, layer.coding, layer.sh_degree, layer.knn_k, 0, layer.gaussians, len(layer.chunks), k,
-            layer.display_from,
+            layer.display_from if n_tiles is None else 0,
         )
         body += np.ascontiguousarray(layer.codebook, dtype="<i4").tobytes()
+        if n_tiles is not None:
+            for tc, tdf in zip(layer.tile_chunks, layer.tile_display_from):
+                body += _TILE_ENTRY.pack(tc, tdf, 0)
         for c in layer.chunks:
             body += _CHUNK_ENTRY.pack(c.offset, c.dc_bytes, c.full_bytes, c.gaussians, c.crc_dc, c.crc_rest, 0)
         for c in layer.chunks:
             body += _FIDELITY_ENTRY.pack(c.fidelity_full, c.fidelity_dc, c.fidelity_upgraded)
-    out = bytearray(_PREAMBLE.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, header_bytes, zlib.crc32(body)))
+    major = VERSION_MAJOR if n_tiles is None else TILED_MAJOR
+    index.version = (major, VERSION_MINOR)
+    out = bytearray(_PREAMBLE.pack(MAGIC, major, VERSION_MINOR, 0, header_bytes, zlib.crc32(body)))
     out += body
     assert len(out) == header_bytes
     for parts in payloads:

@@ -20,6 +20,7 @@ from splatcast.codec.fidelity import started_layers, state_fidelity
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.predict import predict_with_modes
 from splatcast.codec.quantize import FEATURE_LIMIT, Grid, dequantize, feature_columns
+from splatcast.codec.tiles import in_box
 from splatcast.errors import BitstreamError, BitstreamFormatError, TruncatedError
 from splatcast.scene.cloud import GaussianCloud
 
@@ -59,10 +60,87 @@ class ProgressiveDecoder:
     ``header`` holds at least the first ``header_bytes`` bytes of the file. Chunks of a layer arrive in order
     (:meth:`add_chunk`); an inter-coded layer needs the layer below complete in full refinement; a chunk added
     with ``refine="dc"`` is completed later with :meth:`upgrade_chunk`. :meth:`cloud` is what to show now.
+
+    A tiled file (docs/format.md 1.7) is one independent stream per tile: every call names its ``tile`` (0 in an
+    untiled file) and chunk numbers count that tile's chunks of the layer; what is shown is every tile's state,
+    tile 0's rows first.
     """
 
     def __init__(self, header: bytes):
         self.index = ct.read_index(header)
+        self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
+        self.tiles = [TileDecoder(self.index.tile_view(t), self.stats) for t in range(self.index.tile_count)]
+
+    @property
+    def tiled(self) -> bool:
+        return self.index.tile_boxes is not None
+
+    def tile(self, tile: int) -> "TileDecoder":
+        if not 0 <= tile < len(self.tiles):
+            raise BitstreamFormatError(f"tile {tile} does not exist (the file has {len(self.tiles)})")
+        return self.tiles[tile]
+
+    def add_chunk(self, layer: int, chunk: int, data: bytes, refine: str = "full", tile: int = 0) -> None:
+        self.tile(tile).add_chunk(layer, chunk, data, refine)
+
+    def upgrade_chunk(self, layer: int, chunk: int, rest: bytes, tile: int = 0) -> None:
+        """Add the rest part (bytes [dc_bytes, full_bytes) of the chunk) to a chunk received with refine="dc"."""
+        self.tile(tile).upgrade_chunk(layer, chunk, rest)
+
+    def layer_complete(self, layer: int) -> bool:
+        return all(t.layer_complete(layer) for t in self.tiles)
+
+    def chunks_received(self, layer: int, tile: int = 0) -> int:
+        return self.tile(tile).chunks_received(layer)
+
+    def layer_decode_s(self, layer: int) -> float:
+        return sum(t.layer_decode_s(layer) for t in self.tiles)
+
+    def layer_arrays(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Integer (positions [N, 3], features [N, C]) of the chunks received so far, in output order."""
+        parts = [t.layer_arrays(layer) for t in self.tiles]
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p for p, _ in parts]), np.concatenate([f for _, f in parts])
+
+    def layer_neighbours(self, layer: int) -> np.ndarray:
+        """[N, k] neighbour rows (in the output order of the layer below; -1: none) of an inter layer."""
+        if len(self.tiles) == 1:
+            return self.tiles[0].layer_neighbours(layer)
+        k = max(self.index.layers[layer].knn_k, 1)
+        out, start = [], 0
+        for t in self.tiles:
+            n = t.layer_neighbours(layer)
+            block = np.full((len(t.layer_arrays(layer)[0]), k), -1, np.int32)
+            block[:, : n.shape[1]] = np.where(n >= 0, n + start, -1) if n.size else block[:, :0]
+            out.append(block)
+            start += len(t.layer_arrays(layer - 1)[0])
+        return np.concatenate(out)
+
+    def layer_cloud(self, layer: int) -> GaussianCloud:
+        pos, feat = self.layer_arrays(layer)
+        return dequantize(self.tiles[0].grid, self.index.steps, pos, feat, self.index.layers[layer].sh_degree)
+
+    def cloud(self) -> GaussianCloud:
+        """What to show now: every tile's state (see docs/format.md, "Partial layers"), tile 0 first."""
+        clouds = [t.cloud() for t in self.tiles]
+        return clouds[0] if len(clouds) == 1 else GaussianCloud.concat(clouds)
+
+    def state_fidelity(self, tile: int | None = None) -> float | None:
+        """The index's fidelity (dB, inf = the tile's top layer) of what the tile shows now; None when the file does
+        not say or the state is none of the measured ones (docs/format.md section 5). A tiled file's fidelity is
+        per tile (``tile`` None there: None)."""
+        if tile is None:
+            return self.tiles[0].state_fidelity() if len(self.tiles) == 1 else None
+        return self.tile(tile).state_fidelity()
+
+
+class TileDecoder:
+    """One tile's progressive stream (an untiled file is its own tile 0): the rules of an untiled file over the
+    tile's view of the index (:meth:`StreamIndex.tile_view`), positions checked against the tile's box."""
+
+    def __init__(self, index: ct.StreamIndex, stats: dict):
+        self.index = index
         self.grid = Grid(self.index.grid_min, self.index.grid_max, self.index.pos_bits)
         self.steps = self.index.steps
         self.cols = feature_columns(self.index.sh_degree)
@@ -70,7 +148,7 @@ class ProgressiveDecoder:
         self.major = self.index.version[0]  # the stream rules (contexts, colour coding) depend on it
         self._layers = [_LayerState(len(li.chunks)) for li in self.index.layers]
         self._nindex: dict[int, NeighbourIndex] = {}
-        self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
+        self.stats = stats
 
     # ------------------------------------------------------------------------------------------- feeding
     def add_chunk(self, layer: int, chunk: int, data: bytes, refine: str = "full") -> None:
@@ -232,11 +310,19 @@ class ProgressiveDecoder:
         if arr.size and (arr.min() < lo or arr.max() > hi):
             raise BitstreamFormatError(f"{what}: {field} outside {lo}..{hi} (got {arr.min()}..{arr.max()})")
 
+    def _check_positions(self, pos: np.ndarray, what: str) -> None:
+        """Inside the grid, and in a tile's view inside the tile's box (docs/format.md 1.7)."""
+        self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
+        box = self.index.box
+        if box is not None and len(pos) and not in_box(pos, box).all():
+            bad = pos[~in_box(pos, box)][0].tolist()
+            raise BitstreamFormatError(f"{what}: position {bad} outside its tile's box {box.tolist()}")
+
     def _decode_intra(self, dc: bytes, g: int, what: str):
         streams = ct.unpack_streams(dc, what, self._newer)
         dpos = self._get(streams, ct.STREAM_POS, 3 * g, what, stream_context(self.major, 3, g)).reshape(3, g).T
         pos = np.cumsum(dpos.astype(np.int64), axis=0)
-        self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
+        self._check_positions(pos, what)
         feat, _ = self._features(streams, g, what, 0)
         self._check_range(feat, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)
         return pos.astype(np.int32), feat
@@ -267,7 +353,7 @@ class ProgressiveDecoder:
         dpos = self._get(streams, ct.STREAM_POS, 3 * n, what, stream_context(self.major, 3, n)).reshape(3, n).T
         pos = low_pos[parents].astype(np.int64)
         pos[live] += dpos
-        self._check_range(pos, 0, (1 << self.grid.bits) - 1, "position", what)
+        self._check_positions(pos, what)
         pos = pos.astype(np.int32)
         k = min(li.knn_k, m)
         modes = self._get(streams, ct.STREAM_MODE, n, what)
@@ -336,20 +422,30 @@ def decode_progressive(
         todo = [target]
     else:
         todo = list(range(target + 1))
-    for j in todo:
-        li = idx.layers[j]
-        n_c = len(li.chunks)
-        if j == target and chunks is not None:
-            if chunks > n_c:
-                raise BitstreamFormatError(f"layer {j} has {n_c} chunks, {chunks} requested")
-            n_c = chunks
-        r = refine if j == target else "full"
-        for c in range(n_c):
-            ce = li.chunks[c]
-            end = ce.offset + (ce.dc_bytes if r == "dc" else ce.full_bytes)
-            if len(data) < end and not explicit:
-                return dec  # a prefix: stop at the last complete chunk
-            dec.add_chunk(j, c, data[ce.offset : end], r)
+    if chunks is not None and idx.tile_count > 1:  # per tile; a tile with fewer chunks takes all of its own
+        most = max(idx.layers[target].tile_chunks, default=0)
+        if chunks > most:
+            raise BitstreamFormatError(f"layer {target}: its tiles have at most {most} chunks, {chunks} requested")
+    for tile in range(idx.tile_count):
+        view = idx.tile_view(tile)
+        for j in todo:
+            li = view.layers[j]
+            n_c = len(li.chunks)
+            if j == target and chunks is not None:
+                if chunks > n_c and idx.tile_count == 1:
+                    raise BitstreamFormatError(f"layer {j} has {n_c} chunks, {chunks} requested")
+                n_c = min(chunks, n_c)
+            r = refine if j == target else "full"
+            complete = True
+            for c in range(n_c):
+                ce = li.chunks[c]
+                end = ce.offset + (ce.dc_bytes if r == "dc" else ce.full_bytes)
+                if len(data) < end and not explicit:
+                    complete = False  # a prefix: this tile stops at its last complete chunk
+                    break
+                dec.add_chunk(j, c, data[ce.offset : end], r, tile)
+            if not complete:
+                break
     return dec
 
 

@@ -21,8 +21,8 @@ from splatcast.codec import container as ct
 from splatcast.codec.entropy import encode_stream
 from splatcast.codec.features import DC, FEATURE_GROUPS, REFINED_GROUPS, stream_context, to_stream
 from splatcast.codec.knn import NeighbourIndex
-from splatcast.codec.layers import MAX_CHUNK_GROWTH, morton_codes, progressive_chunks
-from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
+from splatcast.codec.layers import MAX_CHUNK_GROWTH, chunk_bounds, morton_codes
+from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS, progressive_order
 from splatcast.codec.predict import (
     N_COST_COLS,
     bilateral_predict,
@@ -39,6 +39,7 @@ from splatcast.codec.quantize import (
     quantize_features,
     steps_for_quality,
 )
+from splatcast.codec.tiles import split_tiles
 from splatcast.codec.vq import DEFAULT_CANDIDATES, choose_codebook
 from splatcast.scene.cloud import GaussianCloud
 
@@ -68,6 +69,9 @@ class EncoderConfig:
     # dc-only states of inter layers: "auto" keeps them unless the measured fidelity says one would show less than
     # the layer below (the layer is then written joint: dc_bytes == full_bytes); "on" always keeps, "off" never
     dc_only: str = "auto"
+    # spatial tiles (docs/format.md 1.7): 0 = untiled (a 3.0 file); N = a k-d split of the grid into tiles of at
+    # most about N Gaussians of any layer, each its own progressive stream a client fetches in view order
+    tile_gaussians: int = 0
 
     def validate(self) -> None:
         if self.mode not in ct.MODE_IDS:
@@ -91,6 +95,8 @@ class EncoderConfig:
             raise ValueError(f"partial={self.partial!r}: choose auto, replace or hold")
         if not 1 <= self.pos_bits <= 21:
             raise ValueError(f"pos_bits={self.pos_bits} must be in 1..21")
+        if self.tile_gaussians < 0:
+            raise ValueError(f"tile_gaussians={self.tile_gaussians} must be 0 (untiled) or a Gaussian count")
 
 
 @dataclass
@@ -176,43 +182,53 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
     sh_degree = max(c.sh_degree for c in layers)
     grid = Grid.fit(layers, config.pos_bits)
     steps = steps_for_quality(config.quality)
-    backend = config.entropy
-    index = ct.StreamIndex(
-        header_bytes=0,
-        total_bytes=0,
-        entropy=backend,
-        layers=[],
-        mode=config.mode,
-        sh_degree=sh_degree,
-        pos_bits=config.pos_bits,
-        quality=config.quality,
-        grid_min=grid.lo,
-        grid_max=grid.hi,
-        steps=steps,
-    )
-    payloads, stats, recon = [], [], []
+    positions = [grid.quantize(c.means) for c in layers]
+    if config.tile_gaussians:  # a tiled file (docs/format.md 1.7): each tile its own progressive stream
+        boxes, tile_of = split_tiles(positions, config.pos_bits, config.tile_gaussians)
+    else:
+        boxes, tile_of = None, [np.zeros(len(c), np.int64) for c in layers]
+    n_tiles = 1 if boxes is None else len(boxes)
+    members = [[np.flatnonzero(t == k) for k in range(n_tiles)] for t in tile_of]  # [layer][tile] input rows
+    views = [ct.StreamIndex(
+        header_bytes=0, total_bytes=0, entropy=config.entropy, layers=[], mode=config.mode, sh_degree=sh_degree,
+        pos_bits=config.pos_bits, quality=config.quality, grid_min=grid.lo, grid_max=grid.hi, steps=steps,
+    ) for _ in range(n_tiles)]
+    payloads = [[] for _ in range(n_tiles)]  # [tile][layer] (dc part, rest part, gaussians) per chunk
+    recon = [[] for _ in range(n_tiles)]  # [tile][layer] QuantizedLayer (rows local to the tile)
+    stats = []
     for li, cloud in enumerate(layers):
         t0 = time.perf_counter()
-        pos = grid.quantize(cloud.means)
         feat = quantize_features(cloud, steps, sh_degree)
-        chunks = progressive_chunks(cloud, config.chunks, config.chunk_growth, config.order, config.seed)
+        chunks = _tile_chunks(cloud, tile_of[li], members[li], config)
         sizes: dict[str, int] = {}
-        lower = recon[-1] if recon else None
-        inter = config.mode == "scalable" and li > 0 and lower is not None and len(lower.pos) > 0
+        inter = config.mode == "scalable" and li > 0 and len(layers[li - 1]) > 0
         st = {"index": li, "gaussians": len(cloud), "mode_entropy_bits": None, "codebook_size": 0}
+        pos = positions[li]
         if not inter:
-            parts, order = _encode_intra(pos, feat, chunks, backend, sizes)
-            q = QuantizedLayer(pos[order], feat[order], order)
-            layer_index = ct.LayerIndex(li, len(cloud), [], ct.CODING_INTRA, cloud.sh_degree, 0)
+            for t, rows in enumerate(members[li]):
+                parts, order = _encode_intra(pos[rows], feat[rows], chunks[t], config.entropy, sizes)
+                recon[t].append(QuantizedLayer(pos[rows][order], feat[rows][order], rows[order]))
+                payloads[t].append(parts)
+                views[t].layers.append(ct.LayerIndex(li, len(rows), [], ct.CODING_INTRA, cloud.sh_degree, 0))
         else:
-            parts, q, codebook, st_inter = _encode_inter(pos, feat, chunks, lower, config, sizes)
-            st.update(st_inter)
-            layer_index = ct.LayerIndex(li, len(cloud), [], ct.CODING_INTER, cloud.sh_degree, config.knn_k, codebook)
-            # "auto" starts as "replace": the measurement below sees the raw mixtures and then sets display_from
-            layer_index.display_from = len(chunks) if config.partial == "hold" else 1
-        payloads.append(parts)
-        index.layers.append(layer_index)
-        recon.append(q)
+            tiles = [(pos[rows], feat[rows], recon[t][li - 1]) for t, rows in enumerate(members[li])]
+            for t, (p, _f, lower) in enumerate(tiles):
+                if len(p) and not len(lower.pos):
+                    raise ValueError(f"layer {li}: tile {t} has no Gaussians of the layer below to predict from")
+            preds = [_inter_prediction(p, f, lower, config) for p, f, lower in tiles]
+            codebook, vq_idx, st_vq = _layer_codebook(preds, config)
+            for t, ((p, f, lower), pred, rows) in enumerate(zip(tiles, preds, members[li])):
+                parts, q = _encode_inter(p, f, chunks[t], lower, pred, codebook, vq_idx[t], config.entropy, sizes)
+                q.source_index = rows[q.source_index]
+                recon[t].append(q)
+                payloads[t].append(parts)
+                view = ct.LayerIndex(li, len(rows), [], ct.CODING_INTER, cloud.sh_degree, config.knn_k, codebook)
+                # "auto" starts as "replace": the measurement below sees the raw mixtures and then sets display_from
+                view.display_from = len(chunks[t]) if config.partial == "hold" else 1
+                views[t].layers.append(view)
+            st.update(_inter_stats(preds, codebook, config.knn_k))
+            st["vq_candidates"] = st_vq
+        parts = [c for t in range(n_tiles) for c in payloads[t][li]]
         nbytes = sum(len(d) + len(r) for d, r, _ in parts)
         st.update(
             bytes=nbytes,
@@ -222,56 +238,122 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
             chunks=len(parts),
             encode_s=time.perf_counter() - t0,
         )
+        if boxes is not None:
+            st["tile_chunks"] = [len(payloads[t][li]) for t in range(n_tiles)]
         stats.append(st)
         if progress is not None:
             progress(li)
     if config.dc_only == "off":
-        for li, layer in enumerate(index.layers):
-            if layer.coding == ct.CODING_INTER:
-                payloads[li] = _joint(payloads[li])
-                stats[li]["joint"], stats[li]["dc_bytes"] = True, stats[li]["bytes"]
-    data = ct.write_file(index, payloads)
+        for li, st in enumerate(stats):
+            if views[0].layers[li].coding == ct.CODING_INTER:
+                for t in range(n_tiles):
+                    payloads[t][li] = _joint(payloads[t][li])
+                st["joint"], st["dc_bytes"] = True, st["bytes"]
+
+    def write(fidelity=None) -> tuple[ct.StreamIndex, bytes]:
+        index = ct.join_tiles(views, boxes)
+        if boxes is not None:  # the views' chunk entries are made by write_file: count the payloads
+            for li, layer in enumerate(index.layers):
+                layer.tile_chunks = [len(payloads[t][li]) for t in range(n_tiles)]
+        flat = [[c for t in range(n_tiles) for c in payloads[t][li]] for li in range(len(layers))]
+        fid = None if fidelity is None else [[e for t in range(n_tiles) for e in fidelity[t][li]]
+                                              for li in range(len(layers))]
+        return index, ct.write_file(index, flat, fid)
+
+    index, data = write()
     if config.fidelity:
         t0 = time.perf_counter()
-        # the decoded top layer is the encoder's reconstruction of it: no need to decode the file for it
-        top = dequantize(grid, steps, recon[-1].pos, recon[-1].feat, layers[-1].sh_degree)
-        data = _with_fidelity(data, index, payloads, config, stats, top)
+        fidelity = []
+        for t in range(n_tiles):
+            # the decoded top layer of a tile is the encoder's reconstruction of it: no need to decode the file
+            top = dequantize(grid, steps, recon[t][-1].pos, recon[t][-1].feat, layers[-1].sh_degree)
+            fidelity.append(_tile_fidelity(data, t, views[t], payloads[t], config, stats, top, boxes is not None))
+        index, data = write(fidelity)
         for st in stats:
             st["fidelity_s"] = round(time.perf_counter() - t0, 3)  # one measurement for the whole file
-    return data, stats, recon
+    return data, stats, _joined_recon(recon)
+
+
+def _tile_chunks(cloud: GaussianCloud, tile_of: np.ndarray, members: list[np.ndarray], config) -> list[list]:
+    """Per tile, its chunks as index arrays into the tile's rows: one progressive order for the whole layer
+    (codec/ordering.py), each tile taking its Gaussians in that order, cut into config.chunks prefixes."""
+    ranked = progressive_order(cloud, config.order, config.seed)
+    local = np.empty(len(cloud), np.int64)
+    out = []
+    for t, rows in enumerate(members):
+        local[rows] = np.arange(len(rows))
+        mine = local[ranked[tile_of[ranked] == t]]
+        out.append([mine[a:b] for a, b in chunk_bounds(len(rows), config.chunks, config.chunk_growth)])
+    return out
+
+
+def _joined_recon(recon: list[list[QuantizedLayer]]) -> list[QuantizedLayer]:
+    """Per layer, the tiles' reconstructions in decoder output order (tile 0's rows first); parents and
+    neighbours renumbered to rows of the joined layer below."""
+    if len(recon) == 1:
+        return recon[0]
+    out = []
+    for li in range(len(recon[0])):
+        qs = [r[li] for r in recon]
+        joined = QuantizedLayer(*(np.concatenate([getattr(q, f) for q in qs]) for f in ("pos", "feat", "source_index")))
+        if qs[0].parents is not None:
+            starts = np.cumsum([0] + [len(r[li - 1].pos) for r in recon[:-1]])
+            joined.parents = np.concatenate([q.parents + s for q, s in zip(qs, starts)]).astype(np.int32)
+            k = max(q.neighbours.shape[1] for q in qs)
+            nbr = []
+            for q, s in zip(qs, starts):
+                n = np.full((len(q.pos), k), -1, np.int32)
+                n[:, : q.neighbours.shape[1]] = np.where(q.neighbours >= 0, q.neighbours + s, -1)
+                nbr.append(n)
+            joined.neighbours = np.concatenate(nbr)
+            joined.modes = np.concatenate([q.modes for q in qs])
+        out.append(joined)
+    return out
 
 
 PARTIAL_MARGIN_DB = 0.25  # a mixture must beat the layer below by this much to be shown at all (noise of the proxy)
 
 
-def _with_fidelity(data: bytes, index: ct.StreamIndex, payloads, config: EncoderConfig, stats: list[dict], top) -> bytes:
-    """Measure every client state of ``data`` (written with display_from = 1 on "auto" layers), choose display_from
-    and joint chunks from it, and rewrite the file with the fidelity table (docs/format.md 1.3 and 5)."""
+def _tile_fidelity(data: bytes, tile: int, view: ct.StreamIndex, payloads, config: EncoderConfig, stats: list[dict],
+                   top, tiled: bool) -> list[list[tuple]]:
+    """Measure every client state of one tile of ``data`` (written with display_from = 1 on "auto" layers), choose
+    the tile's display_from and joint chunks from it (docs/format.md 1.3 and 5); its fidelity codes per layer."""
     from splatcast.codec.fidelity import measure_states
 
-    states = measure_states(data, reference=top)
+    states = measure_states(data, reference=top, tile=tile)
     lower_db = None  # fidelity of the complete layer below
     fidelity = []
-    for li, (layer, st, fs) in enumerate(zip(index.layers, stats, states)):
+    for li, (layer, st, fs) in enumerate(zip(view.layers, stats, states)):
         full, dc, upgraded = list(fs.full), list(fs.dc), list(fs.upgraded)
         n = len(full)
+        joint = False
         if layer.coding == ct.CODING_INTER and n and lower_db is not None:
             if config.partial == "auto":
                 layer.display_from = _display_from([lower_db] + full[:-1])
             for c in range(min(layer.display_from - 1, n)):  # before display_from the layer below is shown
                 full[c] = dc[c] = lower_db
-            st["display_from"] = layer.display_from
             # a dc-only state that shows less than the layer below must not exist: such a layer is sent joint
-            split = any(ce.dc_bytes < ce.full_bytes for ce in layer.chunks)
+            split = any(len(r) for _d, r, _g in payloads[li])
             if split and config.dc_only == "auto" and ct.fidelity_code(min(dc)) < ct.fidelity_code(lower_db):
+                moved = sum(len(r) for _d, r, _g in payloads[li])
                 payloads[li] = _joint(payloads[li])
                 dc, upgraded = list(full), [full[-1]] * n
-                st["joint"], st["dc_bytes"] = True, st["bytes"]
+                joint = True
         fidelity.append([tuple(ct.fidelity_code(v) for v in t) for t in zip(full, dc, upgraded)])
-        st["fidelity_db"] = {"full": _rounded(full), "dc": _rounded(dc), "upgraded": _rounded(upgraded)}
+        curves = {"full": _rounded(full), "dc": _rounded(dc), "upgraded": _rounded(upgraded)}
+        if tiled:  # per-tile details; the layer's joint / dc_bytes summarise every tile
+            st.setdefault("tiles", []).append({"display_from": layer.display_from, "joint": joint,
+                                               "fidelity_db": curves})
+        else:
+            if layer.coding == ct.CODING_INTER and lower_db is not None and n:
+                st["display_from"] = layer.display_from
+            st["fidelity_db"] = curves
+        if joint:
+            st["joint"] = True
+            st["dc_bytes"] += moved  # the tile's rest parts now travel in its dc parts
         if n:
             lower_db = full[-1]
-    return ct.write_file(index, payloads, fidelity)
+    return fidelity
 
 
 def _joint(parts: list[tuple]) -> list[tuple]:
@@ -325,8 +407,28 @@ def _exact_matches(low_pos, low_feat, pos, feat) -> np.ndarray:
     return np.array([first.get(key, -1) for key in rows(pos, feat).tolist()], np.int64)
 
 
-def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfig, sizes):
-    backend = config.entropy
+@dataclass
+class _InterPrediction:
+    """One tile's prediction of an inter layer from the same tile of the layer below, before VQ and coding."""
+
+    nbr: np.ndarray  # [N, k'] neighbours in the lower layer
+    modes: np.ndarray  # [N] uint8
+    resid: np.ndarray  # [N, C] int32 feature residuals (INTRA groups: the residual is unused)
+    copy: np.ndarray  # [N] bool exact copies of their parent
+    parents: np.ndarray  # [N] parent rows
+    intra: set  # stream ids of the feature groups sent INTRA
+    groups: dict  # stream id -> (first, stop) columns
+
+    @property
+    def live(self) -> np.ndarray:
+        return ~self.copy
+
+
+def _inter_prediction(pos, feat, lower: QuantizedLayer, config: EncoderConfig) -> _InterPrediction:
+    if len(pos) == 0:  # a tile without Gaussians of this layer
+        e = np.zeros(0, np.int32)
+        return _InterPrediction(np.zeros((0, min(config.knn_k, len(lower.pos))), np.int32), e.astype(np.uint8),
+                                np.zeros((0, feat.shape[1]), np.int32), e.astype(bool), e, set(), {})
     nbr = NeighbourIndex(lower.pos).query(pos, config.knn_k)  # [N, k']
     bil = bilateral_predict(lower.pos, lower.feat, pos, nbr)
     modes = choose_modes(lower.feat, feat, nbr, bil, np.arange(N_COST_COLS))
@@ -353,13 +455,41 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
         resid = feat.astype(np.int64) - pred
     if np.abs(resid).max(initial=0) >= 1 << 30:
         raise ValueError("feature residual out of int32 range")
-    resid = resid.astype(np.int32)
-    measure = None if backend == "paq" else _vq_rate(backend, modes[live])  # paq is too slow to code every candidate
-    codebook, live_idx, vq_report = choose_codebook(
-        resid[live, 0:3], config.vq, config.seed, config.vq_candidates, measure
-    )
-    vq_idx = np.zeros(len(pos), np.int32)
-    vq_idx[live] = live_idx
+    return _InterPrediction(nbr, modes, resid.astype(np.int32), copy, parents, intra, groups)
+
+
+def _layer_codebook(preds: list[_InterPrediction], config: EncoderConfig):
+    """One VQ codebook for the layer (the layer record holds one), chosen on every tile's live SH-DC residuals;
+    returns (codebook, per tile [N_t] int32 indices, the candidates' report)."""
+    live_res = np.concatenate([p.resid[p.live, 0:3] for p in preds])
+    live_modes = np.concatenate([p.modes[p.live] for p in preds])
+    measure = None if config.entropy == "paq" else _vq_rate(config.entropy, live_modes)  # paq: too slow per candidate
+    codebook, live_idx, vq_report = choose_codebook(live_res, config.vq, config.seed, config.vq_candidates, measure)
+    out, at = [], 0
+    for p in preds:
+        idx = np.zeros(len(p.modes), np.int32)
+        n = int(p.live.sum())
+        idx[p.live] = live_idx[at : at + n]
+        at += n
+        out.append(idx)
+    return codebook, out, vq_report
+
+
+def _inter_stats(preds: list[_InterPrediction], codebook, knn_k: int) -> dict:
+    modes = np.concatenate([p.modes[p.live] for p in preds])
+    k = max((p.nbr.shape[1] for p in preds), default=knn_k)
+    return {
+        "copies": int(sum(p.copy.sum() for p in preds)),
+        "mode_entropy_bits": mode_entropy_bits(modes),
+        "mode_histogram": np.bincount(modes, minlength=k + 1).tolist(),
+        "codebook_size": int(len(codebook)),
+        "intra_groups": sorted({ct.STREAM_NAMES[sid] for p in preds for sid in p.intra}),
+    }
+
+
+def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, p: _InterPrediction, codebook, vq_idx, backend, sizes):
+    """The chunks of one tile of an inter layer: (payloads, QuantizedLayer with rows local to the tile)."""
+    parents, copy, live, modes, resid, nbr = p.parents, p.copy, p.live, p.modes, p.resid, p.nbr
     dc_res = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
     payloads, order = [], []
     for idx in chunks:
@@ -384,9 +514,10 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
         r, f = resid[sel], feat[sel]
         rest_streams = []
         for fg in REFINED_GROUPS:  # SH rest is Gaussian-major: LZ coders find the repeated coefficient sets
-            a, b = groups[fg.stream]
+            a, b = p.groups[fg.stream]
             ctx = stream_context(MAJOR, b - a, ns, m, fg.gaussian_major)
-            rest_streams.append((fg.stream, to_stream(fg, f if fg.stream in intra else r), ctx, fg.stream in intra))
+            intra = fg.stream in p.intra
+            rest_streams.append((fg.stream, to_stream(fg, f if intra else r), ctx, intra))
         payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
         order.append(idx)
     order = np.concatenate(order) if order else np.zeros(0, np.int64)
@@ -394,12 +525,4 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, config: EncoderConfi
     shown_nbr[copy, 0] = parents[copy]
     shown_nbr[copy, 1:] = -1  # a copy has no neighbour search: only its parent
     q = QuantizedLayer(pos[order], feat[order], order, parents[order], shown_nbr[order], modes[order])
-    st = {
-        "copies": int(copy.sum()),
-        "mode_entropy_bits": mode_entropy_bits(modes[live]),
-        "mode_histogram": np.bincount(modes[live], minlength=nbr.shape[1] + 1).tolist(),
-        "codebook_size": int(len(codebook)),
-        "vq_candidates": vq_report,
-        "intra_groups": sorted(ct.STREAM_NAMES[sid] for sid in intra),
-    }
-    return payloads, q, codebook, st
+    return payloads, q

@@ -60,16 +60,20 @@ def state_fidelity(index, received: list[int], pending: list[set[int]]) -> float
 
 
 def measure_states(
-    data: bytes, views: int = FIDELITY_VIEWS, size: int = FIDELITY_PX, reference=None
+    data: bytes, views: int = FIDELITY_VIEWS, size: int = FIDELITY_PX, reference=None, tile: int = 0
 ) -> list[LayerFidelity]:
-    """Fidelity of every state of every layer of the file ``data`` (see the module docstring). ``reference``: the
-    file's decoded top layer when the caller has it (the encoder does), else it is decoded here."""
-    from splatcast.codec.decoder import ProgressiveDecoder, decode
+    """Fidelity of every state of every layer of one tile of the file ``data`` (see the module docstring; an
+    untiled file is its own tile 0), against the tile's top layer. ``reference``: that top layer decoded when the
+    caller has it (the encoder does), else it is decoded here."""
+    from splatcast.codec.decoder import ProgressiveDecoder, decode_progressive
+
     from splatcast.render.metrics import FidelityScorer
 
-    score = FidelityScorer(decode(data) if reference is None else reference, views, size)
+    if reference is None:
+        reference = decode_progressive(data).tile(tile).cloud()
+    score = FidelityScorer(reference, views, size)
     out: list[LayerFidelity] = []
-    dec = ProgressiveDecoder(data)  # the one-pass session: every chunk full, layer after layer
+    dec = ProgressiveDecoder(data).tile(tile)  # the one-pass session: every chunk full, layer after layer
     for j, li in enumerate(dec.index.layers):
         split = any(ce.dc_bytes < ce.full_bytes for ce in li.chunks)
         if split:  # the two-pass session of this layer starts from the same state: the layers below complete
@@ -85,7 +89,7 @@ def measure_states(
 
 
 def _two_pass(dec, data: bytes, j: int, score) -> tuple[list[float], list[float]]:
-    """The dc sweep of layer j, then its upgrade sweep, from a decoder holding the layers below complete."""
+    """The dc sweep of layer j, then its upgrade sweep, from a tile decoder holding the layers below complete."""
     dc, upgraded = [], []
     chunks = dec.index.layers[j].chunks
     for c, ce in enumerate(chunks):

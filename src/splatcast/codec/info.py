@@ -27,6 +27,8 @@ def describe(source) -> dict:
                 "codebook_size": layer.codebook_size,
                 "display_from": layer.display_from,
                 "chunks": len(layer.chunks),
+                "tile_chunks": layer.tile_chunks,  # tiled files: chunks per tile (tile 0's first); null: untiled
+                "tile_display_from": layer.tile_display_from,
                 "bytes": nbytes,
                 "dc_bytes": sum(c.dc_bytes for c in layer.chunks),
                 "bits_per_gaussian": 8.0 * nbytes / max(layer.gaussians, 1),
@@ -54,7 +56,26 @@ def describe(source) -> dict:
         "total_bytes": idx.total_bytes,
         "complete": len(data) >= idx.total_bytes,
         "layers": layers,
+        "tiles": _tiles(idx),
     }
+
+
+def _tiles(idx) -> list[dict] | None:
+    """Tiled files (docs/format.md 1.7): each tile's grid box, its scene-space bounds and Gaussians per layer."""
+    if idx.tile_boxes is None:
+        return None
+    from splatcast.codec.quantize import Grid
+
+    grid = Grid(idx.grid_min, idx.grid_max, idx.pos_bits)
+    out = []
+    for t, box in enumerate(idx.tile_boxes):
+        lo, hi = grid.dequantize(box[0][None]), grid.dequantize(box[1][None])
+        view = idx.tile_view(t)
+        out.append({"index": t, "grid_lo": box[0].tolist(), "grid_hi": box[1].tolist(),
+                    "min": [float(v) for v in lo[0]], "max": [float(v) for v in hi[0]],
+                    "gaussians": [layer.gaussians for layer in view.layers],
+                    "bytes": sum(layer.total_bytes for layer in view.layers)})
+    return out
 
 
 def _db(code: int):

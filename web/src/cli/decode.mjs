@@ -2,7 +2,7 @@
 // npm --prefix web run decode -- IN.splc OUT.ply [--layer L] [--chunks N] [--refine dc|full] [--json]
 // Same operating points as `splatcast decode` (decode_progressive): a truncated file decodes to the chunks it holds.
 import { readFileSync, writeFileSync } from "node:fs";
-import { BitstreamFormatError, ProgressiveDecoder, initDecoder, writePly } from "../decoder/index.mjs";
+import { BitstreamFormatError, ProgressiveDecoder, initDecoder, tileView, writePly } from "../decoder/index.mjs";
 
 function decodeProgressive(data, layer, chunks, refine) {
   const dec = new ProgressiveDecoder(data);
@@ -12,19 +12,27 @@ function decodeProgressive(data, layer, chunks, refine) {
   const target = layer === null ? nL - 1 : layer;
   if (!(target >= 0 && target < nL)) throw new BitstreamFormatError(`layer ${target} requested, the file has ${nL} layers`);
   const todo = idx.mode === "mdc" && explicit ? [target] : Array.from({ length: target + 1 }, (_, j) => j);
-  for (const j of todo) {
-    const li = idx.layers[j];
-    let nc = li.chunks.length;
-    if (j === target && chunks !== null) {
-      if (chunks > nc) throw new BitstreamFormatError(`layer ${j} has ${nc} chunks, ${chunks} requested`);
-      nc = chunks;
-    }
-    const r = j === target ? refine : "full";
-    for (let c = 0; c < nc; c++) {
-      const ce = li.chunks[c];
-      const end = ce.offset + (r === "dc" ? ce.dcBytes : ce.fullBytes);
-      if (data.length < end && !explicit) return dec;
-      dec.addChunk(j, c, data.subarray(ce.offset, end), r);
+  const tiled = idx.tileCount > 1;
+  if (chunks !== null && tiled) { // per tile; a tile with fewer chunks takes all of its own (format.md 1.7)
+    const most = Math.max(0, ...idx.layers[target].tileChunks);
+    if (chunks > most) throw new BitstreamFormatError(`layer ${target}: its tiles have at most ${most} chunks, ${chunks} requested`);
+  }
+  for (let t = 0; t < idx.tileCount; t++) {
+    const view = tileView(idx, t);
+    tile: for (const j of todo) {
+      const li = view.layers[j];
+      let nc = li.chunks.length;
+      if (j === target && chunks !== null) {
+        if (chunks > nc && !tiled) throw new BitstreamFormatError(`layer ${j} has ${nc} chunks, ${chunks} requested`);
+        nc = Math.min(chunks, nc);
+      }
+      const r = j === target ? refine : "full";
+      for (let c = 0; c < nc; c++) {
+        const ce = li.chunks[c];
+        const end = ce.offset + (r === "dc" ? ce.dcBytes : ce.fullBytes);
+        if (data.length < end && !explicit) break tile; // a prefix: this tile stops at its last complete chunk
+        dec.addChunk(j, c, data.subarray(ce.offset, end), r, t);
+      }
     }
   }
   return dec;
@@ -54,7 +62,7 @@ async function main(argv) {
   const ms = performance.now() - t0;
   writeFileSync(pos[1], writePly(cloud));
   if (json) {
-    const layers = dec.index.layers.map((_, j) => ({ chunks_received: dec.chunksReceived(j), complete: dec.layerComplete(j) }));
+    const layers = dec.index.layers.map((_, j) => ({ chunks_received: dec.tiles.reduce((a, _t, t) => a + dec.chunksReceived(j, t), 0), complete: dec.layerComplete(j) }));
     process.stdout.write(JSON.stringify({ input: pos[0], output: pos[1], gaussians: cloud.count, sh_degree: cloud.shDegree, entropy: dec.index.entropy, mode: dec.index.mode, decode_ms: ms, layers }) + "\n");
   } else {
     process.stdout.write(`${pos[1]}: ${cloud.count} Gaussians (sh degree ${cloud.shDegree}) in ${ms.toFixed(1)} ms\n`);

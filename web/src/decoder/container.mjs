@@ -7,7 +7,10 @@ const FILE_FIELDS_BYTES = 60;
 const LAYER_FIXED_BYTES = 20;
 const CHUNK_ENTRY_BYTES = 32;
 const FIDELITY_ENTRY_BYTES = 6; // version 2: per chunk u16 fidelity full, dc, upgraded (format.md 1.3)
-const READ_MAJORS = [1, 2, 3]; // 1.0: no fidelity table, no joint chunks; before 3.0: no component contexts, no colour differences
+const READ_MAJORS = [1, 2, 3, 4]; // 1.0: no fidelity table, no joint chunks; before 3.0: no component contexts, no colour differences; 4.0: tiles
+const TILED_MAJOR = 4;
+const TILE_BOX_BYTES = 24, TILE_ENTRY_BYTES = 8; // format.md 1.7
+const MAX_TILES = 4096;
 const VERSION_MINOR = 0;
 export const FIDELITY_UNKNOWN = 0, FIDELITY_IDENTICAL = 0xffff;
 
@@ -77,7 +80,10 @@ export function readIndex(data) {
   need(FILE_FIELDS_BYTES, "file fields");
   const total = Number(v.getBigUint64(16, true));
   const entropyId = data[24], modeId = data[25], shDegree = data[26], nLayers = data[27], posBits = data[28], quality = data[29];
-  reservedZero(v.getUint16(30, true), "reserved u16 at offset 30", version);
+  const tiled = major >= TILED_MAJOR;
+  const nTiles = tiled ? v.getUint16(30, true) : 1; // version 4: tile_count; reserved before
+  if (tiled && (nTiles < 1 || nTiles > MAX_TILES)) throw new LimitError(`tile_count at offset 30: ${nTiles} outside 1..${MAX_TILES}`);
+  if (!tiled) reservedZero(v.getUint16(30, true), "reserved u16 at offset 30", version);
   const f32 = (o) => v.getFloat32(o, true);
   const gridMin = [f32(32), f32(36), f32(40)], gridMax = [f32(44), f32(48), f32(52)];
   const steps = [f32(56), f32(60), f32(64), f32(68), f32(72)];
@@ -94,8 +100,21 @@ export function readIndex(data) {
   }
   if (!steps.every((s) => Number.isFinite(s) && s > 0)) throw new BitstreamFormatError(`quantizer steps at offset 56: expected finite positive, got ${steps}`);
   pos = PREAMBLE_BYTES + FILE_FIELDS_BYTES;
+  let tileBoxes = null;
+  if (tiled) {
+    tileBoxes = [];
+    for (let t = 0; t < nTiles; t++) {
+      need(TILE_BOX_BYTES, `tile ${t} box`);
+      const b = Array.from({ length: 6 }, (_, i) => v.getUint32(pos + 4 * i, true));
+      const lo = b.slice(0, 3), hi = b.slice(3);
+      if (![0, 1, 2].every((a) => lo[a] <= hi[a] && hi[a] < 2 ** posBits)) throw new BitstreamFormatError(`tile ${t} box at offset ${pos}: lo ${lo} hi ${hi} is not a box inside the ${posBits}-bit grid`);
+      tileBoxes.push({ lo, hi });
+      pos += TILE_BOX_BYTES;
+    }
+  }
   const layers = [];
   let expected = headerBytes;
+  let lowerTileG = new Array(nTiles).fill(0); // Gaussians of the layer below per tile (the copy allowance of 1.6)
   for (let li = 0; li < nLayers; li++) {
     const start = pos;
     need(LAYER_FIXED_BYTES, `layer ${li} record`);
@@ -110,15 +129,32 @@ export function readIndex(data) {
     if (lsh > shDegree) throw new BitstreamFormatError(`${where}: sh_degree ${lsh} exceeds the file's ${shDegree}`);
     if (gaussians > MAX_GAUSSIANS_PER_LAYER) throw new LimitError(`${where}: gaussians ${gaussians} exceeds ${MAX_GAUSSIANS_PER_LAYER}`);
     if (nChunks > MAX_CHUNKS_PER_LAYER) throw new LimitError(`${where}: chunk_count ${nChunks} exceeds ${MAX_CHUNKS_PER_LAYER}`);
-    if (displayFrom > Math.max(nChunks, 1)) throw new BitstreamFormatError(`${where}: display_from ${displayFrom} exceeds chunk_count ${nChunks}`);
+    if (tiled) reservedZero(displayFrom, `${where}: display_from (per tile in version 4) at +18`, version);
+    else if (displayFrom > Math.max(nChunks, 1)) throw new BitstreamFormatError(`${where}: display_from ${displayFrom} exceeds chunk_count ${nChunks}`);
     if (kCb > MAX_CODEBOOK) throw new LimitError(`${where}: codebook_size ${kCb} exceeds ${MAX_CODEBOOK}`);
     if (coding === 1 && (knnK < 1 || knnK > 64)) throw new BitstreamFormatError(`${where}: knn_k ${knnK} outside 1..64`);
     if (coding === 0 && (knnK || kCb)) throw new BitstreamFormatError(`${where}: an intra layer has knn_k 0 and no codebook, got ${knnK} and ${kCb}`);
-    const needed = LAYER_FIXED_BYTES + 12 * kCb + perChunk * nChunks;
+    const needed = LAYER_FIXED_BYTES + 12 * kCb + perChunk * nChunks + (tiled ? TILE_ENTRY_BYTES * nTiles : 0);
     if (needed > recordBytes) throw new BitstreamFormatError(`${where}: record_bytes ${recordBytes} < ${needed} needed by its counts`);
     const codebook = new Int32Array(3 * kCb);
     for (let i = 0; i < 3 * kCb; i++) codebook[i] = v.getInt32(pos + 4 * i, true);
     pos += 12 * kCb;
+    let tileChunks = [nChunks], tileDisplayFrom = [displayFrom];
+    if (tiled) {
+      tileChunks = []; tileDisplayFrom = [];
+      for (let t = 0; t < nTiles; t++) {
+        const tc = v.getUint32(pos, true), tdf = v.getUint16(pos + 4, true);
+        reservedZero(v.getUint16(pos + 6, true), `${where}: tile ${t} entry reserved u16`, version);
+        if (tdf > Math.max(tc, 1)) throw new BitstreamFormatError(`${where}: tile ${t} display_from ${tdf} exceeds its ${tc} chunks`);
+        tileChunks.push(tc); tileDisplayFrom.push(tdf);
+        pos += TILE_ENTRY_BYTES;
+      }
+      const sum = tileChunks.reduce((a, b) => a + b, 0);
+      if (sum !== nChunks) throw new BitstreamFormatError(`${where}: tiles hold ${sum} chunks, the layer ${nChunks}`);
+    }
+    const chunkTile = [];
+    tileChunks.forEach((tc, t) => { for (let i = 0; i < tc; i++) chunkTile.push(t); });
+    const tileG = new Array(nTiles).fill(0);
     const chunks = [];
     let totalG = 0;
     for (let ci = 0; ci < nChunks; ci++) {
@@ -136,10 +172,12 @@ export function readIndex(data) {
       if (coding === 1 && dcBytes === fullBytes && crcRest !== 0) throw new BitstreamFormatError(`${cw}: a joint chunk has no rest part, crc_rest must be 0, got ${crcRest}`);
       if (offset + fullBytes > total) throw new BitstreamFormatError(`${cw}: ends at ${offset + fullBytes}, beyond total_bytes ${total}`);
       if ((g === 0 && gaussians > 0) || g > gaussians) throw new BitstreamFormatError(`${cw}: gaussians ${g} invalid for a layer of ${gaussians}`);
-      const copies = coding === 1 ? COPIES_PER_LOWER_GAUSSIAN * layers[layers.length - 1].gaussians : 0;
+      const tile = chunkTile[ci];
+      const copies = coding === 1 ? COPIES_PER_LOWER_GAUSSIAN * lowerTileG[tile] : 0;
       const most = MAX_GAUSSIANS_PER_DC_BYTE * dcBytes + copies + GAUSSIANS_PER_CHUNK_FREE;
       if (g > most) throw new LimitError(`${cw}: ${g} Gaussians in a ${dcBytes}-byte dc part, more than the ${most} its bytes allow`);
       totalG += g;
+      tileG[tile] += g;
       expected = offset + fullBytes;
       chunks.push({ offset, dcBytes, fullBytes, gaussians: g, crcDc, crcRest, fidelityFull: 0, fidelityDc: 0, fidelityUpgraded: 0 });
     }
@@ -153,7 +191,8 @@ export function readIndex(data) {
     const extra = start + recordBytes - pos;
     if (extra && !newer) throw new BitstreamFormatError(`${where}: ${extra} unknown trailing bytes in a version ${major}.${minor} file`);
     pos = start + recordBytes;
-    layers.push({ coding: coding === 0 ? "intra" : "inter", shDegree: lsh, knnK, gaussians, chunkCount: nChunks, codebookSize: kCb, codebook, displayFrom, chunks });
+    lowerTileG = tileG;
+    layers.push({ coding: coding === 0 ? "intra" : "inter", shDegree: lsh, knnK, gaussians, chunkCount: nChunks, codebookSize: kCb, codebook, displayFrom, chunks, tileChunks, tileDisplayFrom });
   }
   while (pos < headerBytes) {
     const at = pos;
@@ -167,8 +206,25 @@ export function readIndex(data) {
   if (expected !== total) throw new BitstreamFormatError(`total_bytes ${total} does not match the end of the last chunk ${expected}`);
   return {
     headerBytes, totalBytes: total, entropy: ENTROPY_NAMES[entropyId], mode: MODE_NAMES[modeId], shDegree, posBits, quality,
-    gridMin, gridMax, steps, layers, version,
+    gridMin, gridMax, steps, layers, version, tileBoxes, tileCount: nTiles, box: null,
   };
+}
+
+/**
+ * Tile t as an untiled index (format.md 1.7): each layer holds that tile's chunks (absolute offsets), its Gaussian
+ * count and display_from; `box` is the tile's box every decoded position must lie in. An untiled index is its own tile 0.
+ */
+export function tileView(idx, t) {
+  if (!(Number.isInteger(t) && t >= 0 && t < idx.tileCount)) throw new RangeError(`tile ${t} outside 0..${idx.tileCount - 1}`);
+  if (!idx.tileBoxes) return idx;
+  const layers = idx.layers.map((l) => {
+    let a = 0;
+    for (let i = 0; i < t; i++) a += l.tileChunks[i];
+    const chunks = l.chunks.slice(a, a + l.tileChunks[t]);
+    const gaussians = chunks.reduce((s, c) => s + c.gaussians, 0);
+    return { ...l, gaussians, chunkCount: chunks.length, chunks, displayFrom: l.tileDisplayFrom[t], tileChunks: [chunks.length], tileDisplayFrom: [l.tileDisplayFrom[t]] };
+  });
+  return { ...idx, layers, tileBoxes: null, tileCount: 1, box: idx.tileBoxes[t] };
 }
 
 /** Split a chunk part into Map(stream id -> {bytesPerValue, intra, payload}); unknown ids skipped only in a newer minor. */

@@ -1,7 +1,7 @@
 // Public API of the JavaScript .splc decoder (browser Web Worker and Node; no Node-only imports).
 export { BitstreamError, TruncatedError, BitstreamFormatError, UnsupportedVersionError, ChecksumError, LimitError } from "./errors.mjs";
-export { fidelityDb, headerLength, readIndex, PREAMBLE_BYTES } from "./container.mjs";
-export { ProgressiveDecoder, concatClouds } from "./progressive.mjs";
+export { fidelityDb, headerLength, readIndex, tileView, PREAMBLE_BYTES } from "./container.mjs";
+export { ProgressiveDecoder, TileDecoder, concatClouds } from "./progressive.mjs";
 export { writePly } from "./plywriter.mjs";
 import { SUPPORTED } from "./backends.mjs";
 export { decodeRans } from "./rans.mjs";

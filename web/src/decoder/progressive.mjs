@@ -1,5 +1,5 @@
 // Chunk-by-chunk decoding (docs/format.md sections 3-5); mirrors splatcast.codec.decoder.ProgressiveDecoder.
-import { checkCrc, fidelityDb, readIndex, STREAM, STREAM_NAMES, unpackStreams } from "./container.mjs";
+import { checkCrc, fidelityDb, readIndex, STREAM, STREAM_NAMES, tileView, unpackStreams } from "./container.mjs";
 import { SUPPORTED, decodeStream } from "./backends.mjs";
 import { BitstreamError, BitstreamFormatError, TruncatedError } from "./errors.mjs";
 import { colourUndelta, streamContext } from "./features.mjs";
@@ -41,12 +41,55 @@ function checkRange(arr, lo, hi, field, what) {
   }
 }
 
+/**
+ * Chunk-by-chunk decoding of a whole file (mirrors splatcast.codec.decoder.ProgressiveDecoder). A tiled file
+ * (format.md 1.7) is one independent stream per tile: calls name their tile (0 in an untiled file), chunk numbers
+ * count that tile's chunks of the layer, and cloud() shows every tile's state, tile 0's rows first.
+ */
 export class ProgressiveDecoder {
   /** @param {Uint8Array} header at least the first header_bytes bytes of the file */
   constructor(header) {
     this.index = readIndex(header);
-    const idx = this.index;
-    if (!SUPPORTED.includes(idx.entropy)) throw new BitstreamFormatError(`entropy back-end ${idx.entropy} is not supported by this decoder (supported: ${SUPPORTED.join(", ")})`);
+    if (!SUPPORTED.includes(this.index.entropy)) throw new BitstreamFormatError(`entropy back-end ${this.index.entropy} is not supported by this decoder (supported: ${SUPPORTED.join(", ")})`);
+    this.tiles = Array.from({ length: this.index.tileCount }, (_, t) => new TileDecoder(tileView(this.index, t)));
+  }
+
+  get tiled() { return this.index.tileBoxes !== null; }
+  tile(t) {
+    if (!(Number.isInteger(t) && t >= 0 && t < this.tiles.length)) throw new BitstreamFormatError(`tile ${t} does not exist (the file has ${this.tiles.length})`);
+    return this.tiles[t];
+  }
+  addChunk(layer, chunk, data, refine = "full", tile = 0) { this.tile(tile).addChunk(layer, chunk, data, refine); }
+  upgradeChunk(layer, chunk, rest, tile = 0) { this.tile(tile).upgradeChunk(layer, chunk, rest); }
+  layerComplete(layer) { return this.tiles.every((t) => t.layerComplete(layer)); }
+  chunksReceived(layer, tile = 0) { return this.tile(tile).chunksReceived(layer); }
+  /** Integer positions and features of the chunks received so far, tiles concatenated in tile order. */
+  layerArrays(layer) {
+    if (this.tiles.length === 1) return this.tiles[0].layerArrays(layer);
+    const parts = this.tiles.map((t) => t.layerArrays(layer));
+    const g = parts.reduce((a, p) => a + p.g, 0), C = this.tiles[0].cols;
+    const pos = new Int32Array(3 * g), feat = new Int32Array(C * g);
+    let o = 0;
+    for (const p of parts) { pos.set(p.pos, 3 * o); feat.set(p.feat, C * o); o += p.g; }
+    return { pos, feat, g };
+  }
+  /** A tile's recorded fidelity (format.md 5 and 1.7); tile null: the file's, which only an untiled file has. */
+  stateFidelity(tile = null) {
+    if (tile === null) return this.tiles.length === 1 ? this.tiles[0].stateFidelity() : null;
+    return this.tile(tile).stateFidelity();
+  }
+  /** What to show now: every tile's state (format.md 5), tile 0's rows first. */
+  cloud() {
+    if (this.tiles.length === 1) return this.tiles[0].cloud();
+    return concatClouds(this.tiles.map((t) => t.cloud()), this.index.shDegree);
+  }
+}
+
+/** One tile's stream over its view of the index (format.md 1.7); an untiled file is its own tile 0. */
+export class TileDecoder {
+  /** @param {object} idx an untiled index (readIndex, or tileView of a tiled one) */
+  constructor(idx) {
+    this.index = idx;
     this.cols = N_FIXED + 3 * shRestCount(idx.shDegree);
     this.newer = idx.version[1] > 0;
     this.major = idx.version[0]; // the stream rules (contexts, colour coding) depend on it
@@ -165,6 +208,7 @@ export class ProgressiveDecoder {
         pos[3 * i + a] = acc;
       }
     }
+    this.checkBox(pos, what);
     const { out } = this.features(streams, g, what, 0);
     checkRange(out, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what);
     return { pos, feat: out };
@@ -212,6 +256,7 @@ export class ProgressiveDecoder {
         livePos[3 * t + a] = v;
       }
     }
+    this.checkBox(pos, what);
     const k = Math.min(li.knnK, m);
     const modes = this.get(streams, STREAM.MODE, n, what);
     checkRange(modes, 0, k, "mode", what);
@@ -239,6 +284,17 @@ export class ProgressiveDecoder {
     else if (rest === null) st.pending.set(chunk, { pred, modes, live });
     else feat = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what, live);
     st.pos.push(pos); st.feat.push(feat); st.parents.push(parents);
+  }
+
+  /** In a tile's view, every position lies in the tile's box (format.md 1.7). */
+  checkBox(pos, what) {
+    const box = this.index.box;
+    if (!box) return;
+    for (let i = 0; i < pos.length; i += 3) {
+      for (let a = 0; a < 3; a++) {
+        if (pos[i + a] < box.lo[a] || pos[i + a] > box.hi[a]) throw new BitstreamFormatError(`${what}: position ${Array.from(pos.subarray(i, i + 3))} outside its tile's box ${JSON.stringify(box)}`);
+      }
+    }
   }
 
   /** Columns 3.. of the rows `live` (the chunk's Gaussians that are not copies) from the rest streams. */
