@@ -45,7 +45,10 @@ def synthetic_layers(n0: int = 300, n_layers: int = 3, sh_degree: int = 1, seed:
 
 
 @functools.lru_cache(maxsize=4)  # shared by tests/dash and tests/net within one pytest process
-def make_real_stream(n0: int = 300, n_layers: int = 3, chunks: int = 4, seed: int = 0, entropy: str = "zstd") -> bytes:
+def make_real_stream(n0: int = 300, n_layers: int = 3, chunks: int = 4, seed: int = 0, entropy: str = "zstd",
+                     tile_gaussians: int = 0) -> bytes:
+    """``tile_gaussians`` > 0: a tiled (4.0) stream, docs/format.md 1.7."""
     from splatcast.codec import EncoderConfig, encode
 
-    return encode(synthetic_layers(n0, n_layers, 1, seed), EncoderConfig(entropy=entropy, chunks=chunks))
+    config = EncoderConfig(entropy=entropy, chunks=chunks, tile_gaussians=tile_gaussians)
+    return encode(synthetic_layers(n0, n_layers, 1, seed), config)

@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from splatcast.dash.mpd import (
     MAX_INT_DIGITS,
     MPD,
@@ -47,6 +49,7 @@ PROFILE = "urn:splatcast:dash:profile:scalable-gs:2025"
 SCHEME_STREAM = "urn:splatcast:dash:stream:2025"
 SCHEME_LAYER = "urn:splatcast:dash:layer:2025"
 SCHEME_OPERATING_POINT = "urn:splatcast:dash:operating-point:2025"
+SCHEME_TILE = "urn:splatcast:dash:tile:2026"  # tiled streams (docs/format.md 1.7): one AdaptationSet per tile
 STREAM_MAPPING_VERSION = "1"
 MIME_TYPE = "application/octet-stream"
 CODECS = "splc"
@@ -54,6 +57,7 @@ REFINES = ("dc", "full")
 # hard limits for what a manifest may claim, checked before building anything from it
 MAX_LAYERS = 64
 MAX_CHUNKS = 65536
+MAX_TILES = 4096
 
 
 @dataclass(frozen=True)
@@ -82,15 +86,26 @@ class ManifestLayer:
 
 
 @dataclass
+class ManifestTile:
+    """One tile of a tiled stream (one AdaptationSet): its scene-space box and its layers (the tile's view)."""
+
+    tile: int
+    box_min: tuple[float, float, float]
+    box_max: tuple[float, float, float]
+    layers: list[ManifestLayer]
+
+
+@dataclass
 class StreamManifest:
     """What a splatcast client needs from an MPD."""
 
     media_url: str  # relative to the MPD's URL
     header_range: tuple[int, int]  # inclusive byte range of the .splc header (= the index)
     nominal_duration_s: float
-    layers: list[ManifestLayer]
+    layers: list[ManifestLayer]  # an untiled stream's layers; a tiled one's: tile 0's (see ``tiles``)
     title: str | None = None
     mode: str = "scalable"  # "scalable": layer j needs layers < j; "mdc": layers are independent
+    tiles: list[ManifestTile] | None = None  # tiled streams: every tile, in tile order; None: untiled
 
     @property
     def header_bytes(self) -> int:
@@ -173,10 +188,44 @@ def nominal_duration_for(index, requested_s: float = 1.0) -> float:
 
 
 def build_mpd(index, media_url: str, title: str | None = None, nominal_duration_s: float = 1.0) -> MPD:
-    """The MPD for one .splc stream; `index` is a StreamIndex (splatcast.codec.container) or any object of its shape."""
+    """The MPD for one .splc stream; `index` is a StreamIndex (splatcast.codec.container) or any object of its shape.
+
+    A tiled stream (docs/format.md 1.7) gets one AdaptationSet per tile, built from the tile's view of the index
+    exactly as an untiled stream's set, with Representation ids ``T{t}L{j}`` and a SupplementalProperty
+    :data:`SCHEME_TILE` carrying the tile's scene-space box (like DASH SRD's spatial regions, in 3D)."""
     if not index.layers:
         raise ManifestError("stream: expected at least one layer, got 0")
     duration = nominal_duration_for(index, nominal_duration_s)
+    tiles = getattr(index, "tile_boxes", None)
+    if tiles is None:
+        sets = [_adaptation_set(index, media_url, duration, 0, "")]
+    else:
+        from splatcast.codec.tiles import box_bounds
+        from splatcast.codec.quantize import Grid
+
+        grid = Grid(index.grid_min, index.grid_max, index.pos_bits)
+        sets = []
+        for t, box in enumerate(tiles):
+            lo, hi = box_bounds(box, grid)
+            prop = Descriptor(SCHEME_TILE, _fmt_kv(tile=t, tiles=len(tiles), min=_xyz(lo), max=_xyz(hi)))
+            sets.append(_adaptation_set(index.tile_view(t), media_url, duration, t, f"T{t}", prop))
+    return MPD(
+        profiles=[PROFILE],
+        min_buffer_time_s=duration,
+        media_presentation_duration_s=duration,
+        title=title,
+        periods=[Period(id="0", start_s=0.0, duration_s=duration, adaptation_sets=sets)],
+    )
+
+
+def _xyz(v) -> str:
+    """A 3-vector in a descriptor value: space-separated, shortest round-tripping float32 text."""
+    return " ".join(repr(float(np.float32(x))) for x in v)
+
+
+def _adaptation_set(index, media_url: str, duration: float, set_id: int, prefix: str, tile_prop=None):
+    """One stream's (or one tile view's) AdaptationSet: a Representation per layer, a SubRepresentation per
+    (chunk, refine) operating point."""
     reps = []
     for j, layer in enumerate(index.layers):
         if layer.index != j:
@@ -208,9 +257,9 @@ def build_mpd(index, media_url: str, title: str | None = None, nominal_duration_
                 )
         reps.append(
             Representation(
-                id=f"L{j}",
+                id=f"{prefix}L{j}",
                 bandwidth=_bandwidth(operating_point_bytes(index, j, len(layer.chunks), "full"), duration),
-                dependency_id=[f"L{i}" for i in range(j)] if layers_depend(index) else [],
+                dependency_id=[f"{prefix}L{i}" for i in range(j)] if layers_depend(index) else [],
                 quality_ranking=len(index.layers) - j,  # lower value = higher quality (DASH semantics)
                 supplemental_properties=[
                     Descriptor(SCHEME_LAYER, _fmt_kv(layer=j, chunks=len(layer.chunks), gaussians=layer.gaussians))
@@ -224,8 +273,8 @@ def build_mpd(index, media_url: str, title: str | None = None, nominal_duration_
                 ),
             )
         )
-    aset = AdaptationSet(
-        id=0,
+    return AdaptationSet(
+        id=set_id,
         mime_type=MIME_TYPE,
         codecs=CODECS,
         subsegment_alignment=True,
@@ -241,14 +290,8 @@ def build_mpd(index, media_url: str, title: str | None = None, nominal_duration_
                 ),
             )
         ],
+        supplemental_properties=[tile_prop] if tile_prop is not None else [],
         representations=reps,
-    )
-    return MPD(
-        profiles=[PROFILE],
-        min_buffer_time_s=duration,
-        media_presentation_duration_s=duration,
-        title=title,
-        periods=[Period(id="0", start_s=0.0, duration_s=duration, adaptation_sets=[aset])],
     )
 
 
@@ -273,16 +316,23 @@ def _find(descriptors, scheme: str):
 
 
 def interpret_mpd(mpd: MPD) -> StreamManifest:
-    """Extract the splatcast stream from a parsed MPD; ManifestError if it is not one (or contradicts itself)."""
+    """Extract the splatcast stream from a parsed MPD; ManifestError if it is not one (or contradicts itself).
+
+    An untiled stream is one AdaptationSet with EssentialProperty :data:`SCHEME_STREAM`; a tiled one is one such
+    set per tile, each with SupplementalProperty :data:`SCHEME_TILE`, all naming the same media and header."""
     sets = [
         a for p in mpd.periods for a in p.adaptation_sets if _find(a.essential_properties, SCHEME_STREAM) is not None
     ]
-    if len(sets) != 1:
+    tiled = [a for a in sets if _find(a.supplemental_properties, SCHEME_TILE) is not None]
+    if not sets or (len(sets) > 1 and len(tiled) != len(sets)) or len(sets) > MAX_TILES:
         raise ManifestError(
-            f"MPD: expected exactly one AdaptationSet with EssentialProperty {SCHEME_STREAM}, got {len(sets)}"
+            f"MPD: expected exactly one AdaptationSet with EssentialProperty {SCHEME_STREAM}, or one per tile (each "
+            f"with SupplementalProperty {SCHEME_TILE}, at most {MAX_TILES}), got {len(sets)} ({len(tiled)} tiles)"
         )
-    aset = sets[0]
-    stream = _kv(_find(aset.essential_properties, SCHEME_STREAM).value, f"EssentialProperty {SCHEME_STREAM}")
+    values = {_find(a.essential_properties, SCHEME_STREAM).value for a in sets}
+    if len(values) != 1:
+        raise ManifestError(f"EssentialProperty {SCHEME_STREAM}: the tiles' AdaptationSets describe different streams")
+    stream = _kv(values.pop(), f"EssentialProperty {SCHEME_STREAM}")
     if stream.get("mapping") != STREAM_MAPPING_VERSION:
         raise ManifestError(
             f"EssentialProperty {SCHEME_STREAM}: mapping expected {STREAM_MAPPING_VERSION!r}, "
@@ -294,6 +344,49 @@ def interpret_mpd(mpd: MPD) -> StreamManifest:
     duration = mpd.media_presentation_duration_s
     if duration is None or not duration > 0:
         raise ManifestError(f"MPD @mediaPresentationDuration: expected > 0 (nominal duration), got {duration}")
+    parsed = [_interpret_set(a, mode) for a in sets]
+    if len({(m, h) for m, h, _ in parsed}) != 1:
+        raise ManifestError("AdaptationSets: the tiles name different BaseURLs or indexRanges")
+    media_url, header_range, layers = parsed[0]
+    tiles = None
+    if tiled:
+        by_tile: dict[int, ManifestTile] = {}
+        for aset, (_m, _h, tile_layers) in zip(sets, parsed):
+            where = f"AdaptationSet {aset.id} SupplementalProperty {SCHEME_TILE}"
+            kv = _kv(_find(aset.supplemental_properties, SCHEME_TILE).value, where)
+            t = _int(kv, "tile", where, 0, len(sets) - 1)
+            if _int(kv, "tiles", where, 1, MAX_TILES) != len(sets) or t in by_tile:
+                raise ManifestError(f"{where}: tile {t} of tiles={kv.get('tiles')} with {len(sets)} tile sets")
+            by_tile[t] = ManifestTile(t, _vec3(kv, "min", where), _vec3(kv, "max", where), tile_layers)
+        tiles = [by_tile[t] for t in range(len(sets))]
+        if len({len(t.layers) for t in tiles}) != 1:
+            raise ManifestError("AdaptationSets: the tiles have different numbers of layers")
+        layers = tiles[0].layers
+    return StreamManifest(
+        media_url=media_url,
+        header_range=header_range,
+        nominal_duration_s=duration,
+        layers=layers,
+        title=mpd.title,
+        mode=mode,
+        tiles=tiles,
+    )
+
+
+def _vec3(kv: dict, key: str, where: str) -> tuple[float, float, float]:
+    text = kv.get(key, "")
+    parts = text.split()
+    try:
+        values = tuple(float(p) for p in parts) if len(text) <= 128 else ()
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise ManifestError(f"{where}: '{key}' expected three finite numbers, got {text[:60]!r}")
+    return values
+
+
+def _interpret_set(aset, mode: str):
+    """(media url, header range, layers) of one stream AdaptationSet (an untiled stream's, or one tile's)."""
     if len(aset.representations) > MAX_LAYERS:
         raise ManifestError(f"AdaptationSet: {len(aset.representations)} Representations exceed the limit {MAX_LAYERS}")
     by_layer: dict[int, ManifestLayer] = {}
@@ -373,36 +466,45 @@ def interpret_mpd(mpd: MPD) -> StreamManifest:
                 f"Representation {layer.representation_id!r} @dependencyId: expected {expected}, "
                 f"got {layer.dependency_ids}"
             )
-    return StreamManifest(
-        media_url=media_url,
-        header_range=header_range,
-        nominal_duration_s=duration,
-        layers=layers,
-        title=mpd.title,
-        mode=mode,
-    )
+    if media_url is None:
+        raise ManifestError(f"AdaptationSet {aset.id}: no Representation")
+    return media_url, header_range, layers
 
 
 def check_index_matches(manifest: StreamManifest, index) -> None:
-    """The header's table must describe the stream the MPD announces (same layers, chunks, operating-point sizes)."""
+    """The header's table must describe the stream the MPD announces (same layers, chunks, operating-point sizes;
+    for a tiled stream the same tiles, each tile's view against its AdaptationSet)."""
     if index.header_bytes != manifest.header_bytes:
         raise ManifestError(
             f"index: header_bytes expected {manifest.header_bytes} (MPD indexRange), got {index.header_bytes}"
         )
-    if len(index.layers) != len(manifest.layers):
-        raise ManifestError(f"index: expected {len(manifest.layers)} layers (MPD), got {len(index.layers)}")
-    for ml, il in zip(manifest.layers, index.layers):
+    n_tiles = getattr(index, "tile_count", 1) if getattr(index, "tile_boxes", None) is not None else None
+    if (manifest.tiles is None) != (n_tiles is None) or (n_tiles is not None and n_tiles != len(manifest.tiles)):
+        raise ManifestError(
+            f"index: {n_tiles or 'no'} tiles, the MPD announces {len(manifest.tiles) if manifest.tiles else 'none'}"
+        )
+    if n_tiles is not None:
+        for t, tile in enumerate(manifest.tiles):
+            _check_layers(tile.layers, index.tile_view(t), manifest.nominal_duration_s, f"index tile {t} ")
+    else:
+        _check_layers(manifest.layers, index, manifest.nominal_duration_s, "index ")
+
+
+def _check_layers(manifest_layers, index, duration_s: float, what: str) -> None:
+    if len(index.layers) != len(manifest_layers):
+        raise ManifestError(f"{what.strip()}: expected {len(manifest_layers)} layers (MPD), got {len(index.layers)}")
+    for ml, il in zip(manifest_layers, index.layers):
         if len(il.chunks) != ml.chunks:
-            raise ManifestError(f"index layer {ml.layer}: expected {ml.chunks} chunks (MPD), got {len(il.chunks)}")
+            raise ManifestError(f"{what}layer {ml.layer}: expected {ml.chunks} chunks (MPD), got {len(il.chunks)}")
         for op in ml.operating_points:
-            want = _bandwidth(operating_point_bytes(index, ml.layer, op.chunks, op.refine), manifest.nominal_duration_s)
+            want = _bandwidth(operating_point_bytes(index, ml.layer, op.chunks, op.refine), duration_s)
             if want != op.bandwidth_bps:
                 raise ManifestError(
-                    f"index layer {ml.layer} level {op.level}: MPD bandwidth {op.bandwidth_bps} "
+                    f"{what}layer {ml.layer} level {op.level}: MPD bandwidth {op.bandwidth_bps} "
                     f"!= {want} from the index"
                 )
             recorded = fidelity_db(_op_fidelity_code(il.chunks[op.chunks - 1], op.refine))
             if op.fidelity_db is not None and (recorded is None or abs(recorded - op.fidelity_db) > 0.005):
                 raise ManifestError(
-                    f"index layer {ml.layer} level {op.level}: MPD fidelity {op.fidelity_db} != {recorded} from the index"
+                    f"{what}layer {ml.layer} level {op.level}: MPD fidelity {op.fidelity_db} != {recorded} from the index"
                 )
