@@ -170,6 +170,8 @@ class Piece:
     start: int
     end: int  # exclusive
     data: bytes = field(repr=False)
+    tile: int = 0  # tiled streams: the tile (chunk counts that tile's chunks)
+    shown: bool = True  # whether the decoded state went on screen (the monotone display rule)
 
 
 @dataclass
@@ -231,11 +233,13 @@ class _Step:
     kind: str  # "add-dc" | "add-full" | "upgrade"
     start: int
     end: int  # exclusive
+    tile: int = 0
 
 
-def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator):
-    """Fetch steps in decoding order; a layer's pass ("dc" sweep then upgrades, or "full") is chosen when its
-    first piece is drawn, i.e. with the throughput measured up to then (abr.py)."""
+def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator, tile: int = 0):
+    """Fetch steps in decoding order (of one tile's view, for a tiled stream); a layer's pass ("dc" sweep then
+    upgrades, or "full") is chosen when its first piece is drawn, i.e. with the throughput measured up to then
+    (abr.py)."""
     for j in range(n_layers):
         pending = []
         layer = index.layers[j]
@@ -247,12 +251,47 @@ def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator):
         for k, chunk in enumerate(layer.chunks):
             if refine == "dc" and chunk.dc_bytes < chunk.full_bytes:
                 pending.append(k)
-                yield _Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes)
+                yield _Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes, tile)
             else:
-                yield _Step(j, k, "add-full", chunk.offset, chunk.offset + chunk.full_bytes)
+                yield _Step(j, k, "add-full", chunk.offset, chunk.offset + chunk.full_bytes, tile)
         for k in pending:
             chunk = index.layers[j].chunks[k]
-            yield _Step(j, k, "upgrade", chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes)
+            yield _Step(j, k, "upgrade", chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes, tile)
+
+
+class _TileStates:
+    """Per tile: chunks received per layer and those only by their dc part, to know each step's recorded
+    fidelity before fetching it (the scheduler's gain) and after applying it."""
+
+    def __init__(self, index, n_layers: int):
+        tiled = getattr(index, "tile_boxes", None) is not None
+        self.views = [index.tile_view(t) for t in range(index.tile_count)] if tiled else [index]
+        self.received = [[0] * len(index.layers) for _ in self.views]
+        self.pending = [[set() for _ in index.layers] for _ in self.views]
+
+    def fidelity_after(self, tile: int, step: _Step) -> float | None:
+        from splatcast.codec.fidelity import state_fidelity
+
+        received = list(self.received[tile])
+        pending = [set(p) for p in self.pending[tile]]
+        _advance(received, pending, step)
+        return state_fidelity(self.views[tile], received, pending)
+
+    def apply(self, step: _Step) -> None:
+        _advance(self.received[step.tile], self.pending[step.tile], step)
+
+    def layer_complete(self, j: int) -> bool:
+        return all(r[j] == len(v.layers[j].chunks) and not p[j]
+                   for v, r, p in zip(self.views, self.received, self.pending))
+
+
+def _advance(received: list[int], pending: list[set], step: _Step) -> None:
+    if step.kind == "add-dc":
+        pending[step.layer].add(step.chunk)
+    elif step.kind == "upgrade":
+        pending[step.layer].discard(step.chunk)
+    if step.kind != "upgrade":
+        received[step.layer] += 1
 
 
 async def play_stream(
@@ -264,13 +303,15 @@ async def play_stream(
     max_layer: int | None = None,
     pipeline: bool = True,
     monotone: bool = True,
+    camera_path=None,
 ) -> PlayResult:
     """Run one streaming session over `transport`; returns the timeline and the decoded final model.
 
     With `pipeline`, the next range is requested before the current piece is decoded (decoding runs in a worker
     thread), so the link does not idle while the decoder works; without it, fetch and decode alternate (what a
     virtual clock that adds compute time can model exactly). ``monotone=False`` shows every decoded state (for
-    comparison: the monotone display rule is the default).
+    comparison: the monotone display rule is the default). A tiled stream is fetched in the order of the
+    viewer's needs along ``camera_path`` (viewport.py; None: the file's order), each tile with its own display.
     """
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
@@ -302,30 +343,44 @@ async def play_stream(
     clock.add_compute(time.perf_counter() - t_compute)
 
     n_layers = len(index.layers) if max_layer is None else min(max_layer + 1, len(index.layers))
+    tiled = getattr(index, "tile_boxes", None) is not None
     timeline: list[dict] = []
     pieces: list[Piece] = []
     received = len(header)
     layer_times: list[float | None] = [None] * len(index.layers)
-    added = [0] * len(index.layers)
-    pending: list[set[int]] = [set() for _ in index.layers]
+    applied = _TileStates(index, n_layers)
     first_render = None
-    display = MonotoneDisplay(index)
-    display.enabled = display.enabled and monotone
-    on_screen = 0
+    displays = [MonotoneDisplay(view) for view in applied.views]  # per tile (one for an untiled stream)
+    for display in displays:
+        display.enabled = display.enabled and monotone
+    shown_per_tile = [0] * len(displays)
 
     def apply(step: _Step, data: bytes) -> tuple[int, float | None, bool]:
         """Decoder work for one piece (runs in the worker thread when pipelining): (Gaussians on screen, recorded
         fidelity of the decoded state, whether it is shown)."""
+        where = {"tile": step.tile} if tiled else {}  # (fake codecs of untiled tests take no tile)
         if step.kind == "upgrade":
-            decoder.upgrade_chunk(step.layer, step.chunk, data)
+            decoder.upgrade_chunk(step.layer, step.chunk, data, **where)
         else:
-            decoder.add_chunk(step.layer, step.chunk, data, refine=step.kind.removeprefix("add-"))
-        fid = decoder.state_fidelity()
-        if not display.offer(fid):
-            return on_screen, fid, False
-        return len(decoder.cloud()), fid, True
+            decoder.add_chunk(step.layer, step.chunk, data, refine=step.kind.removeprefix("add-"), **where)
+        fid = decoder.state_fidelity(**where)
+        if not displays[step.tile].offer(fid):
+            return sum(shown_per_tile), fid, False
+        shown_per_tile[step.tile] = len(decoder.tile(step.tile).cloud() if tiled else decoder.cloud())
+        return sum(shown_per_tile), fid, True
 
-    plan = _plan(index, n_layers, abr, estimator)
+    if tiled:
+        from splatcast.net.viewport import TileScheduler, tile_boxes_in_scene
+
+        drawn = _TileStates(index, n_layers)  # what the scheduler has handed out (ahead of `applied` by a step)
+
+        def fidelity_after(tile, step):
+            return drawn.fidelity_after(tile, step)
+
+        plans = [_plan(view, n_layers, abr, estimator, t) for t, view in enumerate(drawn.views)]
+        plan = _Drawn(TileScheduler(plans, tile_boxes_in_scene(index), camera_path, clock.now, fidelity_after), drawn)
+    else:
+        plan = _plan(index, n_layers, abr, estimator)
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="splatcast-decode") as worker:
         step = next(plan, None)
@@ -342,19 +397,14 @@ async def play_stream(
                     shown, fid, visible = await loop.run_in_executor(worker, apply, step, data)
                 else:
                     shown, fid, visible = apply(step, data)
-                on_screen = shown
                 clock.add_compute(time.perf_counter() - t_compute)
-                pieces.append(Piece(step.layer, step.chunk, step.kind, step.start, step.end, data))
+                pieces.append(Piece(step.layer, step.chunk, step.kind, step.start, step.end, data, step.tile, visible))
                 j = step.layer
-                if step.kind == "add-dc":
-                    pending[j].add(step.chunk)
-                elif step.kind == "upgrade":
-                    pending[j].discard(step.chunk)
-                if step.kind != "upgrade":
-                    added[j] += 1
+                applied.apply(step)
                 t = clock.now()
+                row = {"tile": step.tile} if tiled else {}
                 timeline.append(
-                    {
+                    row | {
                         "t_s": t,
                         "bytes": received,
                         "layer": j,
@@ -368,7 +418,7 @@ async def play_stream(
                 )
                 if first_render is None and shown > 0:
                     first_render = t
-                if added[j] == len(index.layers[j].chunks) and not pending[j]:
+                if layer_times[j] is None and applied.layer_complete(j):
                     layer_times[j] = t
                 if not pipeline and following is not None:
                     in_flight = asyncio.ensure_future(fetch(media, (following.start, following.end)))
@@ -394,6 +444,40 @@ async def play_stream(
     )
 
 
+class _Drawn:
+    """Iterates a scheduler, advancing the drawn-state bookkeeping its gains are computed from."""
+
+    def __init__(self, scheduler, drawn: _TileStates):
+        self.scheduler, self.drawn = scheduler, drawn
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> _Step:
+        step = next(self.scheduler)
+        self.drawn.apply(step)
+        return step
+
+
+def replay_shown(header: bytes, pieces: list[Piece], codec=CodecAdapter):
+    """Yield what is on screen after each piece of a session, replayed offline: per tile, the last state that was
+    shown (a held state keeps the tile's previous picture), tiles concatenated in tile order."""
+    from splatcast.scene.cloud import GaussianCloud
+
+    decoder = codec.decoder(header)
+    tiled = getattr(decoder, "tiled", False)
+    shown = [GaussianCloud.empty(decoder.index.sh_degree) for _ in range(len(getattr(decoder, "tiles", [0])))]
+    for p in pieces:
+        where = {"tile": p.tile} if tiled else {}
+        if p.kind == "upgrade":
+            decoder.upgrade_chunk(p.layer, p.chunk, p.data, **where)
+        else:
+            decoder.add_chunk(p.layer, p.chunk, p.data, refine=p.kind.removeprefix("add-"), **where)
+        if p.shown:
+            shown[p.tile] = decoder.tile(p.tile).cloud() if tiled else decoder.cloud()
+        yield shown[0] if len(shown) == 1 else GaussianCloud.concat(shown)
+
+
 def replay_states(header: bytes, pieces: list[Piece], codec=CodecAdapter):
     """Yield the decoder's cloud after each piece, replaying a session offline (for fidelity)."""
     decoder = codec.decoder(header)
@@ -412,6 +496,11 @@ def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size:
 
     score = FidelityScorer(result.final_cloud, n_views, size)  # the reference's views rendered once
     on_screen = None
+    if any(p.tile for p in result.pieces):  # tiled: each tile holds its own picture
+        for row, cloud in zip(result.timeline, replay_shown(result.header, result.pieces, codec)):
+            value = float(score(cloud)) if len(cloud) else None
+            row["psnr_db"] = value if value is not None and math.isfinite(value) else None
+        return
     for row, cloud in zip(result.timeline, replay_states(result.header, result.pieces, codec)):
         if not row.get("shown", True):
             row["psnr_db"] = on_screen

@@ -95,8 +95,34 @@ class _MemoryTransport:
 
 class _CountingDecoder:
     """Stands in for the ProgressiveDecoder in size-only simulation: on screen = the received chunks of the
-    highest layer started, or the whole layer below while none has arrived; fidelity from the index."""
+    highest layer started, or the whole layer below while none has arrived; fidelity from the index. A tiled
+    stream has one such counter per tile."""
 
+    def __init__(self, index):
+        self.index = index
+        self.tiled = getattr(index, "tile_boxes", None) is not None
+        self.tiles = [_CountingTile(index.tile_view(t)) for t in range(index.tile_count)] if self.tiled else [
+            _CountingTile(index)]
+
+    def tile(self, t):
+        return self.tiles[t]
+
+    def add_chunk(self, layer, chunk, data, refine="full", tile=0):
+        self.tiles[tile].add_chunk(layer, chunk, data, refine)
+
+    def upgrade_chunk(self, layer, chunk, rest, tile=0):
+        self.tiles[tile].upgrade_chunk(layer, chunk, rest)
+
+    def state_fidelity(self, tile=None):
+        if tile is None:
+            return self.tiles[0].state_fidelity() if len(self.tiles) == 1 else None
+        return self.tiles[tile].state_fidelity()
+
+    def cloud(self):
+        return range(sum(len(t.cloud()) for t in self.tiles))
+
+
+class _CountingTile:
     def __init__(self, index):
         self.index = index
         self.got: dict[int, set[int]] = {}
