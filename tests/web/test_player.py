@@ -99,12 +99,17 @@ def stream(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(stream, tmp_path_factory):
-    trace = tmp_path_factory.mktemp("trace") / "slow.txt"
-    trace.write_text(f"0 {TRACE_MBPS}\n")
+    yield from serve(stream["dir"], tmp_path_factory.mktemp("trace"), webrtc=True)
+
+
+def serve(directory, tmp: Path, mbps: float = TRACE_MBPS, webrtc: bool = False):
+    """`splatcast serve DIRECTORY` in a subprocess, shaped to `mbps`; yields its origin, stops it afterwards."""
+    trace = tmp / "slow.txt"
+    trace.write_text(f"0 {mbps}\n")
     port = _free_port()
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    cmd = [sys.executable, "-m", "splatcast.cli.main", "serve", str(stream["dir"]), "--port", str(port), "--webrtc",
-           "--trace", str(trace)]
+    cmd = [sys.executable, "-m", "splatcast.cli.main", "serve", str(directory), "--port", str(port),
+           "--trace", str(trace)] + (["--webrtc"] if webrtc else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -36,6 +36,11 @@ def add_arguments(parser) -> None:
         metavar="PATH",
         help="also time downloading this file whole (relative to the MPD) then decoding it; repeatable",
     )
+    parser.add_argument(
+        "--camera-path", default=None, metavar="FILE|orbit:SECONDS",
+        help="tiled streams: the viewer's cameras over time, fetched for in view order: a JSON keyframe file "
+             "(docs/streaming.md) or 'orbit:20' (one turn around the scene's box in 20 s, up = -y); default: the "
+             "file's order")
     parser.add_argument("--max-layer", type=int, default=None, help="stop after this layer")
     parser.add_argument("--no-psnr", action="store_true", help="skip the fidelity PSNR of the logged states")
     parser.add_argument("--psnr-views", type=int, default=4, help="views for fidelity PSNR (default 4)")
@@ -96,7 +101,7 @@ async def _session(args, trace, abr):
     try:
         result = await play_stream(
             transport, mpd_path, abr=abr, clock=clock, max_layer=args.max_layer, pipeline=not args.simulate,
-            monotone=not args.show_every_state,
+            monotone=not args.show_every_state, camera_path=_camera_path(args.camera_path),
         )
     finally:
         await transport.close()
@@ -115,6 +120,24 @@ async def _session(args, trace, abr):
         finally:
             await bt.close()
     return result, baselines
+
+
+def _camera_path(text: str | None):
+    """None, a CameraPath from a JSON file, or (orbit:SECONDS) a function of the stream's index that makes one."""
+    from splatcast.errors import SplatcastError
+    from splatcast.net.viewport import CameraPath
+
+    if text is None:
+        return None
+    if text.startswith("orbit:"):
+        try:
+            period = float(text.removeprefix("orbit:"))
+        except ValueError:
+            period = float("nan")
+        if not 0 < period < 1e6:
+            raise SplatcastError(f"--camera-path {text!r}: expected orbit:SECONDS with SECONDS > 0")
+        return lambda index: CameraPath.orbit(index.grid_min, index.grid_max, period)
+    return CameraPath.load(text)
 
 
 def run(args) -> int:

@@ -39,7 +39,7 @@ from splatcast.codec.quantize import (
     quantize_features,
     steps_for_quality,
 )
-from splatcast.codec.tiles import split_tiles
+from splatcast.codec.tiles import split_tiles, tight_boxes
 from splatcast.codec.vq import DEFAULT_CANDIDATES, choose_codebook
 from splatcast.scene.cloud import GaussianCloud
 
@@ -184,7 +184,8 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
     steps = steps_for_quality(config.quality)
     positions = [grid.quantize(c.means) for c in layers]
     if config.tile_gaussians:  # a tiled file (docs/format.md 1.7): each tile its own progressive stream
-        boxes, tile_of = split_tiles(positions, config.pos_bits, config.tile_gaussians)
+        cells, tile_of = split_tiles(positions, config.pos_bits, config.tile_gaussians)
+        boxes = tight_boxes(positions, tile_of, len(cells))  # what clients cull against
     else:
         boxes, tile_of = None, [np.zeros(len(c), np.int64) for c in layers]
     n_tiles = 1 if boxes is None else len(boxes)

@@ -81,6 +81,20 @@ def _best_split(box, rows, layer_positions, target, min_per_layer):
     return None
 
 
+def tight_boxes(layer_positions: list[np.ndarray], tile_of: list[np.ndarray], n_tiles: int) -> np.ndarray:
+    """[T, 2, 3] the bounds of each tile's positions over every layer: what a client culls against is where the
+    tile's Gaussians are, not its k-d cell (which reaches into empty space up to the grid's faces)."""
+    lo = np.full((n_tiles, 3), np.iinfo(np.int64).max, np.int64)
+    hi = np.full((n_tiles, 3), -1, np.int64)
+    for pos, t in zip(layer_positions, tile_of):
+        if len(pos):
+            np.minimum.at(lo, t, pos.astype(np.int64))
+            np.maximum.at(hi, t, pos.astype(np.int64))
+    empty = hi[:, 0] < 0
+    lo[empty], hi[empty] = 0, 0  # a tile without Gaussians (not made by split_tiles): a point box
+    return np.stack([lo, hi], axis=1)
+
+
 def in_box(pos: np.ndarray, box: np.ndarray) -> np.ndarray:
     """[N] bool: integer positions [N, 3] inside the inclusive box [2, 3]."""
     return ((pos >= box[0]) & (pos <= box[1])).all(axis=1)

@@ -236,10 +236,10 @@ class _Step:
     tile: int = 0
 
 
-def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator, tile: int = 0):
-    """Fetch steps in decoding order (of one tile's view, for a tiled stream); a layer's pass ("dc" sweep then
-    upgrades, or "full") is chosen when its first piece is drawn, i.e. with the throughput measured up to then
-    (abr.py)."""
+def _passes(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator, tile: int = 0):
+    """Each layer's pass, as the list of its fetch steps in decoding order (of one tile's view, for a tiled
+    stream); the pass ("dc" sweep then upgrades, or "full") is chosen when the list is drawn, i.e. with the
+    throughput measured up to the layer's first piece (abr.py)."""
     for j in range(n_layers):
         pending = []
         layer = index.layers[j]
@@ -248,15 +248,23 @@ def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator, tile: 
             low = index.layers[j - 1].chunks if j else []
             lower_db = fidelity_db(low[-1].fidelity_full) if low else None
             refine = abr.choose_pass(layer, estimator.estimate_bps(), lower_db)
+        steps = []
         for k, chunk in enumerate(layer.chunks):
             if refine == "dc" and chunk.dc_bytes < chunk.full_bytes:
                 pending.append(k)
-                yield _Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes, tile)
+                steps.append(_Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes, tile))
             else:
-                yield _Step(j, k, "add-full", chunk.offset, chunk.offset + chunk.full_bytes, tile)
+                steps.append(_Step(j, k, "add-full", chunk.offset, chunk.offset + chunk.full_bytes, tile))
         for k in pending:
             chunk = index.layers[j].chunks[k]
-            yield _Step(j, k, "upgrade", chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes, tile)
+            steps.append(_Step(j, k, "upgrade", chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes, tile))
+        yield steps
+
+
+def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator):
+    """Fetch steps in decoding order, layer pass after layer pass (_passes)."""
+    for steps in _passes(index, n_layers, abr, estimator):
+        yield from steps
 
 
 class _TileStates:
@@ -269,13 +277,17 @@ class _TileStates:
         self.received = [[0] * len(index.layers) for _ in self.views]
         self.pending = [[set() for _ in index.layers] for _ in self.views]
 
-    def fidelity_after(self, tile: int, step: _Step) -> float | None:
+    def fidelity_after(self, tile: int, steps: list[_Step]) -> list[float | None]:
+        """The recorded fidelity of the tile's state after each of ``steps`` in turn (None: not recorded)."""
         from splatcast.codec.fidelity import state_fidelity
 
         received = list(self.received[tile])
         pending = [set(p) for p in self.pending[tile]]
-        _advance(received, pending, step)
-        return state_fidelity(self.views[tile], received, pending)
+        out = []
+        for step in steps:
+            _advance(received, pending, step)
+            out.append(state_fidelity(self.views[tile], received, pending))
+        return out
 
     def apply(self, step: _Step) -> None:
         _advance(self.received[step.tile], self.pending[step.tile], step)
@@ -372,13 +384,14 @@ async def play_stream(
     if tiled:
         from splatcast.net.viewport import TileScheduler, tile_boxes_in_scene
 
+        if callable(camera_path):  # made from the stream (e.g. an orbit around its box)
+            camera_path = camera_path(index)
+
         drawn = _TileStates(index, n_layers)  # what the scheduler has handed out (ahead of `applied` by a step)
 
-        def fidelity_after(tile, step):
-            return drawn.fidelity_after(tile, step)
-
-        plans = [_plan(view, n_layers, abr, estimator, t) for t, view in enumerate(drawn.views)]
-        plan = _Drawn(TileScheduler(plans, tile_boxes_in_scene(index), camera_path, clock.now, fidelity_after), drawn)
+        passes = [_passes(view, n_layers, abr, estimator, t) for t, view in enumerate(drawn.views)]
+        scheduler = TileScheduler(passes, tile_boxes_in_scene(index), camera_path, clock.now, drawn.fidelity_after)
+        plan = _Drawn(scheduler, drawn)
     else:
         plan = _plan(index, n_layers, abr, estimator)
     loop = asyncio.get_running_loop()

@@ -3,12 +3,15 @@
 A tiled stream (docs/format.md 1.7) is one progressive stream per tile. The client keeps each tile's next piece
 (from the same per-layer plan as an untiled stream) and fetches, at every step, the piece of highest utility
 
-    utility = visibility(tile, camera now) x fidelity gain of the piece (dB, from the index) / its bytes
+    utility = visibility(tile, camera now) x fidelity gain (dB, from the index) / bytes
 
 where visibility is 1 / (1 + distance / tile size) for a tile whose box meets the camera's frustum and
-OUT_OF_VIEW for one that does not (so tiles behind the camera still arrive, after the visible ones). The camera
-comes from a :class:`CameraPath` (``play --camera-path``: keyframes in a JSON file, or an orbit), and the ranking
-is recomputed before every request, so a turning camera re-ranks what is fetched next.
+OUT_OF_VIEW for one that does not. OUT_OF_VIEW is small but not negligible: a tile's first chunk (nothing -> a
+coarse picture, a gain of tens of dB) outranks the last refinements in view (tenths of a dB), so a coarse scene
+exists everywhere before the view is finished and a turning camera never finds a hole. The camera comes from a
+:class:`CameraPath` (``play --camera-path``: keyframes in a JSON file, or an orbit); a scripted path is known
+ahead, so a tile's visibility is the best over the next LOOKAHEAD_S seconds of the path (weighted by how soon).
+The ranking is recomputed before every request, so a turning camera re-ranks what is fetched next.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import numpy as np
 
 from splatcast.errors import SplatcastError
 
-OUT_OF_VIEW = 1e-3  # visibility of a tile outside the frustum: fetched once nothing visible is left
+OUT_OF_VIEW = 0.02  # visibility of a tile outside the frustum (see the module docstring)
+IN_VIEW_FLOOR = 0.1  # the least visibility of a tile in view (> OUT_OF_VIEW however far it is)
+LOOKAHEAD_S = 2.0  # a scripted camera path is known ahead: visibility over the next seconds counts too
+LOOKAHEAD_SAMPLES = 4
 UNKNOWN_GAIN_DB = 1.0  # gain of a piece whose states the index does not record
 MAX_KEYFRAMES = 100_000
 MAX_PATH_BYTES = 16 << 20
@@ -102,8 +108,8 @@ class CameraPath:
 
 def box_visibility(lo, hi, camera, near: float = 1e-3) -> float:
     """How much a viewer looking through ``camera`` wants the box (lo, hi): OUT_OF_VIEW when no part of it can be
-    inside the frustum (all eight corners beyond one of its planes), else 1 / (1 + distance to the box's centre /
-    the box's half-diagonal), so nearer tiles come first."""
+    inside the frustum (all eight corners beyond one of its planes), else between IN_VIEW_FLOOR and 1, falling with
+    the distance to the box's centre over the box's half-diagonal, so nearer tiles come first."""
     lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     p = corners @ camera.rotation.T + camera.translation  # camera coordinates (x right, y down, z forward)
@@ -122,7 +128,7 @@ def box_visibility(lo, hi, camera, near: float = 1e-3) -> float:
         return OUT_OF_VIEW
     centre = 0.5 * (lo + hi)
     half = max(0.5 * float(np.linalg.norm(hi - lo)), 1e-9)
-    return 1.0 / (1.0 + float(np.linalg.norm(camera.center - centre)) / half)
+    return IN_VIEW_FLOOR + (1.0 - IN_VIEW_FLOOR) / (1.0 + float(np.linalg.norm(camera.center - centre)) / half)
 
 
 def tile_boxes_in_scene(index) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -135,43 +141,74 @@ def tile_boxes_in_scene(index) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 class TileScheduler:
-    """Merges the tiles' plans (one generator of steps per tile, in the tile's decoding order) by utility.
+    """Merges the tiles' plans by utility.
 
-    ``fidelity_after(tile, step)`` gives the index's fidelity (dB) of the tile's state once ``step`` is applied
-    (None: not recorded); ``now()`` the session clock; ``path`` the viewer's cameras (None: file order, every tile
-    alike)."""
+    ``passes[t]`` yields tile t's layer passes in decoding order, each the list of its steps (drawn when the tile
+    reaches that layer, so the ABR picks the pass then, as for an untiled stream); ``fidelity_after(tile, steps)``
+    the index's fidelity (dB; None: not recorded) of the tile's state after each of ``steps`` in turn, from what
+    has been handed out so far; ``now()`` the session clock; ``path`` the viewer's cameras (None: file order).
 
-    def __init__(self, plans: list, boxes: list, path: CameraPath | None, now, fidelity_after):
-        self.plans, self.boxes, self.path, self.now = plans, boxes, path, now
+    A piece's gain is measured over the rest of its layer's pass: the best (fidelity after the piece and the ones
+    after it, up to some point of the pass - what is on screen now) / their bytes. Refinements that show only once
+    a layer is far enough in (display_from, docs/format.md 5) would otherwise never look worth fetching."""
+
+    def __init__(self, passes: list, boxes: list, path: CameraPath | None, now, fidelity_after,
+                 lookahead_s: float = LOOKAHEAD_S):
+        self.passes, self.boxes, self.path, self.now = passes, boxes, path, now
+        self.lookahead_s = lookahead_s
         self.fidelity_after = fidelity_after
-        self.head = [next(p, None) for p in plans]  # each tile's next step
-        self.shown_db = [0.0] * len(plans)  # fidelity of each tile's state so far (0: nothing yet)
+        self.queue = [self._next_pass(t) for t in range(len(passes))]  # each tile's rest of its current pass
+        self.shown_db = [0.0] * len(passes)  # fidelity of each tile's state so far (0: nothing yet)
         self.order: list[tuple[float, int]] = []  # (time, tile) of every pick, for tests and the report
 
-    def utility(self, tile: int, camera) -> float:
-        step = self.head[tile]
-        after = self.fidelity_after(tile, step)
-        gain = UNKNOWN_GAIN_DB if after is None else max(min(after, 99.0) - self.shown_db[tile], 0.01)
-        vis = 1.0 if camera is None else box_visibility(*self.boxes[tile], camera)
-        return vis * gain / max(step.end - step.start, 1)
+    def _next_pass(self, tile: int) -> list:
+        for steps in self.passes[tile]:
+            if steps:
+                return list(steps)
+        return []
+
+    def visibility(self, tile: int, t_s: float) -> float:
+        """The tile's visibility now, or soon along the path (a camera k/n of the lookahead away counts 1 - k/2n)."""
+        vis = box_visibility(*self.boxes[tile], self.path.at(t_s))
+        for k in range(1, LOOKAHEAD_SAMPLES + 1 if self.lookahead_s > 0 else 1):
+            ahead = self.path.at(t_s + self.lookahead_s * k / LOOKAHEAD_SAMPLES)
+            vis = max(vis, (1.0 - k / (2 * LOOKAHEAD_SAMPLES)) * box_visibility(*self.boxes[tile], ahead))
+        return vis
+
+    def gain_rate(self, tile: int) -> float:
+        """dB per byte of the best prefix of the tile's rest of pass (UNKNOWN_GAIN_DB / bytes if none recorded)."""
+        steps = self.queue[tile]
+        best, nbytes = None, 0
+        for step, after in zip(steps, self.fidelity_after(tile, steps)):
+            nbytes += max(step.end - step.start, 1)
+            if after is not None:
+                rate = max(min(after, 99.0) - self.shown_db[tile], 0.0) / nbytes
+                best = rate if best is None else max(best, rate)
+        if best is None:
+            return UNKNOWN_GAIN_DB / max(steps[0].end - steps[0].start, 1)
+        return max(best, 0.01 / nbytes)
+
+    def utility(self, tile: int, t_s: float) -> float:
+        return self.visibility(tile, t_s) * self.gain_rate(tile)
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        live = [t for t, s in enumerate(self.head) if s is not None]
+        live = [t for t, q in enumerate(self.queue) if q]
         if not live:
             raise StopIteration
         if self.path is None:
             # no viewer: the file's order (layer by layer, tile by tile)
-            tile = min(live, key=lambda t: (self.head[t].layer, t))
+            tile = min(live, key=lambda t: (self.queue[t][0].layer, t))
         else:
-            camera = self.path.at(self.now())
-            tile = max(live, key=lambda t: (self.utility(t, camera), -t))
-        step = self.head[tile]
-        after = self.fidelity_after(tile, step)
+            now = self.now()
+            tile = max(live, key=lambda t: (self.utility(t, now), -t))
+        step = self.queue[tile].pop(0)
+        after = self.fidelity_after(tile, [step])[0]
         if after is not None:
             self.shown_db[tile] = max(self.shown_db[tile], min(after, 99.0))
         self.order.append((self.now(), tile))
-        self.head[tile] = next(self.plans[tile], None)
+        if not self.queue[tile]:
+            self.queue[tile] = self._next_pass(tile)
         return step

@@ -64,11 +64,13 @@ export const ABRS = {
 export const DEFAULT_ABR = "fidelity";
 
 /**
- * Fetch steps in decoding order (layers bottom-up, chunks in order; a layer taken in the dc pass gets its DC-only
- * chunks upgraded after its DC sweep). A generator: each layer's pass is chosen when its first step is drawn, i.e.
- * with the throughput measured so far. Steps: {layer, chunk, kind: 'add-dc'|'add-full'|'upgrade', start, end}.
+ * Each layer's pass as the array of its fetch steps in decoding order (layers bottom-up, chunks in order; a layer
+ * taken in the dc pass gets its DC-only chunks upgraded after its DC sweep). A generator: each layer's pass is
+ * chosen when its array is drawn, i.e. with the throughput measured so far. Steps: {tile, layer, chunk, kind:
+ * 'add-dc'|'add-full'|'upgrade', start, end} (`index` is one tile's view for a tiled stream: chunk numbers count
+ * that tile's chunks).
  */
-export function* plan(index, choose, estimator) {
+export function* passes(index, choose, estimator, tile = 0) {
   for (let j = 0; j < index.layers.length; j++) {
     const pending = [];
     const layer = index.layers[j];
@@ -78,18 +80,25 @@ export function* plan(index, choose, estimator) {
       const low = j ? index.layers[j - 1].chunks : [];
       refine = choose(layer, estimator.estimateBps(), low.length ? fidelityDb(low[low.length - 1].fidelityFull) : null);
     }
+    const steps = [];
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k];
       if (refine === "dc" && isSplit(c)) {
         pending.push(k);
-        yield { layer: j, chunk: k, kind: "add-dc", start: c.offset, end: c.offset + c.dcBytes };
+        steps.push({ tile, layer: j, chunk: k, kind: "add-dc", start: c.offset, end: c.offset + c.dcBytes });
       } else {
-        yield { layer: j, chunk: k, kind: "add-full", start: c.offset, end: c.offset + c.fullBytes };
+        steps.push({ tile, layer: j, chunk: k, kind: "add-full", start: c.offset, end: c.offset + c.fullBytes });
       }
     }
     for (const k of pending) {
       const c = chunks[k];
-      yield { layer: j, chunk: k, kind: "upgrade", start: c.offset + c.dcBytes, end: c.offset + c.fullBytes };
+      steps.push({ tile, layer: j, chunk: k, kind: "upgrade", start: c.offset + c.dcBytes, end: c.offset + c.fullBytes });
     }
+    yield steps;
   }
+}
+
+/** Fetch steps in decoding order: the layer passes one after another. */
+export function* plan(index, choose, estimator) {
+  for (const steps of passes(index, choose, estimator)) yield* steps;
 }

@@ -6,6 +6,7 @@ import { ThroughputEstimator, ABRS, DEFAULT_ABR } from "./abr.mjs";
 import { checkIndexAgainstMpd, openStream, streamSteps, timedGet } from "./session.mjs";
 import { HttpTransport, WebRtcTransport } from "./transport.mjs";
 import { orbitCamera } from "./camera.mjs";
+import { boxVisibility, tileBoxesInScene } from "./tiles.mjs";
 
 // ------------------------------------------------------------------------------------------------ parameters
 const params = new URLSearchParams(location.search);
@@ -33,6 +34,11 @@ const api = {
   shownFidelity: [], // the index's fidelity of every state handed to the renderer, in order (monotone display)
   /** The canvas as a PNG data URL (the drawing buffer is preserved). */
   snapshot: () => canvas.toDataURL("image/png"),
+  steps: [], // every fetched piece's info ({seq, tile, layer, chunk, kind, ...}), in fetch order
+  /** Point the camera (scripts, tests): {eye, target, up, fov}; counts as the viewer moving it. */
+  setView: (v) => { viewerMoved = true; api.camera = view.applyView(v); },
+  /** Tiled streams: each tile's visibility from the camera now (tiles.mjs; OUT_OF_VIEW outside the frustum). */
+  tileVisibility: () => (api.index?.tileBoxes && view ? tileBoxesInScene(api.index).map((b) => boxVisibility(b, view.cameraState())) : null),
 };
 window.splatcast = api;
 
@@ -57,7 +63,8 @@ function updateHud() {
   const s = api.state;
   $("h-gauss").textContent = `${s.gaussians.toLocaleString()} / ${s.totalGaussians.toLocaleString()}`;
   $("h-bytes").textContent = `${fmtBytes(s.bytes)} / ${fmtBytes(s.totalBytes)}`;
-  $("h-layer").textContent = s.layer == null ? "-" : `L${s.layer} c${s.chunk} ${s.refine}${s.phase === "done" ? " (full)" : ""}`;
+  const tile = api.index?.tileBoxes ? ` t${s.tile}/${api.index.tileCount}` : "";
+  $("h-layer").textContent = s.layer == null ? "-" : `L${s.layer} c${s.chunk}${tile} ${s.refine}${s.phase === "done" ? " (full)" : ""}`;
   $("h-first").textContent = s.firstRenderMs == null ? "-" : `${(s.firstRenderMs / 1000).toFixed(3)} s`;
   $("h-tput").textContent = s.throughputBps == null ? "-" : `${(s.throughputBps / 1e6).toFixed(2)} Mbit/s`;
   $("h-transport").textContent = s.transport || "-";
@@ -143,8 +150,24 @@ function onDrawn(p) {
   updateHud();
 }
 
+// the viewer's camera, for fetching a tiled stream's tiles in the order the view needs them (sent when it moves)
+let cameraSent = "", cameraSentMs = 0;
+let latestCamera = null;
+function sendCamera() {
+  const now = performance.now();
+  if (!api.index?.tileBoxes || !home || now - cameraSentMs < 100) return; // before the first framing: file order
+  const cam = view.cameraState();
+  const key = cam.viewProj.map((v) => v.toFixed(5)).join(",");
+  if (key === cameraSent) return;
+  cameraSent = key;
+  cameraSentMs = now;
+  latestCamera = cam;
+  worker.postMessage({ type: "camera", ...cam });
+}
+
 /** After each rendered frame: which handed-over states has Spark now drawn? */
 function afterFrame() {
+  sendCamera();
   if (drawnNextFrame) {
     onDrawn(drawnNextFrame); // this frame was rendered with that state in Spark's displayed accumulator
     drawnNextFrame = null;
@@ -291,10 +314,11 @@ async function run() {
   onIndex(reply.index, manifest);
   api.fetched = await streamSteps({
     index: reply.index, media, choose: ABRS[opts.abr], estimator, get, startBytes: reply.headerBytes,
+    camera: () => latestCamera,
     onStep: (info, data) => {
       onStep(info);
-      const { seq, layer, chunk, kind } = info;
-      worker.postMessage({ type: "piece", seq, layer, chunk, kind, data: data.buffer }, [data.buffer]);
+      const { seq, tile, layer, chunk, kind } = info;
+      worker.postMessage({ type: "piece", seq, tile, layer, chunk, kind, data: data.buffer }, [data.buffer]);
     },
   });
   api.state.phase = "decoding";
@@ -321,7 +345,8 @@ function onUnsupported(reply) {
 function onStep(info) {
   if (params.get("debug")) console.log(`piece ${info.seq} L${info.layer}c${info.chunk} ${info.kind} ${info.end - info.start}B t=${performance.now().toFixed(0)}`);
   steps[info.seq] = info;
-  Object.assign(api.state, { bytes: info.bytes, layer: info.layer, chunk: info.chunk, refine: info.refine });
+  api.steps.push(info);
+  Object.assign(api.state, { bytes: info.bytes, tile: info.tile, layer: info.layer, chunk: info.chunk, refine: info.refine });
   updateHud();
 }
 

@@ -1,6 +1,7 @@
 // The splatcast MPD (docs/streaming.md "The MPD"): what the player needs from it, parsed with DOMParser.
 export const STREAM_SCHEME = "urn:splatcast:dash:stream:2025";
 export const LAYER_SCHEME = "urn:splatcast:dash:layer:2025";
+export const TILE_SCHEME = "urn:splatcast:dash:tile:2026"; // tiled streams: one AdaptationSet per tile
 
 function keyValues(text) {
   const out = {};
@@ -15,7 +16,7 @@ function byTag(node, name) {
   return Array.from(node.getElementsByTagNameNS("*", name));
 }
 
-/** Parse the MPD text -> {mediaUrl, headerRange: [start, endInclusive], headerBytes, totalBytes, entropy, mode, layers}. */
+/** Parse the MPD text -> {mediaUrl, headerRange: [start, endInclusive], headerBytes, totalBytes, entropy, mode, layers, tiles}. */
 export function parseMpd(text, parser = new DOMParser()) {
   let doc;
   try {
@@ -40,11 +41,21 @@ export function parseMpd(text, parser = new DOMParser()) {
   const m = /^(\d+)-(\d+)$/.exec(indexRange || "");
   if (!m) throw new Error(`MPD: SegmentBase@indexRange ${JSON.stringify(indexRange)} is not "a-b"`);
   const headerRange = [Number(m[1]), Number(m[2])];
+  const layerProps = (r) => keyValues(byTag(r, "SupplementalProperty").find((e) => e.getAttribute("schemeIdUri") === LAYER_SCHEME)?.getAttribute("value"));
   const layers = reps.map((rep) => {
-    const p = byTag(rep, "SupplementalProperty").find((e) => e.getAttribute("schemeIdUri") === LAYER_SCHEME);
-    const kv = keyValues(p?.getAttribute("value"));
+    const kv = layerProps(rep);
     return { id: rep.getAttribute("id"), layer: Number(kv.layer), chunks: Number(kv.chunks), gaussians: Number(kv.gaussians) };
   });
+  // a tiled stream (docs/streaming.md "Tiles"): every tile's set; a layer's counts are the sums over the tiles
+  const tileSets = sets.filter((a) => byTag(a, "SupplementalProperty").some((p) => p.getAttribute("schemeIdUri") === TILE_SCHEME));
+  if (tileSets.length > 1) {
+    for (const other of tileSets.slice(1)) {
+      byTag(other, "Representation").forEach((rep, j) => {
+        const kv = layerProps(rep);
+        if (layers[j]) { layers[j].chunks += Number(kv.chunks); layers[j].gaussians += Number(kv.gaussians); }
+      });
+    }
+  }
   return {
     mediaUrl: baseUrl,
     headerRange,
@@ -53,6 +64,7 @@ export function parseMpd(text, parser = new DOMParser()) {
     entropy: props.entropy,
     mode: props.mode,
     layers,
+    tiles: Math.max(tileSets.length, 1),
   };
 }
 

@@ -2,8 +2,10 @@
 // for the page (what it completes, how many bytes so far) and handed on for decoding. Over HTTP it runs in the
 // decode worker, so that neither the page's start-up (three.js and Spark compile on the main thread) nor its
 // rendering delays the stream; over WebRTC (a page-only API) it runs on the page.
-import { plan } from "./abr.mjs";
+import { tileView } from "../decoder/container.mjs";
+import { passes, plan } from "./abr.mjs";
 import { parseMpd, mediaUrl } from "./mpd.mjs";
+import { scheduleTiles } from "./tiles.mjs";
 
 const MAX_MPD_BYTES = 16 << 20;
 
@@ -39,10 +41,13 @@ export async function openStream({ get, pageUrl, mpd, parser, supportedEntropy, 
   return { manifest, media, header };
 }
 
-/** The header's index must describe the stream the MPD announced. */
+/** The header's index must describe the stream the MPD announced (a tiled one: as many tiles as tile sets). */
 export function checkIndexAgainstMpd(index, manifest) {
   if (index.layers.length !== manifest.layers.length || index.totalBytes !== manifest.totalBytes) {
     throw new Error(`the .splc header (${index.layers.length} layers, ${index.totalBytes} bytes) disagrees with the MPD`);
+  }
+  if ((index.tileCount || 1) !== (manifest.tiles || 1)) {
+    throw new Error(`the .splc header has ${index.tileCount || 1} tiles, the MPD announces ${manifest.tiles || 1}`);
   }
 }
 
@@ -64,28 +69,37 @@ export function timedGet(transport, estimator, counters) {
 
 /**
  * Fetch every plan step of `index` from `media`, calling onStep(info, data) with
- * info = {seq, layer, chunk, kind, refine, start, end, bytes (received so far), completes: [layers], final}.
- * Returns the byte ranges fetched, in order.
+ * info = {seq, tile, layer, chunk, kind, refine, start, end, bytes (received so far), completes: [layers], final}.
+ * A tiled stream's tiles are fetched in the order the viewer needs them (tiles.mjs), with `camera()` the viewer's
+ * camera now (null until known: the file's order). Returns the byte ranges fetched, in order.
  */
-export async function streamSteps({ index, media, choose, estimator, get, startBytes, onStep }) {
-  const added = index.layers.map(() => 0);
-  const pending = index.layers.map(() => new Set());
+export async function streamSteps({ index, media, choose, estimator, get, startBytes, onStep, camera = () => null }) {
+  const tiles = index.tileBoxes ? index.tileCount : 1;
+  const views = index.tileBoxes ? Array.from({ length: tiles }, (_, t) => tileView(index, t)) : [index];
+  const added = views.map((v) => v.layers.map(() => 0));
+  const pending = views.map((v) => v.layers.map(() => new Set()));
+  const steps = index.tileBoxes
+    ? scheduleTiles(index, views.map((v, t) => passes(v, choose, estimator, t)), camera)
+    : plan(index, choose, estimator);
+  const layerDone = (j) => views.every((v, t) => added[t][j] === v.layers[j].chunks.length && pending[t][j].size === 0);
   const fetched = [];
+  const done = new Set();
   let received = startBytes;
   let seq = 0;
-  for (const step of plan(index, choose, estimator)) {
+  for (const step of steps) {
     const data = await get(media, [step.start, step.end]);
     received += data.length;
     fetched.push([step.start, step.end]);
-    const j = step.layer;
-    if (step.kind === "add-dc") pending[j].add(step.chunk);
-    else if (step.kind === "upgrade") pending[j].delete(step.chunk);
-    if (step.kind !== "upgrade") added[j] += 1;
-    const completes = added[j] === index.layers[j].chunks.length && pending[j].size === 0 ? [j] : [];
+    const j = step.layer, t = step.tile;
+    if (step.kind === "add-dc") pending[t][j].add(step.chunk);
+    else if (step.kind === "upgrade") pending[t][j].delete(step.chunk);
+    if (step.kind !== "upgrade") added[t][j] += 1;
+    const completes = [];
+    for (let l = 0; l < index.layers.length; l++) if (!done.has(l) && layerDone(l)) { done.add(l); completes.push(l); }
     onStep({
-      seq, layer: j, chunk: step.chunk, kind: step.kind, refine: step.kind === "add-dc" ? "dc" : "full",
+      seq, tile: t, layer: j, chunk: step.chunk, kind: step.kind, refine: step.kind === "add-dc" ? "dc" : "full",
       start: step.start, end: step.end, bytes: received, completes,
-      final: completes.length > 0 && j === index.layers.length - 1,
+      final: done.size === index.layers.length && completes.length > 0,
     }, data);
     seq += 1;
   }

@@ -116,5 +116,13 @@ export function createView(canvas, opts, afterFrame) {
   }
   requestAnimationFrame(frame);
 
-  return { applyView, showCloud, displayedVersion };
+  /** The camera now, for view-aware fetching: {viewProj: column-major 4x4 (projection x view), eye}. */
+  const viewProj = new THREE.Matrix4();
+  function cameraState() {
+    camera.updateMatrixWorld();
+    viewProj.multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse);
+    return { viewProj: Array.from(viewProj.elements), eye: camera.position.toArray() };
+  }
+
+  return { applyView, showCloud, displayedVersion, cameraState };
 }

@@ -5,7 +5,8 @@
 //                 (after a failed WebRTC connection): run the whole HTTP session here (session.mjs: MPD, header,
 //                 every plan step), so nothing on the page's thread can hold the stream up; or, when
 //                 the page fetches (WebRTC): {type: 'init', header: ArrayBuffer}, then
-//                 {type: 'piece', seq, layer, chunk, kind, data: ArrayBuffer} per piece
+//                 {type: 'piece', seq, tile, layer, chunk, kind, data: ArrayBuffer} per piece;
+//                 {type: 'camera', viewProj, eye} whenever the viewer's camera moves (tiled streams: view order)
 // worker -> page: {type: 'ready', supportedEntropy} | {type: 'unsupported', entropy, supported}
 //               | {type: 'started', atEpochMs} (the MPD request) | {type: 'manifest', manifest}
 //               | {type: 'index', index, headerBytes}
@@ -16,7 +17,7 @@
 //               | {type: 'error', message, seq}
 // Pieces that arrive while the worker is busy are all applied before the next cloud is built (only the newest
 // state is packed: the page would draw nothing in between anyway).
-import { initDecoder, readIndex, ProgressiveDecoder, SUPPORTED_ENTROPY } from "../decoder/index.mjs";
+import { concatClouds, initDecoder, readIndex, ProgressiveDecoder, SUPPORTED_ENTROPY } from "../decoder/index.mjs";
 import { packCloud } from "./pack.mjs";
 import { robustBounds, guessUpAxis } from "./camera.mjs";
 import { ABRS, DEFAULT_ABR, ThroughputEstimator } from "./abr.mjs";
@@ -40,8 +41,11 @@ let headerBytes = 0;
 let index = null;
 let broken = false;
 let display = false; // the file records fidelity: show only states recorded better than the one on screen
-let shownDb = null;
-const queue = []; // pieces fetched here, decoded between fetches: {seq, layer, chunk, kind, data}
+let shownDb = []; // per tile (one for an untiled stream): the recorded fidelity of the state on screen
+let shownClouds = []; // per tile: the cloud on screen (a tiled stream shows every tile's last shown state)
+const dirty = new Set(); // tiles with pieces applied since the last cloud
+let camera = null; // the viewer's camera from the page ({viewProj, eye}): tiled streams are fetched in view order
+const queue = []; // pieces fetched here, decoded between fetches: {seq, tile, layer, chunk, kind, data}
 
 const supported = () => {
   const s = SUPPORTED_ENTROPY;
@@ -56,12 +60,15 @@ function plainIndex(ix) {
     entropy: ix.entropy,
     mode: ix.mode,
     shDegree: ix.shDegree,
+    posBits: ix.posBits, gridMin: ix.gridMin, gridMax: ix.gridMax, tileBoxes: ix.tileBoxes, tileCount: ix.tileCount,
     layers: ix.layers.map((l) => ({
       coding: l.coding,
       shDegree: l.shDegree,
       gaussians: l.gaussians,
       chunkCount: l.chunkCount ?? l.chunks.length,
       displayFrom: l.displayFrom,
+      tileChunks: l.tileChunks,
+      tileDisplayFrom: l.tileDisplayFrom,
       chunks: l.chunks.map((c) => ({
         offset: c.offset, dcBytes: c.dcBytes, fullBytes: c.fullBytes, gaussians: c.gaussians,
         fidelityFull: c.fidelityFull, fidelityDc: c.fidelityDc, fidelityUpgraded: c.fidelityUpgraded,
@@ -74,17 +81,31 @@ function flush() {
   scheduled = false;
   if (lastSeq === packedSeq) return;
   const seq = lastSeq;
-  // monotone display (docs/streaming.md): a state the index does not record as better than the one on screen is
-  // held (strictly: codes are floor(100 dB), an equal code may hide a drop below 0.01 dB)
-  const fidelity = decoder.stateFidelity();
-  if (display && (fidelity == null || (shownDb != null && fidelity <= shownDb))) {
-    self.postMessage({ type: "held", seq, fidelityDb: fidelity, shownDb });
+  // monotone display (docs/streaming.md), per tile: a state the index does not record as better than the one on
+  // screen is held (strictly: codes are floor(100 dB), an equal code may hide a drop below 0.01 dB)
+  let changed = false, fidelity = null, heldDb = null;
+  for (const t of dirty) {
+    const f = decoder.stateFidelity(t);
+    if (display && (f == null || (shownDb[t] != null && f <= shownDb[t]))) {
+      fidelity = f;
+      heldDb = shownDb[t];
+      continue;
+    }
+    if (display) shownDb[t] = f;
+    shownClouds[t] = decoder.tile(t).cloud();
+    changed = true;
+  }
+  dirty.clear();
+  if (!changed) {
+    self.postMessage({ type: "held", seq, fidelityDb: fidelity, shownDb: heldDb });
     packedSeq = seq;
     return;
   }
-  if (display) shownDb = fidelity;
+  // on screen: the stream's one state, or every tile's (the worst tile's recorded fidelity is reported)
+  fidelity = shownDb.length === 1 ? shownDb[0] : shownDb.some((v) => v == null) ? null : Math.min(...shownDb);
+  if (!display) fidelity = decoder.stateFidelity(0);
   const t0 = performance.now();
-  const cloud = decoder.cloud();
+  const cloud = shownClouds.length === 1 ? shownClouds[0] : concatClouds(shownClouds.filter(Boolean), index.shDegree);
   if (cloud.count == null) cloud.count = cloud.positions.length / 3;
   const packed = packCloud(cloud);
   const msg = { type: "cloud", seq, ...packed, decodeMs, packMs: performance.now() - t0, fidelityDb: fidelity };
@@ -107,8 +128,9 @@ function flush() {
 /** Apply one piece to the decoder; the cloud is built once the pieces that arrived meanwhile are applied too. */
 function applyPiece(m) {
   const t0 = performance.now();
-  if (m.kind === "upgrade") decoder.upgradeChunk(m.layer, m.chunk, m.data);
-  else decoder.addChunk(m.layer, m.chunk, m.data, m.kind === "add-dc" ? "dc" : "full");
+  if (m.kind === "upgrade") decoder.upgradeChunk(m.layer, m.chunk, m.data, m.tile ?? 0);
+  else decoder.addChunk(m.layer, m.chunk, m.data, m.kind === "add-dc" ? "dc" : "full", m.tile ?? 0);
+  dirty.add(m.tile ?? 0);
   decodeMs += performance.now() - t0;
   lastSeq = m.seq;
   if (!scheduled) {
@@ -147,6 +169,8 @@ function initHeader(header) {
   decoder = new ProgressiveDecoder(header);
   index = plainIndex(ix);
   display = ix.layers.some((l) => l.chunks.some((c) => c.fidelityFull !== 0));
+  shownDb = decoder.tiles.map(() => null);
+  shownClouds = decoder.tiles.map(() => null);
   return index;
 }
 
@@ -166,11 +190,11 @@ async function session({ pageUrl, mpd, abr, requests }) {
   checkIndexAgainstMpd(index, manifest);
   self.postMessage({ type: "index", index, headerBytes });
   const fetched = await streamSteps({
-    index, media, choose: ABRS[abr], estimator, startBytes: headerBytes, get,
+    index, media, choose: ABRS[abr], estimator, startBytes: headerBytes, get, camera: () => camera,
     onStep: (info, data) => {
       if (broken) throw new Error("stopped: a piece could not be decoded");
       self.postMessage({ type: "step", info, requests: counters.requests, throughputBps: estimator.estimateBps() });
-      queue.push({ seq: info.seq, layer: info.layer, chunk: info.chunk, kind: info.kind, data });
+      queue.push({ seq: info.seq, tile: info.tile, layer: info.layer, chunk: info.chunk, kind: info.kind, data });
       if (queue.length === 1) setTimeout(drain, 0);
     },
   });
@@ -185,6 +209,8 @@ self.onmessage = async (ev) => {
     } else if (m.type === "init") {
       await ready;
       if (initHeader(new Uint8Array(m.header))) self.postMessage({ type: "index", index, headerBytes });
+    } else if (m.type === "camera") {
+      camera = { viewProj: m.viewProj, eye: m.eye };
     } else if (m.type === "piece") {
       applyPiece({ ...m, data: new Uint8Array(m.data) });
     }

@@ -1,0 +1,142 @@
+// View-aware scheduling of tiled streams (docs/format.md 1.7, docs/streaming.md "View-dependent streaming"), the
+// rules of splatcast.net.viewport: each tile's next piece (from the same per-layer passes as an untiled stream) is
+// ranked by  visibility(tile, camera now) x recorded fidelity gain (dB) / bytes  over the rest of its layer's pass,
+// before every request; a tile outside the frustum has the small visibility OUT_OF_VIEW.
+import { fidelityDb, tileView } from "../decoder/container.mjs";
+
+export const OUT_OF_VIEW = 0.02; // a tile's first chunk outranks the last refinements in view: no holes when the camera turns
+const IN_VIEW_FLOOR = 0.1;
+const UNKNOWN_GAIN_DB = 1.0;
+
+/** Scene-space box of each tile: the reconstructions of its grid corners (format.md 2 and 1.7). */
+export function tileBoxesInScene(index) {
+  const n = 2 ** index.posBits - 1;
+  const rec = (q, a) => Math.fround(index.gridMin[a] + q * ((index.gridMax[a] - index.gridMin[a]) / n));
+  return index.tileBoxes.map((b) => ({ lo: [0, 1, 2].map((a) => rec(b.lo[a], a)), hi: [0, 1, 2].map((a) => rec(b.hi[a], a)) }));
+}
+
+/**
+ * Between IN_VIEW_FLOOR and 1 (falling with distance / half-diagonal) for a box that can meet the frustum, else OUT_OF_VIEW. `camera`: {viewProj:
+ * 16 numbers, column-major (three.js projectionMatrix x matrixWorldInverse), eye: [x, y, z]}; the box is outside
+ * when all eight corners lie beyond one clip plane (left, right, bottom, top, near).
+ */
+export function boxVisibility(box, camera) {
+  const m = camera.viewProj;
+  const out = [0, 0, 0, 0, 0];
+  for (let c = 0; c < 8; c++) {
+    const p = [c & 1 ? box.hi[0] : box.lo[0], c & 2 ? box.hi[1] : box.lo[1], c & 4 ? box.hi[2] : box.lo[2]];
+    const x = m[0] * p[0] + m[4] * p[1] + m[8] * p[2] + m[12];
+    const y = m[1] * p[0] + m[5] * p[1] + m[9] * p[2] + m[13];
+    const z = m[2] * p[0] + m[6] * p[1] + m[10] * p[2] + m[14];
+    const w = m[3] * p[0] + m[7] * p[1] + m[11] * p[2] + m[15];
+    if (x < -w) out[0]++;
+    if (x > w) out[1]++;
+    if (y < -w) out[2]++;
+    if (y > w) out[3]++;
+    if (z < -w) out[4]++;
+  }
+  if (out.some((k) => k === 8)) return OUT_OF_VIEW;
+  const centre = [0, 1, 2].map((a) => 0.5 * (box.lo[a] + box.hi[a]));
+  const half = Math.max(0.5 * Math.hypot(...[0, 1, 2].map((a) => box.hi[a] - box.lo[a])), 1e-9);
+  return IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) / (1 + Math.hypot(...[0, 1, 2].map((a) => camera.eye[a] - centre[a])) / half);
+}
+
+/** format.md 5 (splatcast.codec.fidelity.state_fidelity): the recorded fidelity of a tile's state, or null. */
+export function recordedFidelity(view, received, pending) {
+  const L = view.layers;
+  const started = [];
+  for (let j = 0; j < L.length; j++) {
+    const below = L.slice(0, j).every((l, i) => received[i] === l.chunks.length);
+    if (received[j] || (L[j].chunks.length === 0 && below)) started.push(j);
+  }
+  if (!started.length) return null;
+  const t = started[started.length - 1];
+  const chunks = L[t].chunks;
+  for (let j = 0; j < t; j++) if (received[j] < L[j].chunks.length || pending[j].size) return null;
+  if (!chunks.length) return null;
+  const c = received[t], waiting = [...pending[t]].sort((a, b) => a - b);
+  const run = (from) => waiting.length === c - from && waiting.every((k, i) => k === from + i);
+  let code;
+  if (!waiting.length) code = chunks[c - 1].fidelityFull;
+  else if (run(0)) code = chunks[c - 1].fidelityDc;
+  else if (c === chunks.length && run(waiting[0])) code = chunks[waiting[0] - 1].fidelityUpgraded;
+  else return null;
+  return fidelityDb(code);
+}
+
+/** Received chunks and dc-only ones per layer, of one tile, as steps are handed out. */
+class TileState {
+  constructor(view) {
+    this.view = view;
+    this.received = view.layers.map(() => 0);
+    this.pending = view.layers.map(() => new Set());
+  }
+  static advance(received, pending, step) {
+    if (step.kind === "add-dc") pending[step.layer].add(step.chunk);
+    else if (step.kind === "upgrade") pending[step.layer].delete(step.chunk);
+    if (step.kind !== "upgrade") received[step.layer] += 1;
+  }
+  /** The recorded fidelity after each of `steps` in turn. */
+  fidelityAfter(steps) {
+    const received = this.received.slice(), pending = this.pending.map((s) => new Set(s));
+    return steps.map((step) => {
+      TileState.advance(received, pending, step);
+      return recordedFidelity(this.view, received, pending);
+    });
+  }
+  apply(step) { TileState.advance(this.received, this.pending, step); }
+}
+
+/**
+ * dB per byte of the best prefix of a tile's rest of pass (splatcast.net.viewport.TileScheduler.gain_rate): a
+ * refinement that shows only once its layer is far enough in (display_from) is worth what the layer then shows.
+ */
+function gainRate(state, steps, shownDb) {
+  let best = null, bytes = 0;
+  const after = state.fidelityAfter(steps);
+  for (let i = 0; i < steps.length; i++) {
+    bytes += Math.max(steps[i].end - steps[i].start, 1);
+    if (after[i] != null) {
+      const rate = Math.max(Math.min(after[i], 99) - shownDb, 0) / bytes;
+      best = best == null ? rate : Math.max(best, rate);
+    }
+  }
+  if (best == null) return UNKNOWN_GAIN_DB / Math.max(steps[0].end - steps[0].start, 1);
+  return Math.max(best, 0.01 / bytes);
+}
+
+/**
+ * Merge per-tile plans by utility: `passes[t]` yields tile t's layer passes (arrays of steps tagged with the
+ * tile, drawn when the tile reaches the layer). `camera()` gives the viewer's camera now ({viewProj, eye}) or
+ * null: the file's order (layer by layer, tile by tile) until a camera is known.
+ */
+export function* scheduleTiles(index, passes, camera) {
+  const boxes = tileBoxesInScene(index);
+  const states = passes.map((_, t) => new TileState(tileView(index, t)));
+  const shownDb = passes.map(() => 0);
+  const nextPass = (t) => {
+    for (;;) {
+      const n = passes[t].next();
+      if (n.done) return [];
+      if (n.value.length) return n.value.slice();
+    }
+  };
+  const queue = passes.map((_, t) => nextPass(t));
+  for (;;) {
+    const live = queue.map((q, t) => (q.length ? t : -1)).filter((t) => t >= 0);
+    if (!live.length) return;
+    const cam = camera();
+    let best = live[0], bestU = -Infinity;
+    for (const t of live) {
+      const u = cam ? boxVisibility(boxes[t], cam) * gainRate(states[t], queue[t], shownDb[t])
+        : -(queue[t][0].layer * passes.length + t); // file order
+      if (u > bestU) { best = t; bestU = u; } // ties: the lower tile
+    }
+    const step = queue[best].shift();
+    const after = states[best].fidelityAfter([step])[0];
+    if (after != null) shownDb[best] = Math.max(shownDb[best], Math.min(after, 99));
+    states[best].apply(step);
+    if (!queue[best].length) queue[best] = nextPass(best);
+    yield step;
+  }
+}
