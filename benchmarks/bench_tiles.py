@@ -2,14 +2,16 @@
 
     python -m benchmarks.bench_tiles [--scene playbot|statues] [--mbps 4] [--tile-gaussians 60000] [--out DIR]
 
-Encodes the scene's layers twice (untiled, 8 chunks per layer; tiled, 4 chunks per tile), then runs the real
+Encodes the scene's layers twice (untiled, 8 chunks per layer; tiled, --tile-chunks per tile), then runs the real
 client (`play_stream`) over the simulated link (`--simulate`'s SimTransport, virtual clock, a constant trace):
 1. a fixed camera looking at part of the scene (a zoomed orbit view whose frustum holds <= 1/3 of the top
    layer's Gaussians): the view's PSNR against the source model over time, and the time until it is within 0.5 dB
    of its final value;
 2. an orbit camera path (one turn over the untiled session's duration): the PSNR of the current view over time,
    tiled minus untiled at the same times;
-3. the bytes of both files (the decoded Gaussians are identical: tiles only regroup them).
+3. the bytes of both files (the decoded Gaussians are identical: tiles only regroup them);
+and the fixed view once more over real HTTP on loopback (`splatcast serve`'s server in-process, shaped to the same
+rate, real clock), unless --no-loopback.
 Prints one JSON object (sorted keys) and a readable summary; needs ../shared/data/scenes.
 """
 
@@ -74,6 +76,33 @@ def _session(data: bytes, out: Path, name: str, mbps: float, camera_path):
     return asyncio.run(run())
 
 
+def _loopback_session(data: bytes, out: Path, name: str, mbps: float, camera_path):
+    """The same session over real HTTP on loopback: `splatcast serve`'s server in this process, shaped to the
+    constant rate, the client's real clock (decode time included, pipelined as `play` does)."""
+    from splatcast.dash.packager import package
+    from splatcast.net.client import CodecAdapter, HttpTransport, play_stream, split_url
+    from splatcast.net.server import start_server
+    from splatcast.net.traces import Trace
+
+    src = out / f"{name}.splc"
+    src.write_bytes(data)
+    site = out / f"site-{name}"
+    package(src, site)
+    CodecAdapter.warm_up("rans")
+
+    async def run():
+        server = await start_server(site, trace=Trace((0.0,), (mbps * 1e6,), 1.0))
+        origin, path = split_url(server.url + "manifest.mpd")
+        transport = HttpTransport(origin)
+        try:
+            return await play_stream(transport, path, camera_path=camera_path)
+        finally:
+            await transport.close()
+            await server.stop()
+
+    return asyncio.run(run())
+
+
 def _on_screen(result):
     """[(t, cloud on screen)] after every piece of a session."""
     from splatcast.net.client import replay_shown
@@ -125,16 +154,19 @@ def main(argv=None) -> int:
     ap.add_argument("--scene", choices=sorted(SCENES), default="playbot")
     ap.add_argument("--mbps", type=float, default=4.0)
     ap.add_argument("--tile-gaussians", type=int, default=60000)
+    ap.add_argument("--tile-chunks", type=int, default=4, help="chunks per tile and layer (untiled: 8 per layer)")
     ap.add_argument("--out", default="/tmp/bench_tiles")
     ap.add_argument("--samples", type=int, default=30, help="times at which the orbit run is rendered")
     ap.add_argument("--reuse", action="store_true", help="reuse the encoded files of an earlier run in --out")
+    ap.add_argument("--no-loopback", dest="loopback", action="store_false",
+                    help="skip the fixed view over real HTTP on loopback (real time: as long as the stream takes)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     layers = _layers(args.scene)
     source = layers[-1]
     plain = _encode(layers, 0, 8, out, args.reuse)
-    tiled = _encode(layers, args.tile_gaussians, 4, out, args.reuse)
+    tiled = _encode(layers, args.tile_gaussians, args.tile_chunks, out, args.reuse)
     report = {"scene": args.scene, "mbps": args.mbps, "bytes_untiled": len(plain), "bytes_tiled": len(tiled),
               "tiles": read_index(tiled).tile_count, "byte_ratio": len(tiled) / len(plain)}
 
@@ -152,6 +184,18 @@ def main(argv=None) -> int:
               f"{t_within:.2f} s (all {result.time_to_full_s:.2f} s)", flush=True)
     report["fixed_view"] = fixed | {"share_in_view": share,
                                     "ratio": fixed["tiled"]["time_within_0.5dB_s"] / fixed["untiled"]["time_within_0.5dB_s"]}
+    if args.loopback:
+        loop = {}
+        for name, data in (("untiled", plain), ("tiled", tiled)):
+            result = _loopback_session(data, out, f"{name}-loopback", args.mbps, CameraPath.fixed(cam))
+            curve = [(t, _psnr(ref, cloud, cam)) for t, cloud in _on_screen(result)]
+            t_within, final = _time_to_within(curve)
+            loop[name] = {"time_within_0.5dB_s": t_within, "final_psnr_db": final,
+                          "time_to_full_s": result.time_to_full_s}
+            print(f"fixed view over loopback HTTP, {name}: within 0.5 dB of {final:.2f} dB after {t_within:.2f} s "
+                  f"(all {result.time_to_full_s:.2f} s)", flush=True)
+        loop["ratio"] = loop["tiled"]["time_within_0.5dB_s"] / loop["untiled"]["time_within_0.5dB_s"]
+        report["fixed_view_loopback"] = loop
 
     # 2. an orbit: one turn over the untiled session's duration
     period = fixed["untiled"]["time_to_full_s"]
@@ -180,7 +224,8 @@ def main(argv=None) -> int:
           f"over {len(diffs)} times", flush=True)
     print(f"bytes: tiled {len(tiled):,} / untiled {len(plain):,} = {len(tiled) / len(plain):.4f} "
           f"({report['tiles']} tiles)")
-    print(f"fixed view: time to within 0.5 dB, tiled / untiled = {report['fixed_view']['ratio']:.3f}")
+    print(f"fixed view: time to within 0.5 dB, tiled / untiled = {report['fixed_view']['ratio']:.3f} (simulated)"
+          + (f", {report['fixed_view_loopback']['ratio']:.3f} (loopback HTTP)" if args.loopback else ""))
     (out / "bench_tiles.json").write_text(json.dumps(report, sort_keys=True, default=_json))
     print(json.dumps({k: v for k, v in report.items() if k not in ("orbit", "fixed_view")}, sort_keys=True))
     return 0

@@ -261,6 +261,19 @@ def _passes(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator, tile
         yield steps
 
 
+def _later_layers(views, n_layers: int):
+    """later(tile, j): the steps of the tile's layers j+1.. as full passes (what the scheduler looks ahead over)."""
+    cache: dict[tuple[int, int], list[_Step]] = {}
+
+    def later(tile: int, j: int) -> list[_Step]:
+        if (tile, j) not in cache:
+            cache[tile, j] = [_Step(k, c, "add-full", ce.offset, ce.offset + ce.full_bytes, tile)
+                              for k in range(j + 1, n_layers) for c, ce in enumerate(views[tile].layers[k].chunks)]
+        return cache[tile, j]
+
+    return later
+
+
 def _plan(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator):
     """Fetch steps in decoding order, layer pass after layer pass (_passes)."""
     for steps in _passes(index, n_layers, abr, estimator):
@@ -390,7 +403,9 @@ async def play_stream(
         drawn = _TileStates(index, n_layers)  # what the scheduler has handed out (ahead of `applied` by a step)
 
         passes = [_passes(view, n_layers, abr, estimator, t) for t, view in enumerate(drawn.views)]
-        scheduler = TileScheduler(passes, tile_boxes_in_scene(index), camera_path, clock.now, drawn.fidelity_after)
+        later = _later_layers(drawn.views, n_layers)
+        scheduler = TileScheduler(passes, tile_boxes_in_scene(index), camera_path, clock.now, drawn.fidelity_after,
+                                  later)
         plan = _Drawn(scheduler, drawn)
     else:
         plan = _plan(index, n_layers, abr, estimator)

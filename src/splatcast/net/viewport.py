@@ -26,7 +26,8 @@ import numpy as np
 from splatcast.errors import SplatcastError
 
 OUT_OF_VIEW = 0.02  # visibility of a tile outside the frustum (see the module docstring)
-IN_VIEW_FLOOR = 0.1  # the least visibility of a tile in view (> OUT_OF_VIEW however far it is)
+IN_VIEW_FLOOR = 0.1  # the least visibility of a tile the frustum meets (> OUT_OF_VIEW however little it sees)
+IDENTICAL_DB = 50.0  # a tile's final state (fidelity code "identical") counts as this many dB: visually lossless
 LOOKAHEAD_S = 2.0  # a scripted camera path is known ahead: visibility over the next seconds counts too
 LOOKAHEAD_SAMPLES = 4
 UNKNOWN_GAIN_DB = 1.0  # gain of a piece whose states the index does not record
@@ -108,27 +109,27 @@ class CameraPath:
 
 def box_visibility(lo, hi, camera, near: float = 1e-3) -> float:
     """How much a viewer looking through ``camera`` wants the box (lo, hi): OUT_OF_VIEW when no part of it can be
-    inside the frustum (all eight corners beyond one of its planes), else between IN_VIEW_FLOOR and 1, falling with
-    the distance to the box's centre over the box's half-diagonal, so nearer tiles come first."""
+    inside the frustum (all eight corners beyond one of its planes), else IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) x the
+    share of the box in view (of a 5 x 5 x 5 lattice of its points, those the camera sees), so that a tile the view
+    only grazes comes after the ones it looks at."""
     lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-    p = corners @ camera.rotation.T + camera.translation  # camera coordinates (x right, y down, z forward)
+    if not _inside_planes(corners, camera, near).any(axis=0).all():
+        return OUT_OF_VIEW
+    share = float(_inside_planes(lo + _LATTICE * (hi - lo), camera, near).all(axis=1).mean())
+    return IN_VIEW_FLOOR + (1.0 - IN_VIEW_FLOOR) * share
+
+
+_LATTICE = np.stack(np.meshgrid(*[np.linspace(0.0, 1.0, 5)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+def _inside_planes(points: np.ndarray, camera, near: float) -> np.ndarray:
+    """[N, 5] bool: each point on the inner side of the frustum's near, left, right, top and bottom planes."""
+    p = points @ camera.rotation.T + camera.translation  # camera coordinates (x right, y down, z forward)
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
-    # frustum planes of a pinhole: z > near, and the four sides through the image borders
     left, right = camera.cx / camera.fx, (camera.width - camera.cx) / camera.fx
     top, bottom = camera.cy / camera.fy, (camera.height - camera.cy) / camera.fy
-    outside = (
-        (z <= near).all()
-        or (x < -left * z).all()
-        or (x > right * z).all()
-        or (y < -top * z).all()
-        or (y > bottom * z).all()
-    )
-    if outside:
-        return OUT_OF_VIEW
-    centre = 0.5 * (lo + hi)
-    half = max(0.5 * float(np.linalg.norm(hi - lo)), 1e-9)
-    return IN_VIEW_FLOOR + (1.0 - IN_VIEW_FLOOR) / (1.0 + float(np.linalg.norm(camera.center - centre)) / half)
+    return np.stack([z > near, x >= -left * z, x <= right * z, y >= -top * z, y <= bottom * z], axis=1)
 
 
 def tile_boxes_in_scene(index) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -148,15 +149,17 @@ class TileScheduler:
     the index's fidelity (dB; None: not recorded) of the tile's state after each of ``steps`` in turn, from what
     has been handed out so far; ``now()`` the session clock; ``path`` the viewer's cameras (None: file order).
 
-    A piece's gain is measured over the rest of its layer's pass: the best (fidelity after the piece and the ones
-    after it, up to some point of the pass - what is on screen now) / their bytes. Refinements that show only once
-    a layer is far enough in (display_from, docs/format.md 5) would otherwise never look worth fetching."""
+    A piece's gain is measured over the rest of the tile's stream: the best (fidelity after the piece and the ones
+    after it, up to some point - what is on screen now) / their bytes, the tile's later layers counted as full
+    passes. Refinements that show only once a layer is far enough in (display_from, docs/format.md 5), or that only
+    open the way to the next layer, would otherwise never look worth fetching."""
 
-    def __init__(self, passes: list, boxes: list, path: CameraPath | None, now, fidelity_after,
+    def __init__(self, passes: list, boxes: list, path: CameraPath | None, now, fidelity_after, later=None,
                  lookahead_s: float = LOOKAHEAD_S):
         self.passes, self.boxes, self.path, self.now = passes, boxes, path, now
         self.lookahead_s = lookahead_s
         self.fidelity_after = fidelity_after
+        self.later = later or (lambda tile, layer: [])  # the tile's layers above `layer`, as full passes
         self.queue = [self._next_pass(t) for t in range(len(passes))]  # each tile's rest of its current pass
         self.shown_db = [0.0] * len(passes)  # fidelity of each tile's state so far (0: nothing yet)
         self.order: list[tuple[float, int]] = []  # (time, tile) of every pick, for tests and the report
@@ -176,13 +179,14 @@ class TileScheduler:
         return vis
 
     def gain_rate(self, tile: int) -> float:
-        """dB per byte of the best prefix of the tile's rest of pass (UNKNOWN_GAIN_DB / bytes if none recorded)."""
-        steps = self.queue[tile]
+        """dB per byte of the best prefix of the rest of the tile's stream: its current pass, then its later layers
+        as full passes (UNKNOWN_GAIN_DB / bytes of the next piece if nothing is recorded)."""
+        steps = self.queue[tile] + self.later(tile, self.queue[tile][0].layer)
         best, nbytes = None, 0
         for step, after in zip(steps, self.fidelity_after(tile, steps)):
             nbytes += max(step.end - step.start, 1)
             if after is not None:
-                rate = max(min(after, 99.0) - self.shown_db[tile], 0.0) / nbytes
+                rate = max(min(after, IDENTICAL_DB) - self.shown_db[tile], 0.0) / nbytes
                 best = rate if best is None else max(best, rate)
         if best is None:
             return UNKNOWN_GAIN_DB / max(steps[0].end - steps[0].start, 1)
@@ -207,7 +211,7 @@ class TileScheduler:
         step = self.queue[tile].pop(0)
         after = self.fidelity_after(tile, [step])[0]
         if after is not None:
-            self.shown_db[tile] = max(self.shown_db[tile], min(after, 99.0))
+            self.shown_db[tile] = max(self.shown_db[tile], min(after, IDENTICAL_DB))
         self.order.append((self.now(), tile))
         if not self.queue[tile]:
             self.queue[tile] = self._next_pass(tile)

@@ -6,6 +6,7 @@ import { fidelityDb, tileView } from "../decoder/container.mjs";
 
 export const OUT_OF_VIEW = 0.02; // a tile's first chunk outranks the last refinements in view: no holes when the camera turns
 const IN_VIEW_FLOOR = 0.1;
+const IDENTICAL_DB = 50; // a tile's final state counts as this many dB
 const UNKNOWN_GAIN_DB = 1.0;
 
 /** Scene-space box of each tile: the reconstructions of its grid corners (format.md 2 and 1.7). */
@@ -15,30 +16,35 @@ export function tileBoxesInScene(index) {
   return index.tileBoxes.map((b) => ({ lo: [0, 1, 2].map((a) => rec(b.lo[a], a)), hi: [0, 1, 2].map((a) => rec(b.hi[a], a)) }));
 }
 
+/** [5] the point is on the inner side of the left, right, bottom, top and near clip planes. */
+function insidePlanes(m, p) {
+  const x = m[0] * p[0] + m[4] * p[1] + m[8] * p[2] + m[12];
+  const y = m[1] * p[0] + m[5] * p[1] + m[9] * p[2] + m[13];
+  const z = m[2] * p[0] + m[6] * p[1] + m[10] * p[2] + m[14];
+  const w = m[3] * p[0] + m[7] * p[1] + m[11] * p[2] + m[15];
+  return [x >= -w, x <= w, y >= -w, y <= w, z > -w];
+}
+
 /**
- * Between IN_VIEW_FLOOR and 1 (falling with distance / half-diagonal) for a box that can meet the frustum, else OUT_OF_VIEW. `camera`: {viewProj:
- * 16 numbers, column-major (three.js projectionMatrix x matrixWorldInverse), eye: [x, y, z]}; the box is outside
- * when all eight corners lie beyond one clip plane (left, right, bottom, top, near).
+ * OUT_OF_VIEW when no part of the box can be in the frustum (all eight corners beyond one clip plane), else
+ * IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) x the share of a 5 x 5 x 5 lattice of the box's points in view
+ * (splatcast.net.viewport.box_visibility). `camera`: {viewProj: 16 numbers, column-major (three.js
+ * projectionMatrix x matrixWorldInverse), eye: [x, y, z]}.
  */
 export function boxVisibility(box, camera) {
   const m = camera.viewProj;
-  const out = [0, 0, 0, 0, 0];
+  const any = [false, false, false, false, false];
   for (let c = 0; c < 8; c++) {
-    const p = [c & 1 ? box.hi[0] : box.lo[0], c & 2 ? box.hi[1] : box.lo[1], c & 4 ? box.hi[2] : box.lo[2]];
-    const x = m[0] * p[0] + m[4] * p[1] + m[8] * p[2] + m[12];
-    const y = m[1] * p[0] + m[5] * p[1] + m[9] * p[2] + m[13];
-    const z = m[2] * p[0] + m[6] * p[1] + m[10] * p[2] + m[14];
-    const w = m[3] * p[0] + m[7] * p[1] + m[11] * p[2] + m[15];
-    if (x < -w) out[0]++;
-    if (x > w) out[1]++;
-    if (y < -w) out[2]++;
-    if (y > w) out[3]++;
-    if (z < -w) out[4]++;
+    const inside = insidePlanes(m, [c & 1 ? box.hi[0] : box.lo[0], c & 2 ? box.hi[1] : box.lo[1], c & 4 ? box.hi[2] : box.lo[2]]);
+    for (let k = 0; k < 5; k++) any[k] = any[k] || inside[k];
   }
-  if (out.some((k) => k === 8)) return OUT_OF_VIEW;
-  const centre = [0, 1, 2].map((a) => 0.5 * (box.lo[a] + box.hi[a]));
-  const half = Math.max(0.5 * Math.hypot(...[0, 1, 2].map((a) => box.hi[a] - box.lo[a])), 1e-9);
-  return IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) / (1 + Math.hypot(...[0, 1, 2].map((a) => camera.eye[a] - centre[a])) / half);
+  if (!any.every(Boolean)) return OUT_OF_VIEW;
+  let seen = 0;
+  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) for (let k = 0; k < 5; k++) {
+    const f = [i / 4, j / 4, k / 4];
+    if (insidePlanes(m, [0, 1, 2].map((a) => box.lo[a] + f[a] * (box.hi[a] - box.lo[a]))).every(Boolean)) seen++;
+  }
+  return IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) * (seen / 125);
 }
 
 /** format.md 5 (splatcast.codec.fidelity.state_fidelity): the recorded fidelity of a tile's state, or null. */
@@ -88,8 +94,9 @@ class TileState {
 }
 
 /**
- * dB per byte of the best prefix of a tile's rest of pass (splatcast.net.viewport.TileScheduler.gain_rate): a
- * refinement that shows only once its layer is far enough in (display_from) is worth what the layer then shows.
+ * dB per byte of the best prefix of the rest of a tile's stream: its current pass, then its later layers as full
+ * passes (splatcast.net.viewport.TileScheduler.gain_rate): a refinement that shows only once its layer is far
+ * enough in (display_from), or that opens the way to the next layer, is worth what then shows.
  */
 function gainRate(state, steps, shownDb) {
   let best = null, bytes = 0;
@@ -97,7 +104,7 @@ function gainRate(state, steps, shownDb) {
   for (let i = 0; i < steps.length; i++) {
     bytes += Math.max(steps[i].end - steps[i].start, 1);
     if (after[i] != null) {
-      const rate = Math.max(Math.min(after[i], 99) - shownDb, 0) / bytes;
+      const rate = Math.max(Math.min(after[i], IDENTICAL_DB) - shownDb, 0) / bytes;
       best = best == null ? rate : Math.max(best, rate);
     }
   }
@@ -122,19 +129,33 @@ export function* scheduleTiles(index, passes, camera) {
     }
   };
   const queue = passes.map((_, t) => nextPass(t));
+  // the tile's layers above j as full passes: what a piece's gain looks ahead over (viewport.py's `later`)
+  const laterCache = new Map();
+  const later = (t, j) => {
+    const key = `${t}/${j}`;
+    if (!laterCache.has(key)) {
+      const out = [];
+      const v = states[t].view;
+      for (let l = j + 1; l < v.layers.length; l++) {
+        v.layers[l].chunks.forEach((c, k) => out.push({ tile: t, layer: l, chunk: k, kind: "add-full", start: c.offset, end: c.offset + c.fullBytes }));
+      }
+      laterCache.set(key, out);
+    }
+    return laterCache.get(key);
+  };
   for (;;) {
     const live = queue.map((q, t) => (q.length ? t : -1)).filter((t) => t >= 0);
     if (!live.length) return;
     const cam = camera();
     let best = live[0], bestU = -Infinity;
     for (const t of live) {
-      const u = cam ? boxVisibility(boxes[t], cam) * gainRate(states[t], queue[t], shownDb[t])
+      const u = cam ? boxVisibility(boxes[t], cam) * gainRate(states[t], queue[t].concat(later(t, queue[t][0].layer)), shownDb[t])
         : -(queue[t][0].layer * passes.length + t); // file order
       if (u > bestU) { best = t; bestU = u; } // ties: the lower tile
     }
     const step = queue[best].shift();
     const after = states[best].fidelityAfter([step])[0];
-    if (after != null) shownDb[best] = Math.max(shownDb[best], Math.min(after, 99));
+    if (after != null) shownDb[best] = Math.max(shownDb[best], Math.min(after, IDENTICAL_DB));
     states[best].apply(step);
     if (!queue[best].length) queue[best] = nextPass(best);
     yield step;
