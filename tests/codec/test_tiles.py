@@ -88,6 +88,9 @@ def test_each_tile_decodes_alone_inside_its_box(tiled):
             assert np.array_equal(pos, ref_pos) and np.array_equal(feat, ref_feat)
             assert in_box(pos, idx.tile_boxes[t]).all()
         assert all(len(other.cloud()) == 0 for k, other in enumerate(alone.tiles) if k != t)
+        # the encoder stores tight boxes: the bounds of the tile's positions over every layer
+        every = np.concatenate([alone.tile(t).layer_arrays(j)[0] for j in range(len(view.layers))])
+        assert np.array_equal(idx.tile_boxes[t], np.stack([every.min(axis=0), every.max(axis=0)]))
 
 
 def test_tiled_and_untiled_files_show_the_same_top_layer(tiled, layers3):

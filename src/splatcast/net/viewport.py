@@ -3,12 +3,14 @@
 A tiled stream (docs/format.md 1.7) is one progressive stream per tile. The client keeps each tile's next piece
 (from the same per-layer plan as an untiled stream) and fetches, at every step, the piece of highest utility
 
-    utility = visibility(tile, camera now) x fidelity gain (dB, from the index) / bytes
+    utility = visibility(tile, camera now) x error removed (from the index's fidelity) / bytes
 
 where visibility is 1 / (1 + distance / tile size) for a tile whose box meets the camera's frustum and
-OUT_OF_VIEW for one that does not. OUT_OF_VIEW is small but not negligible: a tile's first chunk (nothing -> a
-coarse picture, a gain of tens of dB) outranks the last refinements in view (tenths of a dB), so a coarse scene
-exists everywhere before the view is finished and a turning camera never finds a hole. The camera comes from a
+OUT_OF_VIEW for one that does not. The error of a tile's state is the mean squared error its recorded fidelity
+stands for (10^(-dB/10); nothing received: 1), because a view's errors add up over its pixels: a coarse tile
+gains more from its next layer than a fine one from its last refinement, whatever their dB. OUT_OF_VIEW is tiny
+but not zero: a tile's first chunk (nothing -> a coarse picture, almost all of its error) still outranks the
+refinements in view, so a coarse scene exists everywhere early and a turning camera never finds a hole. The camera comes from a
 :class:`CameraPath` (``play --camera-path``: keyframes in a JSON file, or an orbit); a scripted path is known
 ahead, so a tile's visibility is the best over the next LOOKAHEAD_S seconds of the path (weighted by how soon).
 The ranking is recomputed before every request, so a turning camera re-ranks what is fetched next.
@@ -25,12 +27,12 @@ import numpy as np
 
 from splatcast.errors import SplatcastError
 
-OUT_OF_VIEW = 0.02  # visibility of a tile outside the frustum (see the module docstring)
+OUT_OF_VIEW = 1e-3  # visibility of a tile outside the frustum (see the module docstring)
 IN_VIEW_FLOOR = 0.1  # the least visibility of a tile the frustum meets (> OUT_OF_VIEW however little it sees)
 IDENTICAL_DB = 50.0  # a tile's final state (fidelity code "identical") counts as this many dB: visually lossless
 LOOKAHEAD_S = 2.0  # a scripted camera path is known ahead: visibility over the next seconds counts too
 LOOKAHEAD_SAMPLES = 4
-UNKNOWN_GAIN_DB = 1.0  # gain of a piece whose states the index does not record
+UNKNOWN_GAIN = 1e-3  # error removed by a piece whose states the index does not record (a small fixed share)
 MAX_KEYFRAMES = 100_000
 MAX_PATH_BYTES = 16 << 20
 
@@ -132,6 +134,11 @@ def _inside_planes(points: np.ndarray, camera, near: float) -> np.ndarray:
     return np.stack([z > near, x >= -left * z, x <= right * z, y >= -top * z, y <= bottom * z], axis=1)
 
 
+def _error(db: float) -> float:
+    """The mean squared error (peak 1) a fidelity in dB stands for; errors add up over a view's pixels, dB do not."""
+    return 10.0 ** (-min(db, IDENTICAL_DB) / 10.0)
+
+
 def tile_boxes_in_scene(index) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each tile's scene-space box (the reconstructions of its grid corners; docs/format.md 1.7)."""
     from splatcast.codec.quantize import Grid
@@ -149,9 +156,8 @@ class TileScheduler:
     the index's fidelity (dB; None: not recorded) of the tile's state after each of ``steps`` in turn, from what
     has been handed out so far; ``now()`` the session clock; ``path`` the viewer's cameras (None: file order).
 
-    A piece's gain is measured over the rest of the tile's stream: the best (fidelity after the piece and the ones
-    after it, up to some point - what is on screen now) / their bytes, the tile's later layers counted as full
-    passes. Refinements that show only once a layer is far enough in (display_from, docs/format.md 5), or that only
+    A piece's gain is measured over the rest of the tile's stream: the best (error on screen now - error after the
+    piece and the ones after it, up to some point) / their bytes, the tile's later layers counted as full passes. Refinements that show only once a layer is far enough in (display_from, docs/format.md 5), or that only
     open the way to the next layer, would otherwise never look worth fetching."""
 
     def __init__(self, passes: list, boxes: list, path: CameraPath | None, now, fidelity_after, later=None,
@@ -161,7 +167,7 @@ class TileScheduler:
         self.fidelity_after = fidelity_after
         self.later = later or (lambda tile, layer: [])  # the tile's layers above `layer`, as full passes
         self.queue = [self._next_pass(t) for t in range(len(passes))]  # each tile's rest of its current pass
-        self.shown_db = [0.0] * len(passes)  # fidelity of each tile's state so far (0: nothing yet)
+        self.shown_db = [0.0] * len(passes)  # fidelity of each tile's state so far (0 dB, error 1: nothing yet)
         self.order: list[tuple[float, int]] = []  # (time, tile) of every pick, for tests and the report
 
     def _next_pass(self, tile: int) -> list:
@@ -179,18 +185,18 @@ class TileScheduler:
         return vis
 
     def gain_rate(self, tile: int) -> float:
-        """dB per byte of the best prefix of the rest of the tile's stream: its current pass, then its later layers
-        as full passes (UNKNOWN_GAIN_DB / bytes of the next piece if nothing is recorded)."""
+        """Error removed per byte by the best prefix of the rest of the tile's stream: its current pass, then its
+        later layers as full passes (UNKNOWN_GAIN / bytes of the next piece if nothing is recorded)."""
         steps = self.queue[tile] + self.later(tile, self.queue[tile][0].layer)
         best, nbytes = None, 0
         for step, after in zip(steps, self.fidelity_after(tile, steps)):
             nbytes += max(step.end - step.start, 1)
             if after is not None:
-                rate = max(min(after, IDENTICAL_DB) - self.shown_db[tile], 0.0) / nbytes
+                rate = max(_error(self.shown_db[tile]) - _error(after), 0.0) / nbytes
                 best = rate if best is None else max(best, rate)
         if best is None:
-            return UNKNOWN_GAIN_DB / max(steps[0].end - steps[0].start, 1)
-        return max(best, 0.01 / nbytes)
+            return UNKNOWN_GAIN / max(steps[0].end - steps[0].start, 1)
+        return max(best, 1e-12 / nbytes)
 
     def utility(self, tile: int, t_s: float) -> float:
         return self.visibility(tile, t_s) * self.gain_rate(tile)

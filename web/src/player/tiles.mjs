@@ -1,13 +1,16 @@
 // View-aware scheduling of tiled streams (docs/format.md 1.7, docs/streaming.md "View-dependent streaming"), the
 // rules of splatcast.net.viewport: each tile's next piece (from the same per-layer passes as an untiled stream) is
-// ranked by  visibility(tile, camera now) x recorded fidelity gain (dB) / bytes  over the rest of its layer's pass,
-// before every request; a tile outside the frustum has the small visibility OUT_OF_VIEW.
+// ranked by  visibility(tile, camera now) x error removed / bytes  (the mean squared error 10^(-dB/10) of the
+// recorded fidelity, over the rest of the tile's stream) before every request; a tile outside the frustum has the
+// tiny visibility OUT_OF_VIEW.
 import { fidelityDb, tileView } from "../decoder/container.mjs";
 
-export const OUT_OF_VIEW = 0.02; // a tile's first chunk outranks the last refinements in view: no holes when the camera turns
+export const OUT_OF_VIEW = 1e-3; // a tile's first chunk still outranks the refinements in view: no holes when the camera turns
 const IN_VIEW_FLOOR = 0.1;
 const IDENTICAL_DB = 50; // a tile's final state counts as this many dB
-const UNKNOWN_GAIN_DB = 1.0;
+const UNKNOWN_GAIN = 1e-3;
+/** The mean squared error (peak 1) a fidelity in dB stands for: errors add up over a view's pixels, dB do not. */
+const error = (db) => 10 ** (-Math.min(db, IDENTICAL_DB) / 10);
 
 /** Scene-space box of each tile: the reconstructions of its grid corners (format.md 2 and 1.7). */
 export function tileBoxesInScene(index) {
@@ -94,7 +97,7 @@ class TileState {
 }
 
 /**
- * dB per byte of the best prefix of the rest of a tile's stream: its current pass, then its later layers as full
+ * Error removed per byte by the best prefix of the rest of a tile's stream: its current pass, then its later layers as full
  * passes (splatcast.net.viewport.TileScheduler.gain_rate): a refinement that shows only once its layer is far
  * enough in (display_from), or that opens the way to the next layer, is worth what then shows.
  */
@@ -104,12 +107,12 @@ function gainRate(state, steps, shownDb) {
   for (let i = 0; i < steps.length; i++) {
     bytes += Math.max(steps[i].end - steps[i].start, 1);
     if (after[i] != null) {
-      const rate = Math.max(Math.min(after[i], IDENTICAL_DB) - shownDb, 0) / bytes;
+      const rate = Math.max(error(shownDb) - error(after[i]), 0) / bytes;
       best = best == null ? rate : Math.max(best, rate);
     }
   }
-  if (best == null) return UNKNOWN_GAIN_DB / Math.max(steps[0].end - steps[0].start, 1);
-  return Math.max(best, 0.01 / bytes);
+  if (best == null) return UNKNOWN_GAIN / Math.max(steps[0].end - steps[0].start, 1);
+  return Math.max(best, 1e-12 / bytes);
 }
 
 /**
