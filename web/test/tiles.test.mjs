@@ -35,7 +35,12 @@ test("a box with a visible point is never out of view; one behind the camera is"
   }
   assert.ok(checked > 20);
   assert.equal(boxVisibility({ lo: [-1, -1, 6], hi: [1, 1, 7] }, cam), OUT_OF_VIEW); // behind the eye
-  assert.ok(boxVisibility({ lo: [-0.5, -0.5, -0.5], hi: [0.5, 0.5, 0.5] }, cam) > 0.9); // wholly in view
+  // in view: the share of the image the box covers (a unit cube 3.5-4.5 ahead: its near face spans
+  // 0.5 / 3.5 x f / aspect of the half-width and 0.5 / 3.5 x f of the half-height, f = 1 / tan(25 deg))
+  const f = 1 / Math.tan((25 * Math.PI) / 180);
+  const share = ((0.5 / 3.5) * (f / (4 / 3))) * ((0.5 / 3.5) * f);
+  assert.ok(Math.abs(boxVisibility({ lo: [-0.5, -0.5, -0.5], hi: [0.5, 0.5, 0.5] }, cam) - (0.1 + 0.9 * share)) < 1e-9);
+  assert.ok(boxVisibility({ lo: [-9, -9, -1], hi: [9, 9, 1] }, cam) === 1); // fills the view
 });
 
 test("a tiled golden stream: tile boxes in scene units, each tile's recorded fidelity", () => {

@@ -32,11 +32,12 @@ UINT_MAX = 2**32 - 1
 MAX_INT_DIGITS = 20
 # an MPD is a small text file; anything bigger is not one of ours and is refused before parsing
 MAX_MPD_BYTES = 16 * 1024 * 1024
-# element counts an MPD may hold (a splatcast MPD has 1 Period, 1 AdaptationSet, a Representation per layer and
-# 2 SubRepresentations per chunk): checked after parsing, before the model is built, so that 16 MiB of empty
-# elements is refused in milliseconds instead of being modelled for seconds
+# element counts an MPD may hold (a splatcast MPD has 1 Period, 1 AdaptationSet (one per tile of a tiled stream:
+# up to 4096, the format's tile limit), a Representation per layer and 2 SubRepresentations per chunk): checked
+# after parsing, before the model is built, so that 16 MiB of empty elements is refused in milliseconds instead
+# of being modelled for seconds
 MAX_MPD_ELEMENTS = 1 << 18
-MAX_CHILDREN = {"Period": 64, "AdaptationSet": 64, "Representation": 256}
+MAX_CHILDREN = {"Period": 64, "AdaptationSet": 4096, "Representation": 256}
 
 
 # ----------------------------------------------------------------------------------------------- attribute codecs

@@ -112,17 +112,20 @@ class CameraPath:
 def box_visibility(lo, hi, camera, near: float = 1e-3) -> float:
     """How much a viewer looking through ``camera`` wants the box (lo, hi): OUT_OF_VIEW when no part of it can be
     inside the frustum (all eight corners beyond one of its planes), else IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) x the
-    share of the box in view (of a 5 x 5 x 5 lattice of its points, those the camera sees), so that a tile the view
-    only grazes comes after the ones it looks at."""
+    share of the image its projection covers (the bounding rectangle of its projected corners, clipped to the
+    image; the whole image when a corner is not in front of the camera): a view's error is a sum over its pixels."""
     lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     if not _inside_planes(corners, camera, near).any(axis=0).all():
         return OUT_OF_VIEW
-    share = float(_inside_planes(lo + _LATTICE * (hi - lo), camera, near).all(axis=1).mean())
+    p = corners @ camera.rotation.T + camera.translation
+    if (p[:, 2] <= near).any():
+        share = 1.0
+    else:
+        u = np.clip(camera.fx * p[:, 0] / p[:, 2] + camera.cx, 0.0, camera.width)
+        v = np.clip(camera.fy * p[:, 1] / p[:, 2] + camera.cy, 0.0, camera.height)
+        share = float((u.max() - u.min()) * (v.max() - v.min()) / (camera.width * camera.height))
     return IN_VIEW_FLOOR + (1.0 - IN_VIEW_FLOOR) * share
-
-
-_LATTICE = np.stack(np.meshgrid(*[np.linspace(0.0, 1.0, 5)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
 def _inside_planes(points: np.ndarray, camera, near: float) -> np.ndarray:

@@ -7,6 +7,7 @@ import { fidelityDb, tileView } from "../decoder/container.mjs";
 
 export const OUT_OF_VIEW = 1e-3; // a tile's first chunk still outranks the refinements in view: no holes when the camera turns
 const IN_VIEW_FLOOR = 0.1;
+const NEAR = 1e-3; // a corner this close to the camera's plane (or behind it) makes the box fill the view
 const IDENTICAL_DB = 50; // a tile's final state counts as this many dB
 const UNKNOWN_GAIN = 1e-3;
 /** The mean squared error (peak 1) a fidelity in dB stands for: errors add up over a view's pixels, dB do not. */
@@ -30,24 +31,28 @@ function insidePlanes(m, p) {
 
 /**
  * OUT_OF_VIEW when no part of the box can be in the frustum (all eight corners beyond one clip plane), else
- * IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) x the share of a 5 x 5 x 5 lattice of the box's points in view
- * (splatcast.net.viewport.box_visibility). `camera`: {viewProj: 16 numbers, column-major (three.js
- * projectionMatrix x matrixWorldInverse), eye: [x, y, z]}.
+ * IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) x the share of the image its projection covers (the bounding rectangle of its
+ * projected corners clipped to the image; all of it when a corner is not in front of the camera), as
+ * splatcast.net.viewport.box_visibility. `camera`: {viewProj: 16 numbers, column-major (three.js projectionMatrix x
+ * matrixWorldInverse), eye: [x, y, z]}.
  */
 export function boxVisibility(box, camera) {
   const m = camera.viewProj;
   const any = [false, false, false, false, false];
+  let behind = false, x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (let c = 0; c < 8; c++) {
-    const inside = insidePlanes(m, [c & 1 ? box.hi[0] : box.lo[0], c & 2 ? box.hi[1] : box.lo[1], c & 4 ? box.hi[2] : box.lo[2]]);
+    const p = [c & 1 ? box.hi[0] : box.lo[0], c & 2 ? box.hi[1] : box.lo[1], c & 4 ? box.hi[2] : box.lo[2]];
+    const inside = insidePlanes(m, p);
     for (let k = 0; k < 5; k++) any[k] = any[k] || inside[k];
+    const w = m[3] * p[0] + m[7] * p[1] + m[11] * p[2] + m[15]; // the depth in front of the camera
+    if (w <= NEAR) { behind = true; continue; }
+    const x = Math.min(Math.max((m[0] * p[0] + m[4] * p[1] + m[8] * p[2] + m[12]) / w, -1), 1);
+    const y = Math.min(Math.max((m[1] * p[0] + m[5] * p[1] + m[9] * p[2] + m[13]) / w, -1), 1);
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
   }
   if (!any.every(Boolean)) return OUT_OF_VIEW;
-  let seen = 0;
-  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) for (let k = 0; k < 5; k++) {
-    const f = [i / 4, j / 4, k / 4];
-    if (insidePlanes(m, [0, 1, 2].map((a) => box.lo[a] + f[a] * (box.hi[a] - box.lo[a]))).every(Boolean)) seen++;
-  }
-  return IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) * (seen / 125);
+  const share = behind ? 1 : ((x1 - x0) * (y1 - y0)) / 4;
+  return IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) * share;
 }
 
 /** format.md 5 (splatcast.codec.fidelity.state_fidelity): the recorded fidelity of a tile's state, or null. */
