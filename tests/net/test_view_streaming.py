@@ -107,3 +107,38 @@ def test_turning_the_camera_reranks(tmp_path, tiled):
     vis_last = [box_visibility(lo, hi, last) > OUT_OF_VIEW for lo, hi in boxes]
     assert after and vis_last[after[0]]  # the first pieces after the turn are for tiles the new view sees
     assert result.bytes_received == index.total_bytes
+
+
+def test_play_cli_camera_paths(tmp_path, tiled, capsys):
+    import json
+
+    from splatcast.cli.main import main
+
+    data, index = tiled
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "scene.splc").write_bytes(data)
+    package(tmp_path / "src" / "scene.splc", tmp_path / "pkg")
+    out = tmp_path / "out.json"
+    base = ["play", str(tmp_path / "pkg"), "--simulate", "--trace", "0 2", "--no-psnr", "--json-out", str(out)]
+    assert main(base + ["--camera-path", "orbit:3:+z"]) == 0
+    rows = json.loads(out.read_text())["timeline"]
+    assert rows[-1]["bytes"] == index.total_bytes and {r["tile"] for r in rows} == set(range(index.tile_count))
+    # a keyframe file: one fixed view from tile 0's centre, outwards
+    lo, hi = tile_boxes_in_scene(index)[0]
+    eye = 0.5 * (np.asarray(lo, np.float64) + hi)
+    away = eye - 0.5 * (index.grid_min.astype(np.float64) + index.grid_max)
+    path = tmp_path / "path.json"
+    path.write_text(json.dumps({"fov_deg": 20, "keyframes": [{"t": 0, "eye": eye.tolist(),
+                                                              "target": (eye + away).tolist()}]}))
+    assert main(base + ["--camera-path", str(path)]) == 0
+    assert json.loads(out.read_text())["timeline"][0]["tile"] == 0
+    capsys.readouterr()
+    for bad in ("orbit:0", "orbit:x", "orbit:5:sideways"):
+        assert main(base + ["--camera-path", bad]) == 2
+        assert "orbit:SECONDS" in capsys.readouterr().err
+    path.write_text('{"keyframes": [{"t": 0, "eye": [0, 0, 0], "target": [0, 0, 0]}]}')  # eye == target
+    assert main(base + ["--camera-path", str(path)]) == 2
+    assert "coincide" in capsys.readouterr().err
+    path.write_text('{"keyframes": [{"t": "soon"}]}')
+    assert main(base + ["--camera-path", str(path)]) == 2
+    assert "not a camera path" in capsys.readouterr().err

@@ -58,7 +58,7 @@ def run(args) -> int:
     stream = Path(args.stream)
     out = Path(args.out)
     index = read_splc_index(stream)
-    reason = unplayable_reason(index.entropy, index.tile_count)
+    reason = unplayable_reason(index.entropy)
     if reason and not args.allow_unplayable:
         raise SplatcastError(f"{stream}: {reason}")  # checked before anything is written to DIR
     manifest = package(stream, out, title=args.title, nominal_duration_s=args.nominal_duration, index=index)

@@ -37,10 +37,10 @@ def add_arguments(parser) -> None:
         help="also time downloading this file whole (relative to the MPD) then decoding it; repeatable",
     )
     parser.add_argument(
-        "--camera-path", default=None, metavar="FILE|orbit:SECONDS",
+        "--camera-path", default=None, metavar="FILE|orbit:SECONDS[:UP]",
         help="tiled streams: the viewer's cameras over time, fetched for in view order: a JSON keyframe file "
-             "(docs/streaming.md) or 'orbit:20' (one turn around the scene's box in 20 s, up = -y); default: the "
-             "file's order")
+             "(docs/streaming.md) or 'orbit:20' (one turn around the scene's box in 20 s; up -y, or e.g. "
+             "orbit:20:+z); default: the file's order")
     parser.add_argument("--max-layer", type=int, default=None, help="stop after this layer")
     parser.add_argument("--no-psnr", action="store_true", help="skip the fidelity PSNR of the logged states")
     parser.add_argument("--psnr-views", type=int, default=4, help="views for fidelity PSNR (default 4)")
@@ -130,13 +130,17 @@ def _camera_path(text: str | None):
     if text is None:
         return None
     if text.startswith("orbit:"):
+        from splatcast.render.camera import parse_up
+
+        seconds, _, up = text.removeprefix("orbit:").partition(":")
         try:
-            period = float(text.removeprefix("orbit:"))
-        except ValueError:
+            period = float(seconds)
+            up_axis = parse_up(up or "-y")
+        except (ValueError, SplatcastError):
             period = float("nan")
         if not 0 < period < 1e6:
-            raise SplatcastError(f"--camera-path {text!r}: expected orbit:SECONDS with SECONDS > 0")
-        return lambda index: CameraPath.orbit(index.grid_min, index.grid_max, period)
+            raise SplatcastError(f"--camera-path {text!r}: expected orbit:SECONDS[:UP] with SECONDS > 0, UP e.g. +z")
+        return lambda index: CameraPath.orbit(index.grid_min, index.grid_max, period, up=up_axis)
     return CameraPath.load(text)
 
 

@@ -20,11 +20,8 @@ def is_built() -> bool:
     return (STATIC_DIR / "index.html").is_file()
 
 
-def unplayable_reason(entropy: str, tiles: int = 1) -> str | None:
-    """Why the web player cannot play a stream coded with ``entropy`` in ``tiles`` tiles (None if it can)."""
-    if tiles > 1:  # the JS decoder reads tiled files; the player's fetch loop does not schedule tiles yet
-        return ("the web player does not stream tiled (4.0) files yet: play them with `splatcast play`, re-encode "
-                "without --tile-gaussians, or pass --allow-unplayable to package it anyway")
+def unplayable_reason(entropy: str) -> str | None:
+    """Why the web player cannot play a stream coded with ``entropy`` (None if it can)."""
     if entropy in PLAYABLE_ENTROPY:
         return None
     return (f"the web player cannot decode entropy back-end {entropy!r} (it reads {', '.join(PLAYABLE_ENTROPY)}); "
