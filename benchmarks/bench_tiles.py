@@ -44,14 +44,14 @@ def _layers(scene: str):
     return clouds if len(clouds) > 1 else derive_layers(clouds[0], 3)
 
 
-def _encode(layers, tile_gaussians: int, chunks: int, out: Path, reuse: bool = False) -> bytes:
+def _encode(layers, tile_gaussians: int, chunks: int, out: Path, reuse: bool = False, growth: float = 1.0) -> bytes:
     from splatcast.codec import EncoderConfig, encode
 
-    path = out / f"tiles{tile_gaussians}_c{chunks}.splc"
+    path = out / f"tiles{tile_gaussians}_c{chunks}_g{growth:g}.splc"
     if reuse and path.exists():
         return path.read_bytes()
     t0 = time.perf_counter()
-    data = encode(layers, EncoderConfig(chunks=chunks, tile_gaussians=tile_gaussians))
+    data = encode(layers, EncoderConfig(chunks=chunks, chunk_growth=growth, tile_gaussians=tile_gaussians))
     path.write_bytes(data)
     print(f"encoded {path.name}: {len(data):,} B in {time.perf_counter() - t0:.1f} s", flush=True)
     return data
@@ -155,6 +155,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mbps", type=float, default=4.0)
     ap.add_argument("--tile-gaussians", type=int, default=60000)
     ap.add_argument("--tile-chunks", type=int, default=4, help="chunks per tile and layer (untiled: 8 per layer)")
+    ap.add_argument("--tile-growth", type=float, default=1.0, help="chunk growth inside a tile (encode --chunk-growth)")
     ap.add_argument("--out", default="/tmp/bench_tiles")
     ap.add_argument("--samples", type=int, default=30, help="times at which the orbit run is rendered")
     ap.add_argument("--reuse", action="store_true", help="reuse the encoded files of an earlier run in --out")
@@ -166,7 +167,7 @@ def main(argv=None) -> int:
     layers = _layers(args.scene)
     source = layers[-1]
     plain = _encode(layers, 0, 8, out, args.reuse)
-    tiled = _encode(layers, args.tile_gaussians, args.tile_chunks, out, args.reuse)
+    tiled = _encode(layers, args.tile_gaussians, args.tile_chunks, out, args.reuse, args.tile_growth)
     report = {"scene": args.scene, "mbps": args.mbps, "bytes_untiled": len(plain), "bytes_tiled": len(tiled),
               "tiles": read_index(tiled).tile_count, "byte_ratio": len(tiled) / len(plain)}
 
@@ -205,7 +206,8 @@ def main(argv=None) -> int:
     for name, data in (("untiled", plain), ("tiled", tiled)):
         states[name] = _on_screen(_session(data, out, f"{name}-orbit", args.mbps, path))
     refs = {}
-    times = np.linspace(0.0, period, args.samples)
+    end = max(seq[-1][0] for seq in states.values())  # both sessions complete at the last sample
+    times = np.linspace(0.0, end, args.samples)
     rows = []
     for t in times:
         cam_t = path.at(t)
