@@ -4,12 +4,13 @@ schema, parsed back into the tiles the index holds; each tile's box contains the
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 import numpy as np
 import pytest
 from splc_real import make_real_stream
-from test_packaging import _assert_valid, check_mpd_against_index
+from test_packaging import _assert_valid
 
 from splatcast.codec import ProgressiveDecoder, decode, read_index
 from splatcast.dash.layout import SCHEME_TILE, build_mpd, check_index_matches, interpret_mpd
@@ -35,14 +36,22 @@ def test_tiled_mpd_validates_and_round_trips(tiled_stream):
     manifest = interpret_mpd(mpd)
     check_index_matches(manifest, index)
     assert [t.tile for t in manifest.tiles] == list(range(index.tile_count))
+    duration = mpd.media_presentation_duration_s
     for t, aset in enumerate(sets):
-        # each tile's set is exactly what an untiled stream of the tile's view would get (ids prefixed)
+        # each tile's set: a Representation per layer of the tile's view, bandwidth = header + the tile's layers
+        # up to it, dependencies on the same tile's lower layers, no SubRepresentations (the index lists them)
         view = index.tile_view(t)
-        single = dataclasses.replace(mpd, periods=[dataclasses.replace(mpd.periods[0], adaptation_sets=[aset])])
-        for rep in aset.representations:
-            rep.id = rep.id.removeprefix(f"T{t}")
-            rep.dependency_id = [d.removeprefix(f"T{t}") for d in rep.dependency_id]
-        check_mpd_against_index(single, view, "scene.splc")
+        total = index.header_bytes
+        assert [r.id for r in aset.representations] == [f"T{t}L{j}" for j in range(len(view.layers))]
+        for j, rep in enumerate(aset.representations):
+            total += sum(c.full_bytes for c in view.layers[j].chunks)
+            assert rep.dependency_id == [f"T{t}L{i}" for i in range(j)]
+            assert rep.bandwidth == math.ceil(total * 8 / duration)
+            assert rep.base_urls == ["scene.splc"] and rep.segment_base.index_range == (0, index.header_bytes - 1)
+            assert rep.sub_representations == []
+        assert [ml.chunks for ml in manifest.tiles[t].layers] == [len(li.chunks) for li in view.layers]
+    # compact: a tile costs a few hundred bytes of MPD per layer, whatever its chunk count
+    assert len(mpd_bytes) < 1200 * index.tile_count * len(index.layers)
 
 
 def test_tile_boxes_contain_their_gaussians(tiled_stream):
@@ -71,6 +80,12 @@ def test_tile_mpd_disagreements_are_refused(tiled_stream):
         interpret_mpd(parse_mpd(bad.encode()))
     bad = re.sub(r'(schemeIdUri="%s" value="[^"]*min=)[^,"]*' % re.escape(SCHEME_TILE), r"\1nan 0 0", text, count=1)
     with pytest.raises(ManifestError, match="three finite numbers"):
+        interpret_mpd(parse_mpd(bad.encode()))
+    # a tile's set with operating points (an untiled set's SubRepresentations) is not one this client wrote
+    untiled_mpd = write_mpd(build_mpd(dataclasses.replace(index, tile_boxes=None), "scene.splc")).decode()
+    subrep = re.search(r"<SubRepresentation .*?</SubRepresentation>", untiled_mpd, re.S).group(0)
+    bad = text.replace("</Representation>", subrep + "</Representation>", 1)
+    with pytest.raises(ManifestError, match="no SubRepresentations"):
         interpret_mpd(parse_mpd(bad.encode()))
     # a set without the tile descriptor beside tiled ones
     bad = text.replace(f'<SupplementalProperty schemeIdUri="{SCHEME_TILE}"', '<SupplementalProperty schemeIdUri="x"', 1)
