@@ -515,5 +515,6 @@ def _check_layers(manifest_layers, index, duration_s: float, what: str) -> None:
             recorded = fidelity_db(_op_fidelity_code(il.chunks[op.chunks - 1], op.refine))
             if op.fidelity_db is not None and (recorded is None or abs(recorded - op.fidelity_db) > 0.005):
                 raise ManifestError(
-                    f"{what}layer {ml.layer} level {op.level}: MPD fidelity {op.fidelity_db} != {recorded} from the index"
+                    f"{what}layer {ml.layer} level {op.level}: MPD fidelity {op.fidelity_db} != {recorded} from the "
+                    "index"
                 )

@@ -284,7 +284,7 @@ class _TileStates:
     """Per tile: chunks received per layer and those only by their dc part, to know each step's recorded
     fidelity before fetching it (the scheduler's gain) and after applying it."""
 
-    def __init__(self, index, n_layers: int):
+    def __init__(self, index):
         tiled = getattr(index, "tile_boxes", None) is not None
         self.views = [index.tile_view(t) for t in range(index.tile_count)] if tiled else [index]
         self.received = [[0] * len(index.layers) for _ in self.views]
@@ -373,7 +373,7 @@ async def play_stream(
     pieces: list[Piece] = []
     received = len(header)
     layer_times: list[float | None] = [None] * len(index.layers)
-    applied = _TileStates(index, n_layers)
+    applied = _TileStates(index)
     first_render = None
     displays = [MonotoneDisplay(view) for view in applied.views]  # per tile (one for an untiled stream)
     for display in displays:
@@ -400,7 +400,7 @@ async def play_stream(
         if callable(camera_path):  # made from the stream (e.g. an orbit around its box)
             camera_path = camera_path(index)
 
-        drawn = _TileStates(index, n_layers)  # what the scheduler has handed out (ahead of `applied` by a step)
+        drawn = _TileStates(index)  # what the scheduler has handed out (ahead of `applied` by a step)
 
         passes = [_passes(view, n_layers, abr, estimator, t) for t, view in enumerate(drawn.views)]
         later = _later_layers(drawn.views, n_layers)

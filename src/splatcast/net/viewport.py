@@ -1,19 +1,20 @@
 """View-aware scheduling of a tiled stream (docs/streaming.md, "View-dependent streaming").
 
-A tiled stream (docs/format.md 1.7) is one progressive stream per tile. The client keeps each tile's next piece
-(from the same per-layer plan as an untiled stream) and fetches, at every step, the piece of highest utility
+A tiled stream (docs/format.md 1.7) is one progressive stream per tile. The client keeps each tile's rest of
+stream (the same per-layer passes as an untiled stream) and fetches, at every step, the piece of highest utility
 
-    utility = visibility(tile, camera now) x error removed (from the index's fidelity) / bytes
+    utility = visibility(tile, camera now) x error removed (from the index's fidelity) per byte
 
-where visibility is 1 / (1 + distance / tile size) for a tile whose box meets the camera's frustum and
-OUT_OF_VIEW for one that does not. The error of a tile's state is the mean squared error its recorded fidelity
-stands for (10^(-dB/10); nothing received: 1), because a view's errors add up over its pixels: a coarse tile
-gains more from its next layer than a fine one from its last refinement, whatever their dB. OUT_OF_VIEW is tiny
-but not zero: a tile's first chunk (nothing -> a coarse picture, almost all of its error) still outranks the
-refinements in view, so a coarse scene exists everywhere early and a turning camera never finds a hole. The camera comes from a
-:class:`CameraPath` (``play --camera-path``: keyframes in a JSON file, or an orbit); a scripted path is known
-ahead, so a tile's visibility is the best over the next LOOKAHEAD_S seconds of the path (weighted by how soon).
-The ranking is recomputed before every request, so a turning camera re-ranks what is fetched next.
+Visibility is the share of the image the tile's box covers (floored at IN_VIEW_FLOOR) when the box meets the
+camera's frustum, OUT_OF_VIEW when it does not. The error of a tile's state is the mean squared error its
+recorded fidelity stands for (10^(-dB/10); nothing received: 1), because a view's errors add up over its pixels:
+a coarse tile gains more from its next layer than a fine one from its last refinement, whatever their dB.
+OUT_OF_VIEW is tiny but not zero: a tile's first chunk (nothing -> a coarse picture, almost all of its error)
+still outranks the refinements in view, so a coarse scene exists everywhere early and a turning camera never
+finds a hole. The camera comes from a :class:`CameraPath` (``play --camera-path``: keyframes in a JSON file, or
+an orbit); a scripted path is known ahead, so a tile's visibility is the best over the next LOOKAHEAD_S seconds
+of the path (weighted by how soon). The ranking is recomputed before every request, so a turning camera re-ranks
+what is fetched next.
 """
 
 from __future__ import annotations
@@ -160,8 +161,9 @@ class TileScheduler:
     has been handed out so far; ``now()`` the session clock; ``path`` the viewer's cameras (None: file order).
 
     A piece's gain is measured over the rest of the tile's stream: the best (error on screen now - error after the
-    piece and the ones after it, up to some point) / their bytes, the tile's later layers counted as full passes. Refinements that show only once a layer is far enough in (display_from, docs/format.md 5), or that only
-    open the way to the next layer, would otherwise never look worth fetching."""
+    piece and the ones after it, up to some point) / their bytes, the tile's later layers counted as full passes.
+    Refinements that show only once a layer is far enough in (display_from, docs/format.md 5), or that only open
+    the way to the next layer, would otherwise never look worth fetching."""
 
     def __init__(self, passes: list, boxes: list, path: CameraPath | None, now, fidelity_after, later=None,
                  lookahead_s: float = LOOKAHEAD_S):
