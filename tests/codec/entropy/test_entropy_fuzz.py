@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from entropy_streams import laplace_residuals, modes, morton_deltas, vq_indices
@@ -155,10 +157,22 @@ def test_ctrl_c_interrupts_a_hanging_paq_decode(monkeypatch):
     pytest.importorskip("paq")
     payload = encode_stream(np.arange(100, dtype=np.int32), "paq")
     monkeypatch.setattr(paq_backend, "_paq", lambda: _HangingPaq)
+    # the kernel may hand a process-directed SIGINT to any thread that does not block it (as in `play`, whose
+    # decoder runs in a worker thread): then no syscall of this thread is interrupted, yet the decode must stop at
+    # once, not at its time limit. Blocking SIGINT in this thread while a waiting thread and the timer's do not
+    # makes the kernel deliver it elsewhere every time.
+    idle = threading.Event()
+    waiter = threading.Thread(target=idle.wait, daemon=True)
+    waiter.start()
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    t0 = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
             decode_stream(payload, "paq", 100, np.int32)
+        assert time.monotonic() - t0 < 2.0
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         timer.cancel()
+        idle.set()

@@ -119,7 +119,9 @@ def _decompress_guarded(body: bytes, size: int) -> bytes:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LimitError(f"paq payload: the decoder ran past {limit_s:.0f} s for {size} bytes (crafted input?)")
-            ready, _, _ = select.select([r], [], [], left)
+            # short waits: a Ctrl-C that the kernel hands to another thread interrupts no syscall here, and its
+            # Python handler (KeyboardInterrupt) only runs once this thread is back in the interpreter
+            ready, _, _ = select.select([r], [], [], min(left, 0.1))
             if not ready:
                 continue
             piece = os.read(r, 1 << 20)
