@@ -166,6 +166,9 @@ def test_ctrl_c_interrupts_a_hanging_paq_decode(monkeypatch):
     waiter.start()
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
+    # a shell that starts a job in the background without job control makes it ignore SIGINT: Python then never
+    # raises KeyboardInterrupt, so the test puts the interpreter's own handler in place
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     t0 = time.monotonic()
     try:
@@ -174,5 +177,6 @@ def test_ctrl_c_interrupts_a_hanging_paq_decode(monkeypatch):
         assert time.monotonic() - t0 < 2.0
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        signal.signal(signal.SIGINT, old_handler)
         timer.cancel()
         idle.set()
