@@ -88,3 +88,22 @@ def test_share_serves_the_player_and_prints_where(scene):
             proc.kill()
     stages = proc.stderr.read()
     assert "[1/4]" in stages and "[4/4]" in stages and "Traceback" not in stages
+
+
+@needs_player
+def test_share_tiles_a_scene_for_view_dependent_streaming(scene, tmp_path, capsys):
+    from splatcast.codec import decode, read_index
+    from splatcast.dash.layout import check_index_matches, interpret_mpd
+    from splatcast.dash.mpd import parse_mpd
+
+    site = tmp_path / "site"
+    assert main(["share", str(scene), "--out", str(site), "--no-serve", "--tiles", "400"]) == 0
+    data = (site / "bench.splc").read_bytes()
+    index = read_index(data)
+    assert index.version[0] == 4 and index.tile_count >= 4
+    manifest = interpret_mpd(parse_mpd((site / "manifest.mpd").read_bytes()))
+    check_index_matches(manifest, index)
+    assert len(manifest.tiles) == index.tile_count
+    assert len(decode(data)) == len(lab_bench(3000, 2))
+    assert main(["share", str(scene), "--out", str(tmp_path / "x"), "--no-serve", "--tiles", "-1"]) == 2
+    assert "--tiles" in capsys.readouterr().err

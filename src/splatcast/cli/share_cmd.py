@@ -34,6 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
                         help="axes of an SPZ input: rub = the SPZ specification (default), raw = as splat-transform "
                              "3.x writes SPZ (its files show upside down otherwise)")
+    parser.add_argument("--tiles", type=int, default=0, metavar="N",
+                        help="split a large scene into spatial tiles of about N Gaussians, streamed in the order "
+                             "each student's view needs them (e.g. 15000; default 0: untiled)")
     parser.add_argument("--title", default=None, help="title shown by the player (default: the input's name)")
     parser.add_argument("--iterations", type=int, default=7000, help="training iterations, photos only (default 7000)")
     parser.add_argument("--resolution", type=int, default=200, help="training image side, photos only (default 200)")
@@ -82,6 +85,8 @@ def run(args) -> int:
         raise FileNotFoundError(2, "No such file or directory", str(src))
     if args.layers < 1:
         raise SplatcastError(f"--layers={args.layers} must be >= 1")
+    if args.tiles < 0:
+        raise SplatcastError(f"--tiles={args.tiles} must be 0 (untiled) or a Gaussian count")
     if not 0 <= args.port <= 65535:
         raise SplatcastError(f"--port={args.port} must be in 0..65535")
     if args.no_serve and not args.out:
@@ -108,7 +113,7 @@ def run(args) -> int:
         facts["gaussians"] = [len(c) for c in layers]
         _say(f"[2/4] encoding {len(layers)} layers ({', '.join(f'{n:,}' for n in facts['gaussians'])} Gaussians)")
         with progress(len(layers), "encode", unit="layer") as bar:
-            data = encode_for_player(layers, progress=lambda i: bar.update(1))
+            data = encode_for_player(layers, progress=lambda i: bar.update(1), tile_gaussians=args.tiles)
         site = work / "site"
         _say(f"[3/4] writing the player site ({len(data):,} bytes of stream)")
         facts |= write_site(data, name, site, title)
