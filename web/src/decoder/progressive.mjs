@@ -1,5 +1,6 @@
 // Chunk-by-chunk decoding (docs/format.md sections 3-5); mirrors splatcast.codec.decoder.ProgressiveDecoder.
-import { checkCrc, fidelityDb, readIndex, STREAM, STREAM_NAMES, tileView, unpackStreams } from "./container.mjs";
+import { checkCrc, readIndex, STREAM, STREAM_NAMES, tileView, unpackStreams } from "./container.mjs";
+import { recordedFidelity } from "./fidelity.mjs";
 import { SUPPORTED, decodeStream } from "./backends.mjs";
 import { BitstreamError, BitstreamFormatError, TruncatedError } from "./errors.mjs";
 import { colourUndelta, streamContext } from "./features.mjs";
@@ -351,25 +352,9 @@ export class TileDecoder {
     return started;
   }
 
-  /**
-   * The index's fidelity (dB, Infinity = the top layer) of what cloud() shows now (format.md section 5), or null
-   * when the file does not say or the state is none of the measured ones (full pass, dc sweep, upgrade sweep).
-   */
+  /** The index's fidelity (dB, Infinity = the top layer) of what cloud() shows now, or null (fidelity.mjs). */
   stateFidelity() {
-    const started = this.started();
-    if (!started.length) return null;
-    const t = started[started.length - 1];
-    const L = this.layers, chunks = this.index.layers[t].chunks;
-    for (let j = 0; j < t; j++) if (L[j].received < L[j].n || L[j].pending.size) return null;
-    if (!chunks.length) return null;
-    const c = L[t].received, waiting = [...L[t].pending.keys()].sort((a, b) => a - b);
-    const run = (from) => waiting.length === c - from && waiting.every((k, i) => k === from + i);
-    let code;
-    if (!waiting.length) code = chunks[c - 1].fidelityFull;
-    else if (run(0)) code = chunks[c - 1].fidelityDc;
-    else if (c === chunks.length && run(waiting[0])) code = chunks[waiting[0] - 1].fidelityUpgraded;
-    else return null;
-    return fidelityDb(code);
+    return recordedFidelity(this.index, this.layers.map((s) => s.received), this.layers.map((s) => new Set(s.pending.keys())));
   }
 
   /** What to show now (format.md section 5), same rows and order as the Python ProgressiveDecoder.cloud(). */

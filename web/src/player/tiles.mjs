@@ -3,8 +3,10 @@
 // ranked by  visibility(tile, camera now) x error removed / bytes  (the mean squared error 10^(-dB/10) of the
 // recorded fidelity, over the rest of the tile's stream) before every request; a tile outside the frustum has the
 // tiny visibility OUT_OF_VIEW.
-import { fidelityDb, tileView } from "../decoder/container.mjs";
+import { tileView } from "../decoder/container.mjs";
+import { recordedFidelity } from "../decoder/fidelity.mjs";
 
+export { recordedFidelity }; // (tests)
 export const OUT_OF_VIEW = 1e-3; // a tile's first chunk still outranks the refinements in view: no holes when the camera turns
 const IN_VIEW_FLOOR = 0.1;
 const NEAR = 1e-3; // a corner this close to the camera's plane (or behind it) makes the box fill the view
@@ -53,29 +55,6 @@ export function boxVisibility(box, camera) {
   if (!any.every(Boolean)) return OUT_OF_VIEW;
   const share = behind ? 1 : ((x1 - x0) * (y1 - y0)) / 4;
   return IN_VIEW_FLOOR + (1 - IN_VIEW_FLOOR) * share;
-}
-
-/** format.md 5 (splatcast.codec.fidelity.state_fidelity): the recorded fidelity of a tile's state, or null. */
-export function recordedFidelity(view, received, pending) {
-  const L = view.layers;
-  const started = [];
-  for (let j = 0; j < L.length; j++) {
-    const below = L.slice(0, j).every((l, i) => received[i] === l.chunks.length);
-    if (received[j] || (L[j].chunks.length === 0 && below)) started.push(j);
-  }
-  if (!started.length) return null;
-  const t = started[started.length - 1];
-  const chunks = L[t].chunks;
-  for (let j = 0; j < t; j++) if (received[j] < L[j].chunks.length || pending[j].size) return null;
-  if (!chunks.length) return null;
-  const c = received[t], waiting = [...pending[t]].sort((a, b) => a - b);
-  const run = (from) => waiting.length === c - from && waiting.every((k, i) => k === from + i);
-  let code;
-  if (!waiting.length) code = chunks[c - 1].fidelityFull;
-  else if (run(0)) code = chunks[c - 1].fidelityDc;
-  else if (c === chunks.length && run(waiting[0])) code = chunks[waiting[0] - 1].fidelityUpgraded;
-  else return null;
-  return fidelityDb(code);
 }
 
 /** Received chunks and dc-only ones per layer, of one tile, as steps are handed out. */
