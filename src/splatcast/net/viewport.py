@@ -19,6 +19,7 @@ what is fetched next.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from dataclasses import dataclass
@@ -51,14 +52,10 @@ class CameraPath:
         if not keyframes:
             raise SplatcastError("camera path: needs at least one keyframe")
         self.keyframes = sorted(keyframes, key=lambda k: k.t_s)
+        self._times = [k.t_s for k in self.keyframes]
 
     def at(self, t_s: float):
-        cam = self.keyframes[0].camera
-        for k in self.keyframes:
-            if k.t_s > t_s:
-                break
-            cam = k.camera
-        return cam
+        return self.keyframes[max(bisect.bisect_right(self._times, t_s) - 1, 0)].camera
 
     @classmethod
     def fixed(cls, camera) -> "CameraPath":
