@@ -104,10 +104,22 @@ def _loopback_session(data: bytes, out: Path, name: str, mbps: float, camera_pat
 
 
 def _on_screen(result):
-    """[(t, cloud on screen)] after every piece of a session."""
+    """Yield (t, cloud on screen) after every piece of a session (one at a time: a 128-tile session has ~800 states
+    of up to 500k Gaussians, too many to hold at once)."""
     from splatcast.net.client import replay_shown
 
-    return [(row["t_s"], cloud) for row, cloud in zip(result.timeline, replay_shown(result.header, result.pieces))]
+    for row, cloud in zip(result.timeline, replay_shown(result.header, result.pieces)):
+        yield row["t_s"], cloud
+
+
+def _shown_at(result, times):
+    """Yield (t, cloud on screen at t) for increasing ``times`` (None before the first state)."""
+    states = _on_screen(result)
+    current, upcoming = None, next(states, None)
+    for t in times:
+        while upcoming is not None and upcoming[0] <= t:
+            current, upcoming = upcoming[1], next(states, None)
+        yield t, current
 
 
 def _view(reference, fraction: float = 1 / 3, size: int = 160):
@@ -202,22 +214,18 @@ def main(argv=None) -> int:
     period = fixed["untiled"]["time_to_full_s"]
     lo, hi = source.robust_bounds()
     path = CameraPath.orbit(lo, hi, period, steps=24, width=128, height=128, up=parse_up(guess_up_axis(source)))
-    states = {}
-    for name, data in (("untiled", plain), ("tiled", tiled)):
-        states[name] = _on_screen(_session(data, out, f"{name}-orbit", args.mbps, path))
-    refs = {}
-    end = max(seq[-1][0] for seq in states.values())  # both sessions complete at the last sample
+    sessions = {name: _session(data, out, f"{name}-orbit", args.mbps, path)
+                for name, data in (("untiled", plain), ("tiled", tiled))}
+    end = max(r.timeline[-1]["t_s"] for r in sessions.values())  # both sessions complete at the last sample
     times = np.linspace(0.0, end, args.samples)
-    rows = []
-    for t in times:
-        cam_t = path.at(t)
-        if id(cam_t) not in refs:
-            refs[id(cam_t)] = render(source, cam_t)
-        row = {"t_s": round(float(t), 3)}
-        for name, seq in states.items():
-            shown = [c for ts, c in seq if ts <= t]
-            row[name] = _psnr(refs[id(cam_t)], shown[-1], cam_t) if shown else 0.0
-        rows.append(row)
+    refs = {}
+    rows = [{"t_s": round(float(t), 3)} for t in times]
+    for name, result in sessions.items():
+        for row, (t, shown) in zip(rows, _shown_at(result, times)):
+            cam_t = path.at(t)
+            if id(cam_t) not in refs:
+                refs[id(cam_t)] = render(source, cam_t)
+            row[name] = _psnr(refs[id(cam_t)], shown, cam_t) if shown is not None else 0.0
     diffs = [r["tiled"] - r["untiled"] for r in rows if r["untiled"] > 0 or r["tiled"] > 0]
     report["orbit"] = {"rows": rows, "min_diff_db": min(diffs), "mean_diff_db": float(np.mean(diffs)),
                        "mean_untiled_db": float(np.mean([r["untiled"] for r in rows])),
