@@ -139,6 +139,16 @@ def _view(reference, fraction: float = 1 / 3, size: int = 160):
     raise SystemExit("bench_tiles: no orbit view holds at most a third of the scene")
 
 
+def _tiles_met(index, cam) -> dict:
+    """How many tiles the camera's frustum meets, and their share of the top layer's Gaussians: about the least
+    share of the stream a view must wait for when tiles are culled by their boxes."""
+    from splatcast.net.viewport import OUT_OF_VIEW, box_visibility, tile_boxes_in_scene
+
+    met = [box_visibility(lo, hi, cam) > OUT_OF_VIEW for lo, hi in tile_boxes_in_scene(index)]
+    top = [index.tile_view(t).layers[-1].gaussians for t in range(index.tile_count)]
+    return {"tiles": int(sum(met)), "gaussian_share": sum(g for g, m in zip(top, met) if m) / max(sum(top), 1)}
+
+
 def _psnr(reference_image, cloud, cam) -> float:
     from splatcast.render.metrics import psnr
     from splatcast.render.rasterize import render
@@ -186,6 +196,10 @@ def main(argv=None) -> int:
     # 1. a fixed view of part of the scene
     share, cam = _view(source)
     ref = render(source, cam)
+    met = _tiles_met(read_index(tiled), cam)
+    report["tiles_met"] = met
+    print(f"the fixed view's frustum meets {met['tiles']} of {report['tiles']} tiles, holding "
+          f"{met['gaussian_share']:.0%} of the top layer's Gaussians ({share:.0%} are in view)", flush=True)
     fixed = {}
     for name, data in (("untiled", plain), ("tiled", tiled)):
         result = _session(data, out, name, args.mbps, CameraPath.fixed(cam))

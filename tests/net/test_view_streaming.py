@@ -51,6 +51,7 @@ def _camera_facing(lo, hi, centre_of_scene, width=128):
 def test_frustum_test_never_misses_a_visible_box():
     rng = np.random.default_rng(0)
     cam = Camera.look_at([0, 0, -4.0], [0, 0, 0], [0, -1.0, 0], 64, 48, 50.0)
+    checked = 0
     for _ in range(300):
         lo = rng.uniform(-6, 6, 3)
         hi = lo + rng.uniform(0.05, 3, 3)
@@ -58,7 +59,9 @@ def test_frustum_test_never_misses_a_visible_box():
         uv, z = cam.project(pts)
         seen = ((z > 1e-3) & (uv[:, 0] >= 0) & (uv[:, 0] < 64) & (uv[:, 1] >= 0) & (uv[:, 1] < 48)).any()
         if seen:  # a box with a visible point is never called out of view (the test is conservative)
+            checked += 1
             assert box_visibility(lo, hi, cam) > OUT_OF_VIEW
+    assert checked > 20  # the sample does hold visible boxes
     assert box_visibility([-1, -1, -9], [1, 1, -8], cam) == OUT_OF_VIEW  # behind the camera
 
 

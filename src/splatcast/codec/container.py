@@ -198,9 +198,17 @@ class StreamIndex:
         return replace(self, layers=layers, tile_boxes=None, box=self.tile_boxes[t])
 
 
-def join_tiles(views: list[StreamIndex], boxes: np.ndarray) -> StreamIndex:
+def tile_views(index) -> list:
+    """Every tile's view of ``index`` (one for an untiled index, or for an object of StreamIndex's shape)."""
+    if getattr(index, "tile_boxes", None) is None:
+        return [index]
+    return [index.tile_view(t) for t in range(index.tile_count)]
+
+
+def join_tiles(views: list[StreamIndex], boxes: np.ndarray, chunk_counts=None) -> StreamIndex:
     """The tiled index of untiled per-tile indexes (same file fields, layer codings and codebooks); one view and
-    no boxes: that view itself (an untiled file)."""
+    no boxes: that view itself (an untiled file). ``chunk_counts[j][t]``: tile t's chunks of layer j, when the
+    views' chunk lists are still to be written (write_file makes them); default: their lengths."""
     if boxes is None:
         if len(views) != 1:
             raise ValueError("several tiles need their boxes")
@@ -214,10 +222,10 @@ def join_tiles(views: list[StreamIndex], boxes: np.ndarray) -> StreamIndex:
                 p.codebook, layer.codebook
             ):
                 raise ValueError(f"layer {j}: tiles disagree on coding, SH degree, k or codebook")
+        counts = [len(p.chunks) for p in parts] if chunk_counts is None else list(chunk_counts[j])
         layers.append(
             LayerIndex(j, sum(p.gaussians for p in parts), [c for p in parts for c in p.chunks], layer.coding,
-                       layer.sh_degree, layer.knn_k, layer.codebook, 0, [len(p.chunks) for p in parts],
-                       [p.display_from for p in parts])
+                       layer.sh_degree, layer.knn_k, layer.codebook, 0, counts, [p.display_from for p in parts])
         )
     return replace(first, layers=layers, tile_boxes=np.asarray(boxes, np.int64), box=None)
 

@@ -69,7 +69,7 @@ class ProgressiveDecoder:
     def __init__(self, header: bytes):
         self.index = ct.read_index(header)
         self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
-        self.tiles = [TileDecoder(self.index.tile_view(t), self.stats) for t in range(self.index.tile_count)]
+        self.tiles = [TileDecoder(view, self.stats) for view in ct.tile_views(self.index)]
 
     @property
     def tiled(self) -> bool:

@@ -252,10 +252,9 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
                 st["joint"], st["dc_bytes"] = True, st["bytes"]
 
     def write(fidelity=None) -> tuple[ct.StreamIndex, bytes]:
-        index = ct.join_tiles(views, boxes)
-        if boxes is not None:  # the views' chunk entries are made by write_file: count the payloads
-            for li, layer in enumerate(index.layers):
-                layer.tile_chunks = [len(payloads[t][li]) for t in range(n_tiles)]
+        # (the views' chunk entries are made by write_file: their counts are the payloads')
+        counts = [[len(payloads[t][li]) for t in range(n_tiles)] for li in range(len(layers))]
+        index = ct.join_tiles(views, boxes, counts)
         flat = [[c for t in range(n_tiles) for c in payloads[t][li]] for li in range(len(layers))]
         fid = None if fidelity is None else [[e for t in range(n_tiles) for e in fidelity[t][li]]
                                               for li in range(len(layers))]

@@ -66,7 +66,6 @@ def measure_states(
     untiled file is its own tile 0), against the tile's top layer. ``reference``: that top layer decoded when the
     caller has it (the encoder does), else it is decoded here."""
     from splatcast.codec.decoder import ProgressiveDecoder, decode_progressive
-
     from splatcast.render.metrics import FidelityScorer
 
     if reference is None:

@@ -65,14 +65,15 @@ def _tiles(idx) -> list[dict] | None:
     if idx.tile_boxes is None:
         return None
     from splatcast.codec.quantize import Grid
+    from splatcast.codec.tiles import box_bounds
 
     grid = Grid(idx.grid_min, idx.grid_max, idx.pos_bits)
     out = []
     for t, box in enumerate(idx.tile_boxes):
-        lo, hi = grid.dequantize(box[0][None]), grid.dequantize(box[1][None])
+        lo, hi = box_bounds(box, grid)
         view = idx.tile_view(t)
         out.append({"index": t, "grid_lo": box[0].tolist(), "grid_hi": box[1].tolist(),
-                    "min": [float(v) for v in lo[0]], "max": [float(v) for v in hi[0]],
+                    "min": [float(v) for v in lo], "max": [float(v) for v in hi],
                     "gaussians": [layer.gaussians for layer in view.layers],
                     "bytes": sum(layer.total_bytes for layer in view.layers)})
     return out

@@ -285,8 +285,9 @@ class _TileStates:
     fidelity before fetching it (the scheduler's gain) and after applying it."""
 
     def __init__(self, index):
-        tiled = getattr(index, "tile_boxes", None) is not None
-        self.views = [index.tile_view(t) for t in range(index.tile_count)] if tiled else [index]
+        from splatcast.codec.container import tile_views
+
+        self.views = tile_views(index)
         self.received = [[0] * len(index.layers) for _ in self.views]
         self.pending = [[set() for _ in index.layers] for _ in self.views]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from splatcast.codec.container import tile_views
 from splatcast.codec.fidelity import state_fidelity
 from splatcast.dash.layout import build_mpd
 from splatcast.dash.mpd import write_mpd
@@ -101,8 +102,7 @@ class _CountingDecoder:
     def __init__(self, index):
         self.index = index
         self.tiled = getattr(index, "tile_boxes", None) is not None
-        self.tiles = [_CountingTile(index.tile_view(t)) for t in range(index.tile_count)] if self.tiled else [
-            _CountingTile(index)]
+        self.tiles = [_CountingTile(view) for view in tile_views(index)]
 
     def tile(self, t):
         return self.tiles[t]
