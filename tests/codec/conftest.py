@@ -1,9 +1,9 @@
-"""Fixtures of the codec tests: synthetic quality layers (codec_synthetic)."""
+"""Fixtures of the codec tests: synthetic quality layers (tests/fixtures/synthetic.py)."""
 
 from __future__ import annotations
 
 import pytest
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from splatcast.codec import EncoderConfig, ProgressiveDecoder, decode, read_index
-from splatcast.codec import container as ct
 from splatcast.codec.decoder import decode_progressive
 from splatcast.codec.encoder import encode_layers
 from splatcast.codec.knn import knn, knn_reference
@@ -18,7 +17,7 @@ from splatcast.codec.quantize import Grid, dequantize
 from splatcast.errors import BitstreamError, TruncatedError
 from splatcast.scene.cloud import GaussianCloud
 
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 FAST = dict(entropy="zstd", chunks=3)
 
@@ -85,7 +84,8 @@ def test_morton_and_chunks():
     assert chunk_bounds(10, 3) == [(0, 3), (3, 6), (6, 10)]
 
 
-@pytest.mark.parametrize("n,m,g", [(125000, 8, 1.5), (1000, 8, 2.0), (10, 8, 2.0), (8, 8, 4.0), (3, 8, 1.3), (0, 5, 2.0)])
+@pytest.mark.parametrize("n,m,g", [(125000, 8, 1.5), (1000, 8, 2.0), (10, 8, 2.0), (8, 8, 4.0), (3, 8, 1.3),
+                                   (0, 5, 2.0)])
 def test_growing_chunks(n, m, g):
     bounds = chunk_bounds(n, m, g)
     sizes = [b - a for a, b in bounds]
@@ -264,7 +264,7 @@ from hypothesis import strategies as st  # noqa: E402
     seed=st.integers(0, 1000),
 )
 def test_property_round_trip(sizes, degree, chunks, vq, mode, seed):
-    from codec_synthetic import random_cloud
+    from tests.fixtures.synthetic import random_cloud
 
     rng = np.random.default_rng(seed)
     layers = [random_cloud(rng, n, degree) for n in sizes]

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.cli.main import main
 

@@ -6,7 +6,7 @@ layer below's rows, which every copy must equal bit for bit."""
 from __future__ import annotations
 
 import numpy as np
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import container as ct
 from splatcast.codec.decoder import decode_progressive
@@ -56,7 +56,8 @@ def test_copies_are_their_parents_and_have_no_neighbour_search():
     parents = nbr[:, 0]
     copies = (nbr[:, 1:] == -1).all(axis=1)
     assert copies.sum() == len(layers[0])
-    assert np.array_equal(pos[copies], low_pos[parents[copies]]) and np.array_equal(feat[copies], low_feat[parents[copies]])
+    assert np.array_equal(pos[copies], low_pos[parents[copies]])
+    assert np.array_equal(feat[copies], low_feat[parents[copies]])
     # a dc-only request leaves copies complete (they have nothing in the rest part)
     partial = decode_progressive(data, 1, 3, "dc")
     ppos, pfeat = partial.layer_arrays(1)

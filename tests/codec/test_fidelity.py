@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import container as ct
 from splatcast.codec.decoder import ProgressiveDecoder, decode, decode_progressive

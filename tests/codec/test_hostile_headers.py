@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import EncoderConfig, decode, encode
 from splatcast.codec import container as ct
@@ -106,6 +106,7 @@ def test_js_reader_enforces_the_same_rules(tmp_path, small):
     for name, data in _spec_violations(small).items():
         path = tmp_path / "bad.splc"
         path.write_bytes(data)
-        res = subprocess.run([NODE, str(ROOT / "web" / "src" / "cli" / "decode.mjs"), str(path), str(tmp_path / "o.ply")],
-                             capture_output=True, text=True, timeout=60)
+        cli = ROOT / "web" / "src" / "cli" / "decode.mjs"
+        res = subprocess.run([NODE, str(cli), str(path), str(tmp_path / "o.ply")], capture_output=True, text=True,
+                             timeout=60)
         assert res.returncode == 2 and "BitstreamFormatError" in res.stderr, (name, res.stderr)

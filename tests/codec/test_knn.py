@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import EncoderConfig, decode, encode
 from splatcast.codec.knn import NeighbourIndex, knn_reference

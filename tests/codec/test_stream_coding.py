@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from codec_synthetic import synthetic_layers
+from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import container as ct
 from splatcast.codec.decoder import decode, decode_progressive
