@@ -67,7 +67,18 @@ class ProgressiveDecoder:
     """
 
     def __init__(self, header: bytes):
-        self.index = ct.read_index(header)
+        self._start(ct.read_index(header))
+
+    @classmethod
+    def from_index(cls, index: ct.StreamIndex) -> "ProgressiveDecoder":
+        """A decoder over an index already read from the header (a client checks it against its manifest first and
+        need not parse it again)."""
+        dec = cls.__new__(cls)
+        dec._start(index)
+        return dec
+
+    def _start(self, index: ct.StreamIndex) -> None:
+        self.index = index
         self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
         self.tiles = [TileDecoder(view, self.stats) for view in ct.tile_views(self.index)]
 
@@ -126,6 +137,10 @@ class ProgressiveDecoder:
         clouds = [t.cloud() for t in self.tiles]
         return clouds[0] if len(clouds) == 1 else GaussianCloud.concat(clouds)
 
+    def visible_gaussians(self) -> int:
+        """``len(self.cloud())`` without dequantizing (a client counts what is on screen after every piece)."""
+        return sum(t.visible_gaussians() for t in self.tiles)
+
     def state_fidelity(self, tile: int | None = None) -> float | None:
         """The index's fidelity (dB, inf = the tile's top layer) of what the tile shows now; None when the file does
         not say or the state is none of the measured ones (docs/format.md section 5). A tiled file's fidelity is
@@ -148,6 +163,7 @@ class TileDecoder:
         self.major = self.index.version[0]  # the stream rules (contexts, colour coding) depend on it
         self._layers = [_LayerState(len(li.chunks)) for li in self.index.layers]
         self._nindex: dict[int, NeighbourIndex] = {}
+        self._replaced: dict[int, tuple[int, np.ndarray]] = {}  # layer -> (chunks folded in, parents seen so far)
         self.stats = stats
 
     # ------------------------------------------------------------------------------------------- feeding
@@ -248,6 +264,37 @@ class TileDecoder:
         keep = np.ones(len(low), bool)
         keep[np.concatenate(self._layers[t].parents)] = False
         return GaussianCloud.concat([low[keep], top])
+
+    def visible_gaussians(self) -> int:
+        """``len(self.cloud())`` by the same rules, from counts alone (no dequantizing, no concatenation)."""
+        t = self._top_started()
+        if t is None:
+            return 0
+        if self._layers[t].received == self._layers[t].n_chunks:
+            return self._count(t)
+        if self.index.mode == "mdc":
+            done = [j for j in self._started() if self._layers[j].received == self._layers[j].n_chunks]
+            return self._count(done[-1] if done else t)
+        if self.index.layers[t].coding == ct.CODING_INTRA:
+            return self._count(t)
+        low = self._count(t - 1)
+        if self._layers[t].received < self.index.layers[t].display_from:
+            return low
+        return low - self._parents_replaced(t) + self._count(t)
+
+    def _count(self, layer: int) -> int:
+        return sum(len(p) for p in self._layers[layer].pos)
+
+    def _parents_replaced(self, layer: int) -> int:
+        """Distinct lower-layer rows that received Gaussians of ``layer`` replace (folded in chunk by chunk)."""
+        parents = self._layers[layer].parents
+        done, seen = self._replaced.get(layer, (0, None))
+        if seen is None:
+            seen = np.zeros(self._count(layer - 1), bool)
+        for p in parents[done:]:
+            seen[p] = True
+        self._replaced[layer] = (len(parents), seen)
+        return int(np.count_nonzero(seen))
 
     def state_fidelity(self) -> float | None:
         """The index's fidelity (dB, inf = the top layer) of what :meth:`cloud` shows now; None when the file does
