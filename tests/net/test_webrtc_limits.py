@@ -13,7 +13,7 @@ from splc_fake import make_fake_stream
 
 from splatcast.dash.packager import package
 from splatcast.net.server import start_server
-from splatcast.net.webrtc import WebRTCConfig, WebRTCTransport, decode_frame
+from splatcast.net.webrtc import Frame, WebRTCConfig, WebRTCTransport
 
 pytest.importorskip("aiortc")
 
@@ -88,8 +88,8 @@ def test_request_fields_are_validated_with_an_error_frame(root):
                         '{"id": 7, "path": 5}', '{"id": 7, "path": "/scene.splc", "range": [0, 1.5]}',
                         '{"id": 7, "path": "/scene.splc", "range": [0, ' + "9" * 5000 + "]}", "[" * 5000]:
                 client.channel.send(raw)
-                rid, status, last, _total, payload = decode_frame(await asyncio.wait_for(client._queue.get(), 10))
-                assert status in (400, 416) and last, (raw[:40], status, payload)
+                frame = Frame.parse(await asyncio.wait_for(client._queue.get(), 10))
+                assert frame.status in (400, 416) and frame.last, (raw[:40], frame, frame.payload)
             assert await client.fetch("/scene.splc", (3, 9)) == data[3:9]  # and the channel still serves
         finally:
             await client.close()

@@ -10,14 +10,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from splatcast.errors import NetworkError
+
 CONTENT_TYPES = {".mpd": "application/dash+xml", ".json": "application/json"}
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_PATH_CHARS = 1024
 
 
-class RequestError(Exception):
+class RequestError(NetworkError):
     """A request the server answers with a 4xx: `status` and a one-line message (`request_id`: the WebRTC request's
-    id, 0 when it is unknown)."""
+    id, 0 when it is unknown). A NetworkError, so that bad input from outside is one hierarchy (splatcast.errors)."""
 
     request_id = 0
 

@@ -10,13 +10,14 @@ maxPacketLifeTime): every byte of the bitstream is needed, in decoding order, so
 here; the latency win over HTTP comes from SCTP over UDP without a TCP+HTTP request per range and without
 head-of-line blocking across channels.
 
-Messages: a request is a text message, JSON ``{"id": u32, "path": "/x.splc", "range": [start, end_exclusive]}``
-(``range`` may be null for the whole file). A response is a sequence of binary messages, each at most
-:data:`MAX_MESSAGE_BYTES` = 16 KiB (the size every WebRTC stack interoperates with; larger messages are not
-portable), made of a 16-byte header ``<u32 id, u16 status, u8 flags (bit 0: last), u8 reserved, u64 total>``
-(little-endian; ``total`` = the body's full length) followed by payload bytes. Status 200/206 carry data; a 4xx
-carries a UTF-8 message in one message. Because the channel is ordered, the receiver appends payloads in arrival
-order and checks the sum against ``total``. Shaping (``--trace``) applies one token bucket per peer connection.
+Messages: a request (:class:`Request`) is a text message, JSON
+``{"id": u32, "path": "/x.splc", "range": [start, end_exclusive]}`` (``range`` may be null for the whole file). A
+response is a sequence of binary messages (:class:`Frame`), each at most :data:`MAX_MESSAGE_BYTES` = 16 KiB (the
+size every WebRTC stack interoperates with; larger messages are not portable), made of a 16-byte header
+``<u32 id, u16 status, u8 flags (bit 0: last), u8 reserved, u64 total>`` (little-endian; ``total`` = the body's full
+length) followed by payload bytes. Status 200/206 carry data; a 4xx carries a UTF-8 message in one message. Because
+the channel is ordered, the receiver appends payloads in arrival order and checks the sum against ``total``. Shaping
+(``--trace``) applies one token bucket per peer connection.
 
 Limits (:class:`WebRTCConfig`, docs/streaming.md "Limits"): at most ``max_peers`` peer connections; an offer
 whose connection is not up within ``handshake_timeout_s`` is closed (so offers that never complete cannot fill the
@@ -59,23 +60,42 @@ BUFFER_HIGH = 1 << 20
 BUFFER_LOW = 256 * 1024
 
 
+@dataclass(frozen=True)
+class Frame:
+    """One binary message of a response: the 16-byte header, then ``payload`` (a piece of the body, or the whole
+    UTF-8 message of a 4xx)."""
+
+    request_id: int
+    status: int
+    last: bool
+    total: int  # the body's full length
+    payload: bytes = field(default=b"", repr=False)
+
+    @classmethod
+    def parse(cls, message) -> Frame:
+        """A received message -> Frame; anything that is not one (text, short, oversized) is a NetworkError."""
+        if not isinstance(message, (bytes, bytearray, memoryview)):
+            raise NetworkError(f"data channel: expected a binary frame, got a {type(message).__name__} message")
+        if len(message) < FRAME.size:
+            raise NetworkError(
+                f"data channel: frame of {len(message)} bytes is shorter than the {FRAME.size}-byte header")
+        if len(message) > MAX_MESSAGE_BYTES:
+            raise NetworkError(f"data channel: frame of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
+        rid, status, flags, _res, total = FRAME.unpack_from(message, 0)
+        return cls(rid, status, bool(flags & FLAG_LAST), total, bytes(message[FRAME.size :]))
+
+    def __bytes__(self) -> bytes:
+        return FRAME.pack(self.request_id, self.status, FLAG_LAST if self.last else 0, 0, self.total) + self.payload
+
+
 def encode_frames(request_id: int, status: int, body_pieces, total: int):
     """Yield the binary messages of one response (payload pieces must be <= PAYLOAD_BYTES each)."""
     pending = None  # hold one piece back so the last frame can carry FLAG_LAST
     for piece in body_pieces:
         if pending is not None:
-            yield FRAME.pack(request_id, status, 0, 0, total) + pending
+            yield bytes(Frame(request_id, status, False, total, pending))
         pending = piece
-    yield FRAME.pack(request_id, status, FLAG_LAST, 0, total) + (pending or b"")
-
-
-def decode_frame(message: bytes) -> tuple[int, int, bool, int, bytes]:
-    if not isinstance(message, (bytes, bytearray)) or len(message) < FRAME.size:
-        raise NetworkError(f"data channel: frame of {len(message)} bytes is shorter than the {FRAME.size}-byte header")
-    if len(message) > MAX_MESSAGE_BYTES:
-        raise NetworkError(f"data channel: frame of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
-    rid, status, flags, _res, total = FRAME.unpack_from(message, 0)
-    return rid, status, bool(flags & FLAG_LAST), total, bytes(message[FRAME.size :])
+    yield bytes(Frame(request_id, status, True, total, pending or b""))
 
 
 async def _wait_buffer(channel) -> None:
@@ -132,27 +152,40 @@ class _Peer:
     last_active: float = 0.0
 
 
-def parse_request(message) -> tuple[int, str, tuple[int, int] | None]:
-    """A data-channel request -> (id, path, range or None); anything else is a RequestError carrying the request's
-    id (0 when the id itself is unusable)."""
-    if not isinstance(message, str) or len(message) > 4096:
-        raise RequestError(400, "request must be a JSON text message")
-    try:
-        req = json.loads(message)
-        rid, path, rng = req["id"], req["path"], req.get("range")
-    except (ValueError, KeyError, TypeError, RecursionError):
-        raise RequestError(400, "request must be JSON {id, path, range}") from None
-    if not (type(rid) is int and 0 <= rid <= MAX_REQUEST_ID):  # (not bool, not 1e999)
-        raise RequestError(400, f"id must be an integer 0..{MAX_REQUEST_ID}")
-    if not isinstance(path, str):
-        err = RequestError(400, "path must be a string")
-        err.request_id = rid
-        raise err
-    if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and all(type(x) is int for x in rng)):
-        err = RequestError(416, "range must be [start, end_exclusive]")
-        err.request_id = rid
-        raise err
-    return rid, path, (rng[0], rng[1]) if rng is not None else None
+@dataclass(frozen=True)
+class Request:
+    """A request: a text message, JSON ``{"id": u32, "path": str, "range": [start, end_exclusive] | null}``."""
+
+    request_id: int
+    path: str
+    byte_range: tuple[int, int] | None = None
+
+    @classmethod
+    def parse(cls, message) -> Request:
+        """A received message -> Request; anything else is a RequestError carrying the request's id (0 when the id
+        itself is unusable), answered with its status."""
+        if not isinstance(message, str) or len(message) > 4096:
+            raise RequestError(400, "request must be a JSON text message")
+        try:
+            req = json.loads(message)
+            rid, path, rng = req["id"], req["path"], req.get("range")
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise RequestError(400, "request must be JSON {id, path, range}") from None
+        if not (type(rid) is int and 0 <= rid <= MAX_REQUEST_ID):  # (not bool, not 1e999)
+            raise RequestError(400, f"id must be an integer 0..{MAX_REQUEST_ID}")
+        if not isinstance(path, str):
+            err = RequestError(400, "path must be a string")
+            err.request_id = rid
+            raise err
+        if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and all(type(x) is int for x in rng)):
+            err = RequestError(416, "range must be [start, end_exclusive]")
+            err.request_id = rid
+            raise err
+        return cls(rid, path, (rng[0], rng[1]) if rng is not None else None)
+
+    def __str__(self) -> str:  # the text message (a binary one is refused)
+        rng = list(self.byte_range) if self.byte_range else None
+        return json.dumps({"id": self.request_id, "path": self.path, "range": rng})
 
 
 class WebRTCGateway:
@@ -217,7 +250,8 @@ class WebRTCGateway:
         address = request.remote or "?"
         if not self._take_offer_token(address):
             return web.Response(status=429, text="too many offers from this address\n", headers={"Retry-After": "1"})
-        if sum(1 for p in self.peers.values() if p.address == address and not p.connected) >= cfg.max_pending_per_address:
+        pending = sum(1 for p in self.peers.values() if p.address == address and not p.connected)
+        if pending >= cfg.max_pending_per_address:
             return web.Response(status=429, text="too many unfinished handshakes from this address\n",
                                 headers={"Retry-After": str(int(cfg.handshake_timeout_s))})
         if len(self.peers) >= cfg.max_peers:
@@ -257,8 +291,9 @@ class WebRTCGateway:
     async def _answer(self, channel, message, shaper, lock) -> None:
         rid = 0
         try:
-            rid, path, rng = parse_request(message)
-            local = resolve_path(self.root, path)
+            req = Request.parse(message)
+            rid, rng = req.request_id, req.byte_range
+            local = resolve_path(self.root, req.path)
             size = file_size(local)
             if rng is None:
                 status, byte_range = 200, check_range(0, size, size) if size else None
@@ -331,7 +366,7 @@ class WebRTCTransport:
             await self.connect()
         rid = self._next_id
         self._next_id += 1
-        self.channel.send(json.dumps({"id": rid, "path": path, "range": list(byte_range) if byte_range else None}))
+        self.channel.send(str(Request(rid, path, tuple(byte_range) if byte_range else None)))
         parts: list[bytes] = []
         got = 0
         while True:
@@ -339,21 +374,22 @@ class WebRTCTransport:
                 message = await asyncio.wait_for(self._queue.get(), self.timeout_s)
             except asyncio.TimeoutError:
                 raise NetworkError(f"{path}: no data for {self.timeout_s} s") from None
-            frid, status, last, total, payload = decode_frame(message)
-            if frid != rid:
-                raise NetworkError(f"{path}: frame for request {frid} while waiting for {rid}")
-            if status >= 400:
-                raise NetworkError(f"{path}: status {status}: {payload.decode(errors='replace')}")
+            frame = Frame.parse(message)
+            if frame.request_id != rid:
+                raise NetworkError(f"{path}: frame for request {frame.request_id} while waiting for {rid}")
+            if frame.status >= 400:
+                raise NetworkError(f"{path}: status {frame.status}: {frame.payload.decode(errors='replace')}")
             limit = (byte_range[1] - byte_range[0]) if byte_range else max_bytes
+            total = frame.total
             if limit is not None and total > limit:
                 raise NetworkError(f"{path}: response of {total} bytes, expected at most {limit}")
             if self.shaper is not None:
                 await self.shaper.throttle(len(message))
-            parts.append(payload)
-            got += len(payload)
+            parts.append(frame.payload)
+            got += len(frame.payload)
             if got > total:
                 raise NetworkError(f"{path}: {got} bytes received, header said {total}")
-            if last:
+            if frame.last:
                 break
         if got != total:
             raise NetworkError(f"{path}: {got} bytes received, header said {total}")
