@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=3000)
     ap.add_argument("--entropy", default="lzma")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--refine", default="opacity_logits,sh_dc",
+    ap.add_argument("--refine", default="opacities,sh_dc",
                     help="parameters captured Gaussians may still refine ('' = frozen entirely)")
     ap.add_argument("--save", default=None, help="write both runs' layers (PLY) and the lineage (.npz) here")
     ap.add_argument("--json", action="store_true")

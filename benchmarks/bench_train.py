@@ -92,8 +92,8 @@ def main(argv=None) -> int:
     trainer = Trainer(dataset, config)
     results["init"] = time_state(trainer, args.iterations)
     trainer = Trainer(dataset, config)
-    trainer.params["opacity_logits"][:] = 0.0
-    trainer.params["log_scales"] -= np.log(2.0)
+    trainer.params["opacities"][:] = 0.0
+    trainer.params["scales"] -= np.log(2.0)
     results["sharpened"] = time_state(trainer, args.iterations)
     out = {"dataset": source, "resolution": args.resolution, "results": results}
     if args.json:

@@ -10,15 +10,15 @@ from splatcast.train.trainer import random_init
 
 def _params(n):
     p = random_init(n, 1.0, 0.5, 1, np.random.default_rng(0))
-    p["log_scales"][:] = np.log(0.01)
+    p["scales"][:] = np.log(0.01)
     return p
 
 
 def test_clone_split_prune():
     p = _params(6)
-    p["log_scales"][1] = np.log([0.3, 0.1, 0.1])  # large: split
-    p["log_scales"][5] = np.log([0.5, 0.5, 0.5])  # oversized in the world (> 0.1 * extent): pruned if prune_large
-    p["opacity_logits"][2] = -8.0  # transparent: pruned
+    p["scales"][1] = np.log([0.3, 0.1, 0.1])  # large: split
+    p["scales"][5] = np.log([0.5, 0.5, 0.5])  # oversized in the world (> 0.1 * extent): pruned if prune_large
+    p["opacities"][2] = -8.0  # transparent: pruned
     stats = DensifyStats(6)
     grads = np.zeros((6, 2))
     grads[[0, 1, 2], 0] = 0.001  # above the threshold
@@ -29,7 +29,7 @@ def test_clone_split_prune():
     assert counts == {"before": 6, "cloned": 1, "split": 1, "pruned": 3, "after": 5}
     np.testing.assert_array_equal(source, [0, 3, -1, -1, -1])
     np.testing.assert_array_equal(new["means"][2], p["means"][0])  # the clone is an exact copy
-    np.testing.assert_allclose(new["log_scales"][3:], np.repeat(p["log_scales"][1:2] - np.log(1.6), 2, axis=0))
+    np.testing.assert_allclose(new["scales"][3:], np.repeat(p["scales"][1:2] - np.log(1.6), 2, axis=0))
     offsets = new["means"][3:] - p["means"][1]
     assert np.all(np.abs(offsets) < 5 * 0.3) and not np.allclose(offsets[0], offsets[1])
     # without size pruning 4 and 5 stay
@@ -51,9 +51,9 @@ def test_nothing_to_do_and_empty():
 
 def test_reset_opacity_caps_at_one_percent():
     p = _params(3)
-    p["opacity_logits"][:] = [-10.0, 0.0, 5.0]
+    p["opacities"][:] = [-10.0, 0.0, 5.0]
     reset_opacity(p)
-    alpha = 1 / (1 + np.exp(-p["opacity_logits"]))
+    alpha = 1 / (1 + np.exp(-p["opacities"]))
     np.testing.assert_allclose(alpha, [1 / (1 + np.exp(10.0)), 0.01, 0.01], rtol=1e-9)
 
 
@@ -61,9 +61,9 @@ def test_frozen_gaussians_stay_and_get_children_beside_them():
     """Additive training: frozen rows are never pruned or split away; their clones and split children are new
     and free; parent rows and the frozen mask follow every row."""
     p = _params(6)
-    p["log_scales"][1] = np.log([0.3, 0.1, 0.1])  # large: would be split
-    p["log_scales"][5] = np.log([0.5, 0.5, 0.5])  # oversized
-    p["opacity_logits"][2] = -8.0  # transparent
+    p["scales"][1] = np.log([0.3, 0.1, 0.1])  # large: would be split
+    p["scales"][5] = np.log([0.5, 0.5, 0.5])  # oversized
+    p["opacities"][2] = -8.0  # transparent
     stats = DensifyStats(6)
     grads = np.zeros((6, 2))
     grads[[0, 1, 2], 0] = 0.001
@@ -81,5 +81,5 @@ def test_frozen_gaussians_stay_and_get_children_beside_them():
         np.testing.assert_array_equal(new[k][new_frozen], p[k][frozen])
     assert counts["after"] == 8
     reset_opacity(new, frozen=new_frozen)
-    np.testing.assert_array_equal(new["opacity_logits"][new_frozen], p["opacity_logits"][frozen])
-    assert (1 / (1 + np.exp(-new["opacity_logits"][~new_frozen])) <= 0.01 + 1e-12).all()
+    np.testing.assert_array_equal(new["opacities"][new_frozen], p["opacities"][frozen])
+    assert (1 / (1 + np.exp(-new["opacities"][~new_frozen])) <= 0.01 + 1e-12).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from splatcast.train.loss import photometric_loss, psnr, ssim_and_grad
+from splatcast.train.loss import photometric_loss, ssim_and_grad
 
 
 def test_ssim_of_identical_images_is_one_with_zero_gradient():
@@ -53,9 +53,3 @@ def test_loss_gradient_matches_finite_differences(shape):
         assert grad.reshape(-1)[j] == pytest.approx((plus - minus) / (2 * eps), rel=1e-4, abs=1e-8)
     assert 0.0 < loss < 1.0
 
-
-def test_psnr():
-    a = np.zeros((4, 4, 3))
-    assert psnr(a, a) == float("inf")
-    assert psnr(a + 0.1, a) == pytest.approx(20.0)
-    assert psnr(a + 2.0, a) == pytest.approx(0.0)  # clipped to 1 first

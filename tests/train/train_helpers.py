@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass
-class PinholeCamera:
-    """Stand-in with the fields of splatcast.render.camera.Camera (OpenCV convention)."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    world_to_camera: np.ndarray  # [4, 4] float64
+from splatcast.render.camera import Camera
 
 
 def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
@@ -34,20 +21,23 @@ def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     return m
 
 
-def make_camera(width=40, height=28, eye=(0.3, -4.0, 1.0), fov_scale=1.2):
+def make_camera(width=40, height=28, eye=(0.3, -4.0, 1.0), fov_scale=1.2) -> Camera:
+    """A camera with its principal point off-centre (a convention bug in cx / cy cannot hide)."""
     f = fov_scale * width
-    return PinholeCamera(width, height, f, f, width / 2 + 0.7, height / 2 - 0.3, look_at(eye, (0, 0, 0)))
+    return Camera(width, height, f, f, width / 2 + 0.7, height / 2 - 0.3, look_at(eye, (0, 0, 0)))
 
 
-def tiny_scene(n: int, seed: int = 0, sh_coeffs: int = 16):
-    """Random parameters (float64) of n Gaussians around the origin, opacities well inside (1/255, 0.99)."""
+def tiny_scene(n: int, seed: int = 0, sh_degree: int = 3) -> dict[str, np.ndarray]:
+    """Random float64 parameters (a GaussianCloud's names and shapes) of n Gaussians around the origin, opacities
+    well inside (1/255, 0.99)."""
     rng = np.random.default_rng(seed)
     return dict(
         means=rng.uniform(-0.6, 0.6, (n, 3)),
-        log_scales=np.log(rng.uniform(0.08, 0.3, (n, 3))),
+        scales=np.log(rng.uniform(0.08, 0.3, (n, 3))),
         quats=rng.normal(size=(n, 4)),
-        opacity_logits=rng.uniform(-1.5, 1.5, n),
-        sh=rng.normal(0, 0.4, (n, sh_coeffs, 3)),
+        opacities=rng.uniform(-1.5, 1.5, n),
+        sh_dc=rng.normal(0, 0.4, (n, 3)),
+        sh_rest=rng.normal(0, 0.4, (n, (sh_degree + 1) ** 2 - 1, 3)),
     )
 
 
@@ -68,8 +58,6 @@ def small_scene_cloud(seed: int = 0, n: int = 150):
 
 def orbit(n_views: int, size: int, radius: float = 3.0):
     """Cameras on a ring (z up) looking at the origin: OpenCV Camera objects."""
-    from splatcast.render.camera import Camera
-
     cams = []
     for k in range(n_views):
         az = 2 * np.pi * k / n_views

@@ -13,7 +13,7 @@ from splatcast.errors import SplatcastError
 HELP = "train a 3DGS model on CPU from a NeRF-synthetic dataset, saving PLY checkpoints (quality layers)"
 # --additive: saved Gaussians keep their geometry but may still fade and change colour (best measured trade-off,
 # docs/training.md "Additive layers")
-ADDITIVE_REFINE = ("opacity_logits", "sh_dc")
+ADDITIVE_REFINE = ("opacities", "sh_dc")
 
 
 def add_arguments(parser) -> None:

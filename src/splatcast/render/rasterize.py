@@ -14,16 +14,16 @@ per-pixel definition that ``reference.py`` implements: tiles only accelerate, th
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 from numba import njit, prange
 
-from splatcast.render.camera import Camera
-from splatcast.render.project import MAX_ALPHA, MIN_ALPHA, MIN_TRANSMITTANCE, Projected, project
 from splatcast.errors import SceneError
-
-TILE = 16  # tile side in pixels
+from splatcast.render.camera import Camera
+from splatcast.render.constants import MAX_ALPHA, MIN_ALPHA, MIN_TRANSMITTANCE, TILE
+from splatcast.render.project import Projected, project
 
 
 def render(cloud, camera: Camera, background=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -41,46 +41,68 @@ def parse_background(background) -> np.ndarray:
     return bg
 
 
-def composite(proj: Projected, width: int, height: int, background: np.ndarray, weights=None) -> np.ndarray:
-    """Tile-bin the projected Gaussians and composite them: [H, W, 3] float32 clipped to [0, 1].
+@dataclass
+class Bins:
+    """The visible Gaussians of each screen tile, front to back: tile t's are ``ids[start[t]:start[t + 1]]``."""
 
-    ``weights``, an [N] float64 array, gets each Gaussian's blending weights (alpha x transmittance) summed over
-    the pixels it contributes to added in (see :func:`blend_weights`)."""
+    width: int
+    height: int
+    start: np.ndarray  # [tiles + 1] int64
+    ids: np.ndarray  # [P] int32
+
+    @property
+    def tiles_x(self) -> int:
+        return (self.width + TILE - 1) // TILE
+
+
+def bin_tiles(proj: Projected, width: int, height: int) -> Bins:
+    """Sort the visible Gaussians by float32 depth (stable) and scatter them into per-tile lists."""
     tiles_x = (width + TILE - 1) // TILE
     tiles_y = (height + TILE - 1) // TILE
     ids = np.flatnonzero(proj.visible).astype(np.int32)
     # depth > 0.2 > 0, so the float32 bit patterns sort like the values
     ids = ids[_radix_argsort_u32(proj.depth[ids].astype(np.float32).view(np.uint32))]  # front to back
-    # interleave tiles across threads: prange splits its range into contiguous blocks, and the dense middle of
-    # an image would otherwise land on one thread
-    n_tiles = tiles_x * tiles_y
-    stride = max(1, numba.get_num_threads())
-    order = np.concatenate([np.arange(s, n_tiles, stride) for s in range(stride)]).astype(np.int32)
-    tile_start, tile_ids = _bin_tiles(ids, proj.pixel_box, tiles_x, tiles_y, stride)
+    start, tile_ids = _bin_tiles(ids, proj.pixel_box, tiles_x, tiles_y, max(1, numba.get_num_threads()))
+    return Bins(width, height, start, tile_ids)
+
+
+def composite(proj: Projected, width: int, height: int, background: np.ndarray, weights=None) -> np.ndarray:
+    """Tile-bin the projected Gaussians and composite them: [H, W, 3] float32 clipped to [0, 1].
+
+    ``weights``, an [N] float64 array, gets each Gaussian's blending weights (alpha x transmittance) summed over
+    the pixels it contributes to added in (see :func:`blend_weights`)."""
+    bins = bin_tiles(proj, width, height)
     image = np.empty((height, width, 3), np.float32)
     # one slot per (tile, Gaussian) pair: tiles composite in parallel without sharing a slot
-    pair_weight = np.zeros(len(tile_ids) if weights is not None else 0)
-    _composite_tiles(
-        order,
-        tile_start,
-        tile_ids,
-        proj.uv,
-        proj.conic,
-        proj.opacity,
-        proj.md2_max,
-        proj.pixel_box,
-        proj.colour,
-        background,
-        width,
-        height,
-        tiles_x,
-        image,
-        pair_weight,
-    )
+    pair_weight = np.zeros(len(bins.ids) if weights is not None else 0)
+    composite_bins(proj, bins, background, image, pair_weight=pair_weight)
     if weights is not None:
-        weights += np.bincount(tile_ids, weights=pair_weight, minlength=len(weights))
+        weights += np.bincount(bins.ids, weights=pair_weight, minlength=len(weights))
     np.clip(image, 0.0, 1.0, out=image)
     return image
+
+
+_NOT_WANTED = np.empty((0, 0))
+
+
+def composite_bins(proj: Projected, bins: Bins, background: np.ndarray, image: np.ndarray, final_t=None,
+                   n_contrib=None, pair_weight=None) -> None:
+    """Composite into ``image`` [H, W, 3] (float32 or float64, not clipped). What the trainer's backward pass needs
+    is written where asked: ``final_t`` [H, W] float64 the transmittance left, ``n_contrib`` [H, W] int64 how many
+    entries of its tile's list a pixel went through (up to its last contribution), ``pair_weight`` [P] float64 the
+    blending weight per entry of ``bins.ids``."""
+    n_tiles = len(bins.start) - 1
+    # interleave tiles across threads: prange splits its range into contiguous blocks, and the dense middle of
+    # an image would otherwise land on one thread
+    stride = max(1, numba.get_num_threads())
+    order = np.concatenate([np.arange(s, n_tiles, stride) for s in range(stride)]).astype(np.int32)
+    _composite_tiles(
+        order, bins.start, bins.ids, proj.uv, proj.conic, proj.opacity, proj.md2_max, proj.pixel_box, proj.colour,
+        np.asarray(background, np.float64), bins.width, bins.height, bins.tiles_x, image,
+        _NOT_WANTED if final_t is None else final_t,
+        _NOT_WANTED.astype(np.int64) if n_contrib is None else n_contrib,
+        _NOT_WANTED.reshape(0) if pair_weight is None else pair_weight,
+    )
 
 
 def blend_weights(cloud, camera: Camera) -> np.ndarray:
@@ -135,12 +157,8 @@ def _bin_tiles(ids, pixel_box, tiles_x, tiles_y, n_chunks):
         hi = (c + 1) * m // n_chunks
         for j in range(lo, hi):
             g = ids[j]
-            tx0 = pixel_box[g, 0] // TILE
-            tx1 = pixel_box[g, 1] // TILE
-            ty0 = pixel_box[g, 2] // TILE
-            ty1 = pixel_box[g, 3] // TILE
-            for ty in range(ty0, ty1 + 1):
-                for tx in range(tx0, tx1 + 1):
+            for ty in range(pixel_box[g, 2] // TILE, pixel_box[g, 3] // TILE + 1):
+                for tx in range(pixel_box[g, 0] // TILE, pixel_box[g, 1] // TILE + 1):
                     counts[c, ty * tiles_x + tx] += 1
     tile_start = np.zeros(n_tiles + 1, np.int64)
     for t in range(n_tiles):
@@ -161,12 +179,8 @@ def _bin_tiles(ids, pixel_box, tiles_x, tiles_y, n_chunks):
         hi = (c + 1) * m // n_chunks
         for j in range(lo, hi):
             g = ids[j]
-            tx0 = pixel_box[g, 0] // TILE
-            tx1 = pixel_box[g, 1] // TILE
-            ty0 = pixel_box[g, 2] // TILE
-            ty1 = pixel_box[g, 3] // TILE
-            for ty in range(ty0, ty1 + 1):
-                for tx in range(tx0, tx1 + 1):
+            for ty in range(pixel_box[g, 2] // TILE, pixel_box[g, 3] // TILE + 1):
+                for tx in range(pixel_box[g, 0] // TILE, pixel_box[g, 1] // TILE + 1):
                     t = ty * tiles_x + tx
                     tile_ids[cursor[c, t]] = g
                     cursor[c, t] += 1
@@ -188,10 +202,13 @@ def _composite_tiles(
     width,
     height,
     tiles_x,
-    image,  # [H, W, 3] float32 out
-    pair_weight,  # [P] float64 out (or empty: not wanted): blending weight per entry of tile_ids
+    image,  # [H, W, 3] out
+    final_t,  # [H, W] float64 out (or empty: not wanted)
+    n_contrib,  # [H, W] int64 out (or empty)
+    pair_weight,  # [P] float64 out (or empty): blending weight per entry of tile_ids
 ):
     want_weights = pair_weight.shape[0] > 0
+    want_state = final_t.shape[0] > 0
     for k in prange(order.shape[0]):
         t = order[k]
         ty, tx = t // tiles_x, t % tiles_x
@@ -202,6 +219,7 @@ def _composite_tiles(
         done = np.zeros(TILE * TILE, np.bool_)
         remaining = (x1 - x0 + 1) * (y1 - y0 + 1)
         row_left = np.full(TILE, x1 - x0 + 1, np.int64)  # pixels still open per row: skip finished rows quickly
+        contrib = np.zeros(TILE * TILE, np.int64)
         for j in range(tile_start[t], tile_start[t + 1]):
             g = tile_ids[j]
             u, v = uv[g, 0], uv[g, 1]
@@ -243,6 +261,7 @@ def _composite_tiles(
                     acc[p, 1] += cg * w
                     acc[p, 2] += cbl * w
                     trans[p] = test_t
+                    contrib[p] = j - tile_start[t] + 1
             if remaining == 0:
                 break
         for r in range(y0, y1 + 1):
@@ -252,3 +271,6 @@ def _composite_tiles(
                 image[r, col, 0] = acc[p, 0] + tp * background[0]
                 image[r, col, 1] = acc[p, 1] + tp * background[1]
                 image[r, col, 2] = acc[p, 2] + tp * background[2]
+                if want_state:
+                    final_t[r, col] = tp
+                    n_contrib[r, col] = contrib[p]

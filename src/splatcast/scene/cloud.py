@@ -180,20 +180,9 @@ class GaussianCloud:
 
     def rotation_matrices(self) -> np.ndarray:
         """[N, 3, 3] float32 rotation matrices of the normalised quaternions."""
-        q = self.quats.astype(np.float64)
-        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-        w, x, y, z = q.T
-        r = np.empty((len(self), 3, 3))
-        r[:, 0, 0] = 1 - 2 * (y * y + z * z)
-        r[:, 0, 1] = 2 * (x * y - w * z)
-        r[:, 0, 2] = 2 * (x * z + w * y)
-        r[:, 1, 0] = 2 * (x * y + w * z)
-        r[:, 1, 1] = 1 - 2 * (x * x + z * z)
-        r[:, 1, 2] = 2 * (y * z - w * x)
-        r[:, 2, 0] = 2 * (x * z - w * y)
-        r[:, 2, 1] = 2 * (y * z + w * x)
-        r[:, 2, 2] = 1 - 2 * (x * x + y * y)
-        return r.astype(np.float32)
+        from splatcast.scene.rotation import rotation_matrices  # numba: loaded on first use
+
+        return rotation_matrices(self.quats).astype(np.float32)
 
     def normalized_quats(self) -> np.ndarray:
         """[N, 4] unit quaternions with w >= 0 (q and -q are the same rotation)."""

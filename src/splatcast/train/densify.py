@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from splatcast.scene.cloud import GaussianCloud
-
-PARAM_NAMES = ("means", "log_scales", "quats", "opacity_logits", "sh_dc", "sh_rest")
+from splatcast.scene.rotation import rotation_matrices
 
 
 @dataclass
@@ -56,14 +54,6 @@ class DensifyStats:
         return np.nan_to_num(g, nan=0.0, posinf=0.0)
 
 
-def _quat_rotations(q: np.ndarray) -> np.ndarray:
-    """[N, 3, 3] rotations of [N, 4] (w, x, y, z) quaternions, normalised."""
-    return GaussianCloud(
-        means=np.zeros((len(q), 3)), scales=np.zeros((len(q), 3)), quats=q, opacities=np.zeros(len(q)),
-        sh_dc=np.zeros((len(q), 3)), sh_rest=np.zeros((len(q), 0, 3)),
-    ).rotation_matrices().astype(np.float64)
-
-
 def densify_and_prune(
     params: dict[str, np.ndarray],
     stats: DensifyStats,
@@ -79,17 +69,17 @@ def densify_and_prune(
     frozen = np.zeros(n, bool) if frozen is None else np.asarray(frozen, bool)
     grads = stats.mean_grad()
     big_grad = grads >= config.grad_threshold
-    max_scale = np.exp(params["log_scales"]).max(axis=1)
+    max_scale = np.exp(params["scales"]).max(axis=1)
     small = max_scale <= config.percent_dense * extent
-    alpha = 1.0 / (1.0 + np.exp(-params["opacity_logits"]))
+    alpha = 1.0 / (1.0 + np.exp(-params["opacities"]))
     transparent = alpha < config.min_opacity
     clone = np.flatnonzero(big_grad & small & ~transparent)
     split = np.flatnonzero(big_grad & ~small & ~transparent)  # children would inherit a prunable opacity
     k = config.split_count
     # split children: N(0, scale) samples rotated into the world around the mean
-    sel_scale = np.exp(params["log_scales"][split])  # [S, 3]
+    sel_scale = np.exp(params["scales"][split])  # [S, 3]
     samples = rng.normal(size=(len(split), k, 3)) * sel_scale[:, None, :]
-    rots = _quat_rotations(params["quats"][split])  # [S, 3, 3]
+    rots = rotation_matrices(params["quats"][split])  # [S, 3, 3]
     child_means = (np.einsum("sij,skj->ski", rots, samples) + params["means"][split][:, None, :]).reshape(-1, 3)
     child_rows = np.repeat(split, k)
     # prune (computed on the originals; children of a split inherit its opacity and are checked next time)
@@ -108,7 +98,7 @@ def densify_and_prune(
         parts = [arr[keep_idx], arr[clone_kept]]
         if name == "means":
             parts.append(child_means)
-        elif name == "log_scales":
+        elif name == "scales":
             parts.append(arr[child_rows] - np.log(0.8 * k))
         else:
             parts.append(arr[child_rows])
@@ -131,7 +121,7 @@ def densify_and_prune(
 def reset_opacity(params: dict[str, np.ndarray], max_alpha: float = 0.01, frozen: np.ndarray | None = None) -> None:
     """Clamp every opacity (but the frozen ones) to at most ``max_alpha`` (in logit space), in place."""
     cap = np.log(max_alpha / (1.0 - max_alpha))
-    o = params["opacity_logits"]
+    o = params["opacities"]
     if frozen is None:
         np.minimum(o, cap, out=o)
     else:

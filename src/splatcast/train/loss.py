@@ -71,8 +71,3 @@ def photometric_loss(
         s = 1.0
     return (1.0 - lambda_dssim) * l1 + lambda_dssim * (1.0 - s), grad
 
-
-def psnr(image: np.ndarray, target: np.ndarray) -> float:
-    """PSNR in dB of images in [0, 1] (image clipped first, as a saved render would be)."""
-    mse = float(np.mean((np.clip(image, 0.0, 1.0) - target) ** 2))
-    return float("inf") if mse == 0.0 else -10.0 * np.log10(mse)

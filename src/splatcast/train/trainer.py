@@ -1,15 +1,15 @@
 """The CPU 3DGS training loop: random init, Adam with the reference schedules, densification, SH schedule.
 
 One random training view per iteration (drawn from a reshuffled stack, as the reference does), loss
-0.8 * L1 + 0.2 * D-SSIM, gradients from :mod:`splatcast.train.diff_raster`. Learning rates are the reference
+0.8 * L1 + 0.2 * D-SSIM, gradients from :mod:`splatcast.train.backward`. Learning rates are the reference
 3DGS ones: positions 1.6e-4 -> 1.6e-6 (log-linear over the run) times the scene extent, SH DC 2.5e-3, SH rest
 2.5e-3 / 20, opacity 0.05 (the published paper's value; newer reference versions use 0.025 -- 0.05 converges
 faster in the short CPU runs this trainer is for), scaling 5e-3, rotation 1e-3. Densification every 100 iterations
 from 500 until half the run, opacity reset every 3000 (and once at iteration 500 on a white background, as the
 reference does), SH degree raised by one every 1000 iterations up to 3.
 
-Parameters are float64 arrays held in a dict (``PARAM_NAMES``); :meth:`Trainer.cloud` snapshots them as a
-:class:`GaussianCloud` (float32, INRIA conventions).
+Parameters are a :class:`GaussianCloud`'s own arrays in float64, in a dict under the cloud's field names
+(``PARAM_NAMES``): the renderer takes them as they are, and :meth:`Trainer.cloud` snapshots them as a cloud.
 
 Additive training (layers that are nested by construction): :meth:`Trainer.capture` snapshots the model as a
 quality layer and freezes every Gaussian it holds; later steps leave frozen Gaussians exactly as captured (no
@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from splatcast.render.metrics import psnr
 from splatcast.scene.cloud import SH_C0, GaussianCloud, logit
 from splatcast.train.adam import Adam
+from splatcast.train.backward import PARAM_NAMES, rasterize_backward, rasterize_forward
 from splatcast.train.dataset import Dataset, View
-from splatcast.train.densify import PARAM_NAMES, DensifyConfig, DensifyStats, densify_and_prune, reset_opacity
-from splatcast.train.diff_raster import rasterize_backward, rasterize_forward
-from splatcast.train.loss import photometric_loss, psnr
+from splatcast.train.densify import DensifyConfig, DensifyStats, densify_and_prune, reset_opacity
+from splatcast.train.loss import photometric_loss
 
 STAGES = ("forward", "loss", "backward", "optimizer", "densify")
 
@@ -84,44 +85,22 @@ def points_init(means: np.ndarray, rgb: np.ndarray, opacity: float, max_sh_degre
     quats[:, 0] = 1.0
     return {
         "means": means,
-        "log_scales": np.repeat(np.log(np.sqrt(d2))[:, None], 3, axis=1),
+        "scales": np.repeat(np.log(np.sqrt(d2))[:, None], 3, axis=1),
         "quats": quats,
-        "opacity_logits": np.full(n, float(logit(np.array(opacity)))),
-        "sh_dc": ((rgb - 0.5) / SH_C0)[:, None, :],
+        "opacities": np.full(n, float(logit(np.array(opacity)))),
+        "sh_dc": (rgb - 0.5) / SH_C0,
         "sh_rest": np.zeros((n, (max_sh_degree + 1) ** 2 - 1, 3)),
     }
 
 
 def params_from_cloud(cloud: GaussianCloud, max_sh_degree: int = 3) -> dict[str, np.ndarray]:
     c = cloud.with_sh_degree(max(max_sh_degree, cloud.sh_degree))
-    return {
-        "means": c.means.astype(np.float64),
-        "log_scales": c.scales.astype(np.float64),
-        "quats": c.quats.astype(np.float64),
-        "opacity_logits": c.opacities.astype(np.float64),
-        "sh_dc": c.sh_dc.astype(np.float64)[:, None, :],
-        "sh_rest": c.sh_rest.astype(np.float64),
-    }
+    return {name: arr.astype(np.float64) for name, arr in c.arrays().items()}
 
 
 def cloud_from_params(params: dict[str, np.ndarray], sh_degree: int | None = None) -> GaussianCloud:
-    cloud = GaussianCloud(
-        means=params["means"],
-        scales=params["log_scales"],
-        quats=params["quats"],
-        opacities=params["opacity_logits"],
-        sh_dc=params["sh_dc"][:, 0, :],
-        sh_rest=params["sh_rest"],
-    )
+    cloud = GaussianCloud(**{name: params[name] for name in PARAM_NAMES})
     return cloud if sh_degree is None else cloud.with_sh_degree(sh_degree)
-
-
-def render_params(params: dict[str, np.ndarray], sh_degree: int, view_camera, background):
-    sh = np.concatenate([params["sh_dc"], params["sh_rest"]], axis=1)
-    return rasterize_forward(
-        params["means"], params["log_scales"], params["quats"], params["opacity_logits"], sh, sh_degree,
-        view_camera, background,
-    )
 
 
 class Trainer:
@@ -169,9 +148,9 @@ class Trainer:
         c = self.config
         return {
             "means": self.position_lr(iteration),
-            "log_scales": c.lr_scaling,
+            "scales": c.lr_scaling,
             "quats": c.lr_rotation,
-            "opacity_logits": c.lr_opacity,
+            "opacities": c.lr_opacity,
             "sh_dc": c.lr_sh_dc,
             "sh_rest": c.lr_sh_rest,
         }
@@ -194,22 +173,14 @@ class Trainer:
             self.sh_degree += 1
         view = self._next_view()
         t0 = time.perf_counter()
-        image, state = render_params(self.params, self.sh_degree, view.camera, self.background)
+        image, state = rasterize_forward(self.params, self.sh_degree, view.camera, self.background)
         t1 = time.perf_counter()
         loss, grad_image = photometric_loss(image.astype(np.float32), view.image, c.lambda_dssim)
-        train_psnr = psnr(image, view.image)
+        train_psnr = psnr(np.clip(image, 0.0, 1.0), view.image)  # as a saved render would be
         t2 = time.perf_counter()
         g = rasterize_backward(state, grad_image)
-        grads = {
-            "means": g.means,
-            "log_scales": g.log_scales,
-            "quats": g.quats,
-            "opacity_logits": g.opacity_logits,
-            "sh_dc": g.sh[:, :1],
-            "sh_rest": g.sh[:, 1 : 1 + self.params["sh_rest"].shape[1]],
-        }
         t3 = time.perf_counter()
-        self.adam.step(self.params, grads, self.learning_rates(it))
+        self.adam.step(self.params, g.by_name(), self.learning_rates(it))
         if self._frozen_values is not None:  # captured Gaussians stay exactly as captured
             for name, values in self._frozen_values.items():
                 self.params[name][self.frozen] = values
@@ -236,7 +207,7 @@ class Trainer:
             self._densify(prune_large)
         if reset:
             reset_opacity(self.params, frozen=self.frozen)
-            self.adam.reset("opacity_logits")
+            self.adam.reset("opacities")
 
     def _densify(self, prune_large: bool) -> None:
         new, source, counts, parent, frozen = densify_and_prune(
@@ -255,8 +226,8 @@ class Trainer:
         views = self.dataset.test if views is None else views
         if not views:
             return float("nan")
-        values = [psnr(render_params(self.params, self.sh_degree, v.camera, self.background)[0], v.image)
-                  for v in views]
+        values = [psnr(np.clip(rasterize_forward(self.params, self.sh_degree, v.camera, self.background)[0], 0.0, 1.0),
+                       v.image) for v in views]
         return float(np.mean(values))
 
     def cloud(self) -> GaussianCloud:
@@ -265,7 +236,7 @@ class Trainer:
 
     def capture(self, refine: tuple[str, ...] = ()) -> tuple[GaussianCloud, Lineage]:
         """This model as a quality layer; freezes its Gaussians (additive training, see the module docstring)
-        except for the parameters named in ``refine`` (e.g. ``("opacity_logits", "sh_dc")``: captured Gaussians
+        except for the parameters named in ``refine`` (e.g. ``("opacities", "sh_dc")``: captured Gaussians
         keep their geometry but may still fade or change colour; they are still never pruned or split away).
 
         Returns (layer, lineage against the previous capture; for the first capture every row is new)."""

@@ -1,30 +1,23 @@
-"""The differentiable rasterizer: forward equals the renderer, analytic gradients equal finite differences."""
+"""The renderer's backward pass: its float64 forward equals the float32 renderer and the slow reference, analytic
+gradients equal finite differences of the forward."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from splatcast.render.camera import Camera
-from splatcast.render.rasterize import render
+from splatcast.render.rasterize import composite_bins, render
 from splatcast.render.reference import render_reference
 from splatcast.scene.cloud import GaussianCloud
-from splatcast.train.diff_raster import rasterize_backward, rasterize_forward
+from splatcast.train.backward import PARAM_NAMES, rasterize_backward, rasterize_forward
 
 from train_helpers import make_camera, tiny_scene
 
-NAMES = ("means", "log_scales", "quats", "opacity_logits", "sh")
-
-
-def _forward(p, degree, cam, bg):
-    return rasterize_forward(p["means"], p["log_scales"], p["quats"], p["opacity_logits"], p["sh"], degree, cam, bg)
-
 
 def _cloud(p) -> GaussianCloud:
-    return GaussianCloud(
-        means=p["means"], scales=p["log_scales"], quats=p["quats"], opacities=p["opacity_logits"],
-        sh_dc=p["sh"][:, 0], sh_rest=p["sh"][:, 1:],
-    )
+    return GaussianCloud(**p)
 
 
 def _as_float32(p):
@@ -32,16 +25,12 @@ def _as_float32(p):
     return {k: v.astype(np.float32).astype(np.float64) for k, v in p.items()}
 
 
-def _real_camera(cam) -> Camera:
-    return Camera(cam.width, cam.height, cam.fx, cam.fy, cam.cx, cam.cy, cam.world_to_camera)
-
-
 @pytest.mark.parametrize("n, seed", [(0, 0), (1, 1), (7, 2), (60, 3)])
 def test_forward_matches_renderer(n, seed):
     p = _as_float32(tiny_scene(n, seed))
-    cam = _real_camera(make_camera(width=45, height=37))
+    cam = make_camera(width=45, height=37)
     bg = np.array([0.2, 0.5, 0.9])
-    image, state = _forward(p, 3, cam, bg)
+    image, state = rasterize_forward(p, 3, cam, bg)
     fast = render(_cloud(p), cam, bg)
     slow = render_reference(_cloud(p), cam, bg)
     assert image.shape == (37, 45, 3)
@@ -54,11 +43,13 @@ def test_forward_matches_renderer(n, seed):
 def test_forward_matches_renderer_dense_opaque_scene():
     """Many overlapping opaque Gaussians: exercises the early stop (transmittance < 1e-4) and alpha = 0.99."""
     p = tiny_scene(300, seed=4)
-    p["opacity_logits"] = np.full(300, 6.0)
+    p["opacities"] = np.full(300, 6.0)
     p = _as_float32(p)
-    cam = _real_camera(make_camera(width=48, height=32))
-    image, state = _forward(p, 1, cam, np.ones(3))
+    cam = make_camera(width=48, height=32)
+    image, state = rasterize_forward(p, 1, cam, np.ones(3))
     fast = render(_cloud(p).with_sh_degree(1), cam, np.ones(3))
+    slow = render_reference(_cloud(p).with_sh_degree(1), cam, np.ones(3))
+    np.testing.assert_allclose(np.clip(image, 0, 1), slow, atol=1e-5)
     np.testing.assert_allclose(np.clip(image, 0, 1), fast, atol=1e-5)
     assert state.final_t.min() < 1e-3
 
@@ -69,9 +60,9 @@ def _numeric_grad(p, degree, cam, bg, weights, name, eps=1e-6):
     for j in range(flat.size):
         old = flat[j]
         flat[j] = old + eps
-        plus = float((_forward(p, degree, cam, bg)[0] * weights).sum())
+        plus = float((rasterize_forward(p, degree, cam, bg)[0] * weights).sum())
         flat[j] = old - eps
-        minus = float((_forward(p, degree, cam, bg)[0] * weights).sum())
+        minus = float((rasterize_forward(p, degree, cam, bg)[0] * weights).sum())
         flat[j] = old
         out[j] = (plus - minus) / (2 * eps)
     return out.reshape(p[name].shape)
@@ -84,67 +75,62 @@ def test_gradients_match_finite_differences(degree, seed):
     rng = np.random.default_rng(seed + 10)
     weights = rng.normal(size=(cam.height, cam.width, 3))
     bg = np.array([0.3, 0.6, 0.9])
-    _, state = _forward(p, degree, cam, bg)
-    assert (state.radius > 0).sum() >= 4
+    _, state = rasterize_forward(p, degree, cam, bg)
+    assert state.proj.visible.sum() >= 4
     g = rasterize_backward(state, weights)
-    analytic = {"means": g.means, "log_scales": g.log_scales, "quats": g.quats, "opacity_logits": g.opacity_logits,
-                "sh": g.sh}
-    for name in NAMES:
+    analytic = g.by_name()
+    for name in PARAM_NAMES:
         numeric = _numeric_grad(p, degree, cam, bg, weights, name)
         scale = max(np.abs(numeric).max(), 1e-3)
         np.testing.assert_allclose(analytic[name], numeric, atol=1e-6 * scale + 1e-7, err_msg=name)
-    n_active = (degree + 1) ** 2
-    assert np.all(g.sh[:, n_active:] == 0.0)
+    n_active = (degree + 1) ** 2 - 1
+    assert np.all(g.sh_rest[:, n_active:] == 0.0)
 
 
 def test_gradients_with_clamped_colour_and_offscreen_gaussian():
     """Negative colours are clamped (zero gradient); a Gaussian far off-screen hits the Jacobian clamp."""
     cam = make_camera()
     p = tiny_scene(5, seed=7)
-    p["sh"][0, 0] = -3.0  # colour clamped at 0 in every channel
+    p["sh_dc"][0] = -3.0  # colour clamped at 0 in every channel
+    p["sh_rest"][0] = 0.0
     p["means"][1] = [2.2, 0.0, 0.2]  # beyond the 1.3 x field-of-view clamp
-    p["log_scales"][1] = np.log([0.8, 0.6, 0.7])
-    p["opacity_logits"][1] = 3.0
+    p["scales"][1] = np.log([0.8, 0.6, 0.7])
+    p["opacities"][1] = 3.0
     rng = np.random.default_rng(3)
     weights = rng.normal(size=(cam.height, cam.width, 3))
     bg = np.zeros(3)
-    _, state = _forward(p, 3, cam, bg)
-    assert state.clamped[0].all()
+    _, state = rasterize_forward(p, 3, cam, bg)
+    assert state.proj.clamped[0].all()
     g = rasterize_backward(state, weights)
-    assert np.all(g.sh[0] == 0.0)
-    for name, analytic in [("means", g.means), ("log_scales", g.log_scales), ("quats", g.quats)]:
+    assert np.all(g.sh_dc[0] == 0.0) and np.all(g.sh_rest[0] == 0.0)
+    for name, analytic in [("means", g.means), ("scales", g.scales), ("quats", g.quats)]:
         numeric = _numeric_grad(p, 3, cam, bg, weights, name)
         np.testing.assert_allclose(analytic, numeric, atol=1e-6 * np.abs(numeric).max() + 1e-7, err_msg=name)
 
 
 def test_mean2d_gradient_is_the_screen_space_gradient():
-    """mean2d_ndc = dL/d(u, v) * (W/2, H/2): checked by moving the projected means in the rasterizer itself."""
-    from splatcast.train import diff_raster as dr
-
+    """mean2d_ndc = dL/d(u, v) * (W/2, H/2): checked by moving the projected means in the compositor itself."""
     cam = make_camera()
     p = tiny_scene(5, seed=5)
     rng = np.random.default_rng(1)
     weights = rng.normal(size=(cam.height, cam.width, 3))
     bg = np.array([0.5, 0.5, 0.5])
-    _, s = _forward(p, 2, cam, bg)
+    _, s = rasterize_forward(p, 2, cam, bg)
     g = rasterize_backward(s, weights)
 
-    def loss_at(xy):
+    def loss_at(uv):
         image = np.empty((cam.height, cam.width, 3))
-        final_t = np.empty((cam.height, cam.width))
-        n_contrib = np.empty((cam.height, cam.width), np.int64)
-        dr._raster_forward(s.offsets, s.ids, xy, s.conic, s.rgb, s.alpha, s.kmax, s.box, cam.width, cam.height,
-                           s.background, image, final_t, n_contrib)
+        composite_bins(dataclasses.replace(s.proj, uv=uv), s.bins, s.background, image)
         return float((image * weights).sum())
 
     eps = 1e-6
     for i in np.flatnonzero(g.visible):
         for axis, half in ((0, 0.5 * cam.width), (1, 0.5 * cam.height)):
-            xy = s.xy.copy()
-            xy[i, axis] += eps
-            plus = loss_at(xy)
-            xy[i, axis] -= 2 * eps
-            minus = loss_at(xy)
+            uv = s.proj.uv.copy()
+            uv[i, axis] += eps
+            plus = loss_at(uv)
+            uv[i, axis] -= 2 * eps
+            minus = loss_at(uv)
             numeric = (plus - minus) / (2 * eps) * half
             assert g.mean2d_ndc[i, axis] == pytest.approx(numeric, rel=1e-5, abs=1e-7)
 
@@ -153,7 +139,7 @@ def test_empty_and_invisible():
     cam = make_camera()
     p = tiny_scene(3, seed=1)
     p["means"][:, 1] = -10.0  # behind the camera (camera at y = -4 looking towards +y)
-    image, state = _forward(p, 0, cam, np.array([0.1, 0.2, 0.3]))
+    image, state = rasterize_forward(p, 0, cam, np.array([0.1, 0.2, 0.3]))
     np.testing.assert_allclose(image, np.broadcast_to([0.1, 0.2, 0.3], image.shape))
     g = rasterize_backward(state, np.ones_like(image))
     assert not g.visible.any()
