@@ -14,9 +14,10 @@ from splatcast.codec.knn import knn, knn_reference
 from splatcast.codec.layers import chunk_bounds, morton_codes, morton_codes_reference
 from splatcast.codec.predict import bilateral_predict, bilateral_reference
 from splatcast.codec.quantize import Grid, dequantize
-from splatcast.errors import BitstreamError, TruncatedError
+from splatcast.errors import BitstreamError, ChecksumError, TruncatedError
 from splatcast.scene.cloud import GaussianCloud
 
+import spec_reference as spec
 from tests.fixtures.synthetic import synthetic_layers
 
 FAST = dict(entropy="zstd", chunks=3)
@@ -95,22 +96,43 @@ def test_growing_chunks(n, m, g):
     if n >= 100000:  # away from rounding and the one-Gaussian floor, each chunk is ~g times the one before
         assert all(abs(b / a - g) < 0.05 * g for a, b in zip(sizes, sizes[1:]))
     for bad in (0.5, 4.5):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="growth"):
             chunk_bounds(n, m, bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="chunk_growth"):
         EncoderConfig(chunk_growth=9.0).validate()
+
+
+def test_growing_chunks_by_hand():
+    """Shares 1 : g : g^2 ... of n, cut at floor(n * cumulative share); every chunk keeps at least one item."""
+    assert chunk_bounds(70, 3, 2.0) == [(0, 10), (10, 30), (30, 70)]  # 1 : 2 : 4 of 70
+    assert chunk_bounds(13, 2, 3.0) == [(0, 3), (3, 13)]  # 13 / 4 = 3.25
+    assert chunk_bounds(4, 4, 4.0) == [(0, 1), (1, 2), (2, 3), (3, 4)]  # 4 * 1/85 -> 0: raised to one each
+    assert chunk_bounds(7, 3, 1.0) == [(0, 2), (2, 4), (4, 7)]
 
 
 @pytest.mark.parametrize("sizes", [(0,), (1,), (1, 1), (0, 5), (5, 0, 3), (2, 7)])
 def test_tiny_and_empty_layers(sizes):
-    rng = np.random.default_rng(0)
+    """Oracle: each decoded layer is its input quantized by the spec's formulas (docs/format.md section 2), and the
+    decoded cloud is their spec dequantization (tests/codec/spec_reference.py), not the encoder's reconstruction."""
     layers = [synthetic_layers(max(n, 1), 1, 0, seed=i)[0][:n] for i, n in enumerate(sizes)]
-    del rng
-    data, _, recon = encode_layers(layers, EncoderConfig(**FAST))
+    data, _, _ = encode_layers(layers, EncoderConfig(**FAST))
     dec = decode_progressive(data)
-    for j, q in enumerate(recon):
-        assert np.array_equal(dec.layer_arrays(j)[1], q.feat)
-    assert len(decode(data)) == sizes[-1]
+    idx = read_index(data)
+    assert [layer.gaussians for layer in idx.layers] == list(sizes)
+    assert [layer.coding for layer in idx.layers] == [0] + [int(a > 0) for a in sizes[:-1]]  # inter above non-empty
+    for j, cloud in enumerate(layers):
+        pos, feat = dec.layer_arrays(j)
+        want_pos = spec.quantize_positions(cloud.means, idx.grid_min, idx.grid_max, idx.pos_bits)
+        want_feat = spec.quantize_features(cloud, idx.steps, idx.sh_degree)
+        got = sorted(map(tuple, np.concatenate([pos, feat], 1).tolist()))
+        assert got == sorted(map(tuple, np.concatenate([want_pos, want_feat], 1).tolist())), j
+    out = decode(data)
+    pos, feat = dec.layer_arrays(len(sizes) - 1)
+    want = spec.dequantize_features(feat, idx.steps, 0)
+    want["means"] = spec.dequantize_positions(pos, idx.grid_min, idx.grid_max, idx.pos_bits)
+    assert len(out) == sizes[-1] and out.sh_degree == 0
+    for name, b in want.items():
+        assert np.array_equal(getattr(out, name), b), name
 
 
 def test_mdc_layers_decode_on_their_own(layers3):
@@ -200,11 +222,13 @@ def test_fuzz_truncations_and_bit_flips_raise_only_bitstream_errors():
     data, _, _ = encode_layers(layers, EncoderConfig(entropy="zstd", chunks=2, vq=4))
     idx = read_index(data)
     rng = np.random.default_rng(0)
+    seen = {"prefix_ok": 0, "prefix_err": 0, "flip_err": 0, "payload_ok": 0, "payload_err": 0}
     for n in rng.integers(0, len(data), size=600):
         try:
             decode(data[:n], layer=int(rng.integers(0, 3)))
+            seen["prefix_ok"] += 1
         except BitstreamError:
-            pass
+            seen["prefix_err"] += 1
         if n >= idx.header_bytes:
             _decode_all(data[:n])  # a prefix holding the header always decodes (to the chunks it holds)
     for _ in range(1200):
@@ -214,7 +238,7 @@ def test_fuzz_truncations_and_bit_flips_raise_only_bitstream_errors():
         try:
             _decode_all(bytes(bad))
         except BitstreamError:
-            pass
+            seen["flip_err"] += 1
     # flips inside chunk payloads with the CRCs repaired: reach the stream and entropy parsers
     chunks = [(c, layer.coding) for layer in idx.layers for c in layer.chunks]
     for _ in range(800):
@@ -233,21 +257,38 @@ def test_fuzz_truncations_and_bit_flips_raise_only_bitstream_errors():
                     dec.index.layers[j].chunks[ci].crc_rest = ch.crc_rest
                     dec.add_chunk(j, ci, dc + rest)
             dec.cloud()
+            seen["payload_ok"] += 1
+        except ChecksumError:
+            raise AssertionError("the CRCs were repaired: a flip must reach the stream parsers")
         except BitstreamError:
-            pass
+            seen["payload_err"] += 1
         finally:
             idx = read_index(data)
             chunks = [(c, layer.coding) for layer in idx.layers for c in layer.chunks]
+    # each phase exercised both outcomes (not a loop that only ever took one branch)
+    assert min(seen.values()) >= 50, seen
 
 
 def test_encoder_config_validation():
-    with pytest.raises(ValueError):
+    """Each bad setting is refused with a message naming it (the old last line, isinstance(GaussianCloud.empty(),
+    GaussianCloud), could not fail)."""
+    with pytest.raises(ValueError, match="mode='x'"):
         EncoderConfig(mode="x").validate()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="vq='sometimes'"):
         EncoderConfig(vq="sometimes").validate()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="vq=5000"):
+        EncoderConfig(vq=5000).validate()
+    with pytest.raises(ValueError, match="knn_k=0"):
+        EncoderConfig(knn_k=0).validate()
+    with pytest.raises(ValueError, match="pos_bits=22"):
+        EncoderConfig(pos_bits=22).validate()
+    with pytest.raises(ValueError, match="quality=17"):
+        EncoderConfig(quality=17).validate()
+    with pytest.raises(ValueError, match="got 0"):
         encode_layers([], EncoderConfig())
-    assert isinstance(GaussianCloud.empty(), GaussianCloud)
+    EncoderConfig(vq=0, knn_k=64, pos_bits=21, quality=16).validate()  # the limits themselves are allowed
+    empty = encode_layers([GaussianCloud.empty()], EncoderConfig(**FAST))[0]
+    assert len(decode(empty)) == 0 and read_index(empty).layers[0].gaussians == 0
 
 
 from hypothesis import given, settings  # noqa: E402
