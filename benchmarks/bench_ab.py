@@ -1,6 +1,6 @@
 """A/B speed of this checkout against an earlier commit, in one run: a 500k-Gaussian render and a training step.
 
-Run: ``python -m benchmarks.bench_ab --base REV [--rounds 3] [--repeat 5]``
+Run: ``python -m benchmarks.bench_ab --base REV [--rounds 3] [--repeat 5] [--json [PATH]]``
 
 The commit ``REV`` is exported with ``git archive`` into a temporary folder (its own numba cache, warmed before
 timing). Each round runs one child process per tree, alternating, so that the shared machine's drift hits both
@@ -12,7 +12,9 @@ alike; a child times, through the public API that both trees have (``render.rast
   Gaussians, no densification, median of --repeat steps after 2 warm-up steps.
 
 Printed: the median over rounds of each child's medians of wall time and of CPU time (all threads; less disturbed
-by other processes on a shared machine), and speed = base time / this time (> 1: this is faster).
+by other processes on a shared machine), and speed = base time / this time (> 1: this is faster). ``--json``: the
+splatcast-bench/1 document (benchmarks/_results.py), one scene (``base REV vs this``) holding ``metrics`` ({key:
+base_s, this_s, speed}) and every round's child results.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from benchmarks._results import BenchResults, add_json_argument
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"
@@ -88,7 +92,16 @@ def main(argv=None) -> int:
     ap.add_argument("--base", required=True, help="the commit to compare with (any git revision)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5)
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    bench = BenchResults("bench_ab", args, argv)
+    with bench.tables():
+        _run(args, bench)
+    bench.emit()
+    return 0
+
+
+def _run(args, bench: BenchResults) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         base.mkdir()
@@ -105,11 +118,14 @@ def main(argv=None) -> int:
                 results[name].append(run_child(src, cache, args.repeat))
                 print(f"round {r + 1} {name}: {results[name][-1]}", flush=True)
     print(f"base {args.base} vs this checkout, median over {args.rounds} rounds of medians of {args.repeat}:")
+    metrics = {}
     for key in results["this"][0]:
         b = statistics.median(x[key] for x in results["base"])
         t = statistics.median(x[key] for x in results["this"])
+        metrics[key] = {"base_s": b, "this_s": t, "speed": b / t}
         print(f"  {key:<19} base {b:.3f} s  this {t:.3f} s  speed {b / t:.3f}x")
-    return 0
+    bench.add(f"base {args.base} vs this", {"metrics": metrics, "rounds": results},
+              source="playbot 0_0 render at 800 px and a 30k-Gaussian training step, per tree")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Additive layers benchmark: constrained (frozen, nested) training vs free checkpoints, rate and quality.
 
-Run: ``python -m benchmarks.bench_additive [--iterations 3000] [--entropy lzma] [--json]``
+Run: ``python -m benchmarks.bench_additive [--iterations 3000] [--entropy lzma] [--json [PATH]]``
 
 Scene: the demo's (the built-in lab bench, 24k Gaussians, 48 views at 128 px, every 8th held out, the demo's
 trainer settings). Two runs with the same seed: *free* (the reference trainer; layers = checkpoints at the
@@ -11,14 +11,18 @@ alone, with the same quantizer, so every stream of a run reconstructs the same c
 * enhancement / MDC = bytes of layers 1-2 in the scalable stream / in the MDC stream (goal <= 0.25),
 * full / single = the whole 3-layer scalable stream / the top layer coded alone (goal <= 1.1),
 * top test PSNR, additive minus free (goal >= -0.3 dB).
+
+``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene ``demo`` holding the printed numbers
+(capture_iterations, free / additive: test_psnr, gaussians, train_s, the streams' bytes and ratios).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+
+from benchmarks._results import BenchResults, add_json_argument
 
 CAPTURE_RULE = "plateau ends of the free run (pick_layers, window = iterations / 6, 0.1 dB)"
 
@@ -69,8 +73,16 @@ def main(argv=None) -> int:
     ap.add_argument("--refine", default="opacities,sh_dc",
                     help="parameters captured Gaussians may still refine ('' = frozen entirely)")
     ap.add_argument("--save", default=None, help="write both runs' layers (PLY) and the lineage (.npz) here")
-    ap.add_argument("--json", action="store_true")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_additive", args, argv)
+    with results.tables():
+        _run(args, results)
+    results.emit()
+    return 0
+
+
+def _run(args, results: BenchResults) -> None:
     from splatcast.scene.default import lab_bench
     from splatcast.train.plateaus import pick_layers
     from splatcast.train.synthetic import dataset_from_scene
@@ -103,20 +115,19 @@ def main(argv=None) -> int:
         "additive": {"test_psnr": [round(c[1], 2) for c in captured], "gaussians": [len(c) for c in add_layers],
                      "kept_from_below": kept, "train_s": round(add_s, 1), **_streams(add_layers, args.entropy)},
     }
-    result["top_psnr_additive_minus_free_db"] = round(result["additive"]["test_psnr"][-1] - result["free"]["test_psnr"][-1], 2)
-    if args.json:
-        print(json.dumps(result, indent=1))
-        return 0
+    top_diff = result["additive"]["test_psnr"][-1] - result["free"]["test_psnr"][-1]
+    result["top_psnr_additive_minus_free_db"] = round(top_diff, 2)
+    results.add("demo", result, source=f"lab_bench(24000, seed={args.seed}): 48 views at 128 px, every 8th held out")
     print(f"layers captured at iterations {its} ({CAPTURE_RULE}); kept Gaussians refine {list(refine)}; "
           f"entropy {args.entropy}")
     for name in ("free", "additive"):
         r = result[name]
-        print(f"{name:9} test PSNR {r['test_psnr']} dB, Gaussians {r['gaussians']}, scalable {r['scalable']['bytes']} B, "
+        print(f"{name:9} test PSNR {r['test_psnr']} dB, Gaussians {r['gaussians']}, "
+              f"scalable {r['scalable']['bytes']} B, "
               f"MDC {r['mdc']['bytes']} B, top alone {r['single_top']['bytes']} B; enhancement/MDC "
               f"{r['enhancement_over_mdc']} (goal <= 0.25), full/single {r['full_over_single']} (goal <= 1.1), "
               f"bits/G scalable {r['scalable']['bits_per_gaussian']}")
     print(f"top-layer test PSNR, additive - free: {result['top_psnr_additive_minus_free_db']:+.2f} dB (goal >= -0.3)")
-    return 0
 
 
 if __name__ == "__main__":

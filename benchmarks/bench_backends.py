@@ -1,25 +1,28 @@
 """Entropy back-ends on real streams: file size and entropy-decoding time of rans / zstd against lzma, in one run.
 
-Run: ``python -m benchmarks.bench_backends [--backends lzma rans zstd] [--repeats 3] [--json]``
+Run: ``python -m benchmarks.bench_backends [--backends lzma rans zstd] [--repeats 3] [--json [PATH]]``
 
 Streams: playbot 2_0 -> 1_0 -> 0_0 (three real levels of detail), and every statue, biker and guitar from ../shared
 as three nested importance prefixes (25 %, 50 %, 100 %), scalable + VQ at the default quality, no fidelity
 measurement (it does not change the streams' sizes). Decoding time is the decoder's calls into the back-end only
 (the part the paper's Table I reports), median of --repeats whole-file decodes, per 1000 Gaussians of the file.
 Printed per stream and back-end: bytes, size / lzma's, entropy ms/kG, lzma's time / this one's (issue 11's goal:
-rans no larger than lzma and >= 5x as fast).
+rans no larger than lzma and >= 5x as fast). ``--json``: the splatcast-bench/1 document (benchmarks/_results.py),
+one scene per stream holding ``gaussians``, ``layers`` and ``backends`` ({back-end: bytes, size_vs_lzma,
+entropy_ms_per_kgaussian, speedup_vs_lzma}).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._results import BenchResults, add_json_argument
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes"
 
@@ -68,20 +71,29 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backends", nargs="+", default=["lzma", "rans", "zstd"])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_backends", args, argv)
+    with results.tables():
+        _run(args, results)
+    results.emit()
+    return 0
 
+
+def _run(args, results: BenchResults) -> None:
     from splatcast.codec import EncoderConfig, encode
     from splatcast.codec.decoder import decode_progressive, warm_up
 
     todo = streams()
     if not todo:
         print(f"skip: no scenes under {SHARED}")
-        return 0
+        results.skip("shared scenes", f"no scenes under {SHARED}")
+        return
     warm_up()
     backends = ["lzma"] + [b for b in args.backends if b != "lzma"]  # lzma is the baseline of every ratio
     rows = []
     for name, layers in todo:
+        results.start_scene()
         total_g = sum(len(c) for c in layers)
         base = None
         for be in backends:
@@ -98,18 +110,18 @@ def main(argv=None) -> int:
                    "size_vs_lzma": round(len(data) / base[0], 4), "entropy_ms_per_kgaussian": round(ms, 4),
                    "speedup_vs_lzma": round(base[1] / ms, 2)}
             rows.append(row)
-            if args.json:
-                print(json.dumps(row, sort_keys=True), flush=True)
-            else:
-                print(f"{name:28s} {be:5s} {len(data):>10,d} B  size/lzma {row['size_vs_lzma']:.3f}  "
-                      f"entropy {ms:.3f} ms/kG  x{row['speedup_vs_lzma']:.2f} lzma's speed", flush=True)
+            print(f"{name:28s} {be:5s} {len(data):>10,d} B  size/lzma {row['size_vs_lzma']:.3f}  "
+                  f"entropy {ms:.3f} ms/kG  x{row['speedup_vs_lzma']:.2f} lzma's speed", flush=True)
+        mine = {r["backend"]: {k: r[k] for k in ("bytes", "size_vs_lzma", "entropy_ms_per_kgaussian",
+                                                  "speedup_vs_lzma")} for r in rows if r["stream"] == name}
+        results.add(name, {"gaussians": total_g, "layers": [len(c) for c in layers], "backends": mine},
+                    source="3 layers, scalable + VQ, default quality")
     for be in backends[1:]:
         mine = [r for r in rows if r["backend"] == be]
         sizes = [r["size_vs_lzma"] for r in mine]
         print(f"# {be}: size/lzma {min(sizes):.3f}..{max(sizes):.3f}"
               f", speed x{min(r['speedup_vs_lzma'] for r in mine):.2f}..x{max(r['speedup_vs_lzma'] for r in mine):.2f}"
               f" over {len(mine)} streams")
-    return 0
 
 
 if __name__ == "__main__":

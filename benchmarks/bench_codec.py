@@ -1,9 +1,12 @@
 """Codec benchmark on real layers: rate per layer (scalable+VQ, scalable no-VQ, MDC), fidelity, encode and decode
 speed. Baseline for decode speed: reading the same layer from a raw INRIA PLY in the same run (ratio printed).
 
-    python -m benchmarks.bench_codec [--entropy lzma zstd rans] [--scene playbot|small] [--chunk-psnr]
+    python -m benchmarks.bench_codec [--entropy lzma zstd rans] [--scene playbot|small] [--chunk-psnr] [--json [PATH]]
 
 Needs ../shared/data/scenes/playbot-lod/. Prints one JSON object per line (sorted keys) plus a readable table.
+``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene (``--scene``) holding ``rows`` (the
+per-layer objects printed), ``files`` (one per configuration and back-end: bytes, encode_s, top_fidelity_psnr,
+entropy_ms_per_kgaussian), ``chunk_fidelity`` (with --chunk-psnr) and ``entropy_speedup_vs_lzma``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._results import BenchResults, add_json_argument
 
 SCENES = {
     "playbot": ["2_0", "1_0", "0_0"],  # 125k -> 250k -> 500k
@@ -54,17 +59,28 @@ def main(argv=None) -> int:
     ap.add_argument("--views", type=int, default=8)
     ap.add_argument("--chunk-psnr", action="store_true", help="fidelity after every chunk of the top layer")
     ap.add_argument("--configs", nargs="+", default=[c[0] for c in CONFIGS])
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_codec", args, argv)
+    with results.tables():
+        _run(args, results)
+    results.emit()
+    return 0
 
+
+def _run(args, results: BenchResults) -> None:
     from benchmarks.bench_backends import entropy_clock
     from splatcast.codec import EncoderConfig, encode_with_stats
     from splatcast.codec.decoder import decode, decode_progressive, warm_up
-    from splatcast.render.metrics import fidelity_psnr
+    from splatcast.render.metrics import Fidelity
     from splatcast.scene.formats import read_scene, write_scene
 
+    source = ("angel.sog as nested importance prefixes 25/50/100 %" if args.scene == "statue"
+              else "playbot-lod " + " -> ".join(SCENES[args.scene]))
     if not DATA.exists():
         print(f"skip: {DATA} not found")
-        return 0
+        results.skip(args.scene, f"{DATA} not found", source)
+        return
     names = SCENES[args.scene]
     layers = load_layers(args.scene)
     warm_up()
@@ -75,6 +91,8 @@ def main(argv=None) -> int:
             write_scene(cloud, path)
             ply_s.append(_median_time(lambda: read_scene(path), args.repeats))
 
+    top_fidelity = Fidelity(layers[-1], args.views, 256)  # the top layer's views rendered once for every file
+    rows, files, chunk_fidelity = [], [], {}
     entropy_ms = {}  # entropy decoding alone (the part the paper's Table I reports), per (config, back-end)
     for entropy in args.entropy:
         for label, mode, vq in CONFIGS:
@@ -97,7 +115,7 @@ def main(argv=None) -> int:
             total_g = sum(s["gaussians"] for s in stats)
             entropy_ms[(label, entropy)] = statistics.median(per_file_entropy) / total_g * 1e6
             top = decode(data)
-            fid = fidelity_psnr(layers[-1], top, n_views=args.views)
+            fid = {"psnr": top_fidelity.psnr(top)}
             for j, s in enumerate(stats):
                 dec_s = statistics.median(per_layer[j])
                 row = {
@@ -128,7 +146,11 @@ def main(argv=None) -> int:
                 }
                 if j == len(layers) - 1:
                     row["top_fidelity_psnr"] = round(fid["psnr"], 3)
+                rows.append(row)
                 print(json.dumps(row, sort_keys=True), flush=True)
+            files.append({"config": label, "entropy": entropy, "bytes": len(data), "encode_s": enc_total,
+                          "top_fidelity_psnr": fid["psnr"],
+                          "entropy_ms_per_kgaussian": entropy_ms[(label, entropy)]})
             print(f"# {label} {entropy}: {len(data)} bytes, encode {enc_total:.1f} s, top-layer fidelity "
                   f"{fid['psnr']:.2f} dB, entropy decoding {entropy_ms[(label, entropy)]:.3f} ms per 1000 Gaussians "
                   f"of the file", flush=True)
@@ -136,19 +158,20 @@ def main(argv=None) -> int:
                 j = len(layers) - 1
                 n_chunks = stats[j]["chunks"]
                 curve = []
-                from splatcast.render.camera import orbit_cameras
-
-                cams = orbit_cameras(layers[j], args.views, 256, 256)
                 for c in range(n_chunks + 1):
                     for refine in ("dc", "full") if c else ("full",):
                         out = decode(data, layer=j, chunks=c, refine=refine)
-                        p = fidelity_psnr(layers[j], out, cameras=cams)["psnr"]
+                        p = top_fidelity.psnr(out)  # layer j is the top layer: the same orbit
                         curve.append({"chunks": c, "refine": refine, "gaussians": len(out), "psnr": round(p, 3)})
+                chunk_fidelity[f"{label} {entropy}"] = curve
                 print(json.dumps({"config": label, "entropy": entropy, "chunk_fidelity": curve}, sort_keys=True))
+    speedup = {}
     for (label, entropy), ms in sorted(entropy_ms.items()):
         if entropy != "lzma" and (label, "lzma") in entropy_ms:
+            speedup[f"{label} {entropy}"] = entropy_ms[(label, "lzma")] / ms
             print(f"# {label}: {entropy} entropy decoding {entropy_ms[(label, 'lzma')] / ms:.2f}x as fast as lzma")
-    return 0
+    results.add(args.scene, {"rows": rows, "files": files, "chunk_fidelity": chunk_fidelity,
+                             "entropy_speedup_vs_lzma": speedup}, source)
 
 
 if __name__ == "__main__":

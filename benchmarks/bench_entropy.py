@@ -1,6 +1,6 @@
 """Entropy back-end benchmark: rate and speed of lzma / paq / zstd / rans on realistic splatcast streams.
 
-Run: ``python -m benchmarks.bench_entropy [--sizes 100000 1000000] [--repeats 5] [--json]``
+Run: ``python -m benchmarks.bench_entropy [--sizes 100000 1000000] [--repeats 5] [--json [PATH]]``
 
 Streams (seeded, N values each): quantized prediction residuals (Laplacian core + 1% Cauchy tail) at three scales,
 the same residuals conditioned on the prediction mode (context = min(mode, 2), used by rans only), prediction modes
@@ -10,17 +10,19 @@ Per back-end: payload bytes, bits per symbol, ratio of size to paq's (baseline f
 ms per million symbols (median of --repeats; above --paq-full-max-n paq is encoded --paq-repeats times and its
 decode is not timed, because paq9a runs at ~50-100 KB/s in both directions), decode
 speed-up over lzma (baseline for speed), and the order-0 empirical entropy of the values as the floor.
+``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene per stream holding its ``rows``
+(one per N and back-end, the table's columns; a decode not timed is null).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
 
+from benchmarks._results import BenchResults, add_json_argument
 from splatcast.codec.entropy import BACKENDS, decode_stream, encode_stream
 
 
@@ -158,13 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paq-full-max-n", type=int, default=100_000,
                         help="above this N paq is encoded --paq-repeats times and not decoded (~50 KB/s here)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true", help="print rows as JSON (sorted keys) instead of a table")
+    add_json_argument(parser)
     args = parser.parse_args(argv)
-    rows = run(args.sizes, args.repeats, args.paq_repeats, args.paq_full_max_n, args.seed)
-    if args.json:
-        print(json.dumps(rows, sort_keys=True, indent=1))
-    else:
+    results = BenchResults("bench_entropy", args, argv)
+    with results.tables():
+        rows = run(args.sizes, args.repeats, args.paq_repeats, args.paq_full_max_n, args.seed)
         print_table(rows)
+    for stream in dict.fromkeys(r["stream"] for r in rows):
+        results.add(stream, {"rows": [r for r in rows if r["stream"] == stream]},
+                    source=f"synthetic, seed {args.seed}, N in {args.sizes}")
+    results.emit()
     return 0
 
 

@@ -1,10 +1,12 @@
 """JavaScript decoder (Node) vs Python decoder on playbot-lod 2_0 -> 1_0 -> 0_0 (3-layer scalable streams).
 
-    python -m benchmarks.bench_js_decode [--entropy rans zstd] [--repeats 3] [--levels 2_0 1_0 0_0]
+    python -m benchmarks.bench_js_decode [--entropy rans zstd] [--repeats 3] [--levels 2_0 1_0 0_0] [--json [PATH]]
 
 Per back-end: encodes once, then times (median of --repeats) the Python `decode` (in process, numba warm) and the
 JS CLI `web/src/cli/decode.mjs --json` (its in-process decode time, and the whole `node` process wall time), prints
-ms per 1000 Gaussians and the JS/Python ratio, and checks the two PLY files are byte-identical.
+ms per 1000 Gaussians and the JS/Python ratio, and checks the two PLY files are byte-identical. ``--json``: the
+splatcast-bench/1 document (benchmarks/_results.py), one scene per back-end (``playbot LEVELS ENTROPY``) holding the
+printed row.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._results import BenchResults, add_json_argument
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "scenes" / "playbot-lod"
 CLI = ROOT / "web" / "src" / "cli" / "decode.mjs"
@@ -29,10 +33,20 @@ def main(argv=None) -> int:
     ap.add_argument("--entropy", nargs="+", default=["rans", "zstd"])
     ap.add_argument("--levels", nargs="+", default=["2_0", "1_0", "0_0"])
     ap.add_argument("--repeats", type=int, default=3)
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_js_decode", args, argv)
+    with results.tables():
+        rc = _run(args, results)
+    results.emit()
+    return rc
+
+
+def _run(args, results: BenchResults) -> int:
     node = shutil.which("node")
     if node is None or not DATA.is_dir():
         print("needs node and ../shared/data/scenes/playbot-lod", file=sys.stderr)
+        results.skip("playbot " + "->".join(args.levels), "needs node and ../shared/data/scenes/playbot-lod")
         return 1
     from splatcast.codec.decoder import decode, warm_up
     from splatcast.codec.encoder import EncoderConfig, encode
@@ -44,6 +58,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for entropy in args.entropy:
+            results.start_scene()
             t0 = time.perf_counter()
             data = encode(layers, EncoderConfig(entropy=entropy, partial="replace"))
             enc_s = time.perf_counter() - t0
@@ -57,7 +72,8 @@ def main(argv=None) -> int:
             write_ply(cloud, tmp / "py.ply")
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                res = subprocess.run([node, str(CLI), str(src), str(tmp / "js.ply"), "--json"], capture_output=True, text=True)
+                res = subprocess.run([node, str(CLI), str(src), str(tmp / "js.ply"), "--json"], capture_output=True,
+                                     text=True)
                 js_wall.append(time.perf_counter() - t0)
                 if res.returncode:
                     print(res.stderr, file=sys.stderr)
@@ -74,6 +90,8 @@ def main(argv=None) -> int:
                 "js_over_python": round(js / py, 2), "ply_identical": same,
             }
             print(json.dumps(row, sort_keys=True))
+            results.add(f"playbot {row['layers']} {entropy}", row,
+                        source=f"playbot-lod {' -> '.join(args.levels)}, 3-layer scalable, {entropy}")
             if not same:
                 return 1
     return 0

@@ -1,9 +1,10 @@
 """Neighbour search (splatcast.codec.knn) on the geometries that used to be slow, against a brute-force sample.
 
-    python -m benchmarks.bench_knn [--n 1000000]
+    python -m benchmarks.bench_knn [--n 1000000] [--json [PATH]]
 
 Prints seconds per case (index build + query of every point, k = 8), each checked exactly on a sample of rows:
-all points at one position, a dense cluster plus two far outliers (floaters), a uniform volume.
+all points at one position, a dense cluster plus two far outliers (floaters), a uniform volume. ``--json``: the
+splatcast-bench/1 document (benchmarks/_results.py), one scene per case with the printed fields.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 import numpy as np
 
+from benchmarks._results import BenchResults, add_json_argument
 from splatcast.codec.knn import NeighbourIndex, knn_reference
 
 
@@ -29,7 +31,16 @@ def _case(points: np.ndarray, rng) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_knn", args, argv)
+    with results.tables():
+        _run(args, results)
+    results.emit()
+    return 0
+
+
+def _run(args, results: BenchResults) -> None:
     rng = np.random.default_rng(0)
     NeighbourIndex(np.zeros((2, 3), np.int32)).query(np.zeros((2, 3), np.int32), 2)  # load the compiled kernels
     n = args.n
@@ -40,8 +51,10 @@ def main(argv=None) -> int:
         "uniform volume": rng.integers(0, 1 << 14, (n, 3)).astype(np.int32),
     }
     for name, points in cases.items():
-        print(json.dumps({"case": name, **_case(points, rng)}))
-    return 0
+        results.start_scene()
+        row = _case(points, rng)
+        print(json.dumps({"case": name, **row}))
+        results.add(name, row, source=f"{len(points)} synthetic integer points: {name}")
 
 
 if __name__ == "__main__":

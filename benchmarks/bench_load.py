@@ -1,6 +1,6 @@
 """Load benchmark: many concurrent students over HTTP and WebRTC, with and without an offer flood, on loopback.
 
-Run: ``python -m benchmarks.bench_load [--http 300] [--webrtc 50] [--ranges 4] [--json]``
+Run: ``python -m benchmarks.bench_load [--http 300] [--webrtc 50] [--ranges 4] [--json [PATH]]``
 
 `splatcast serve DIR --webrtc` runs in a subprocess (its own event loop and core); this process plays the clients.
 A stream of the built-in lab bench (~0.5 MB) is packaged into DIR. Each HTTP client opens its own connection and
@@ -9,13 +9,14 @@ address (127.0.0.N, as students have their own) and fetches one range over the d
 against the file. The flood: 8 concurrent requesters posting valid offers as fast as the server answers, from
 127.0.0.2, for the whole phase. Printed per phase: time to first byte (HTTP: the MPD's first byte; WebRTC: offer
 sent to the first frame) p50 / p99 / max, failures, wrong bytes, offers the flood got answered and refused.
+``--json``: the splatcast-bench/1 document (benchmarks/_results.py), scenes ``no flood`` and ``with offer flood``
+holding each phase's http / webrtc summaries and flood_answers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._results import BenchResults, add_json_argument
 
 
 def _free_port() -> int:
@@ -130,8 +133,16 @@ def main(argv=None) -> int:
     ap.add_argument("--http", type=int, default=300)
     ap.add_argument("--webrtc", type=int, default=50)
     ap.add_argument("--ranges", type=int, default=4)
-    ap.add_argument("--json", action="store_true")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    bench = BenchResults("bench_load", args, argv)
+    with bench.tables():
+        _run(args, bench)
+    bench.emit()
+    return 0
+
+
+def _run(args, bench: BenchResults) -> None:
 
     from splatcast.codec import EncoderConfig, encode
     from splatcast.dash.packager import package
@@ -164,14 +175,12 @@ def main(argv=None) -> int:
         finally:
             server.terminate()
             server.wait(10)
-    if not args.json:
-        print(f"stream {len(data):,} bytes; HTTP clients fetch the MPD and {args.ranges} ranges covering the stream, "
-              "WebRTC clients one 20 kB range")
+    print(f"stream {len(data):,} bytes; HTTP clients fetch the MPD and {args.ranges} ranges covering the stream, "
+          "WebRTC clients one 20 kB range")
     for r in results:
-        if args.json:
-            print(json.dumps(r, sort_keys=True))
-            continue
         tag = "with offer flood" if r["flood"] else "no flood"
+        bench.add(tag, r, seconds=r["http"]["seconds"] + r["webrtc"]["seconds"],
+                  source=f"lab_bench(12000) stream of {len(data)} bytes served by `splatcast serve --webrtc`")
         for kind in ("http", "webrtc"):
             s = r[kind]
             print(f"{tag:16s} {kind:6s} {s['clients']:>4} clients in {s['seconds']:6.2f} s: TTFB p50 "
@@ -179,7 +188,6 @@ def main(argv=None) -> int:
                   f"failed {s['failed']}, wrong bytes {s['wrong_bytes']} {s['errors'][:2] if s['errors'] else ''}")
         if r["flood"]:
             print(f"{'':16s} flood answers: {r['flood_answers']}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Monotone display benchmark: does the fidelity of what a student sees ever drop while a scene streams?
 
-Run: ``python -m benchmarks.bench_monotone [--scenes playbot,statues,demo] [--real] [--json]``
+Run: ``python -m benchmarks.bench_monotone [--scenes playbot,statues,demo] [--real] [--json [PATH]]``
 
 Streams (scalable, zstd, 8 chunks, the encoder's defaults: fidelity table, display_from and joint layers from the
 measurement): playbot 2_0 -> 1_0 -> 0_0 (../shared), each statue as nested layers from one model (`splatcast
@@ -12,7 +12,8 @@ monotone display rule (the default) and with ``--show-every-state``. Printed per
 on-screen fidelity between consecutive steps (``add_fidelity``: 4 views, 128 px, each state re-rendered against the
 final model), the number of held states, and time to full quality. ``--real`` adds the real client over loopback
 HTTP with server-side shaping on the first link for the smaller streams. Also printed: the encoder's fidelity
-measurement time per stream.
+measurement time per stream. ``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene per
+stream holding the stream's facts and its ``runs`` (one per link, client and rule: the table's columns).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._results import BenchResults, add_json_argument
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEMO = Path(__file__).resolve().parents[1] / "demo-out"
@@ -101,8 +104,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenes", default="playbot,statues,demo")
     ap.add_argument("--real", action="store_true", help="also the real client over loopback HTTP (first link)")
-    ap.add_argument("--json", action="store_true")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    bench = BenchResults("bench_monotone", args, argv)
+    with bench.tables():
+        ok = _run(args, bench)
+    bench.emit()
+    return 0 if ok else 1
+
+
+def _run(args, bench: BenchResults) -> bool:
     from splatcast.codec import EncoderConfig, encode_with_stats
     from splatcast.codec.decoder import warm_up
     from splatcast.dash.packager import package
@@ -111,6 +122,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, layers in _streams(args.scenes.split(",")):
+            bench.start_scene()
             t0 = time.perf_counter()
             data, stats = encode_with_stats(layers, EncoderConfig(entropy="zstd", chunks=8))
             encode_s = time.perf_counter() - t0
@@ -121,7 +133,8 @@ def main(argv=None) -> int:
             package(src, root)
             info = {"stream": name, "gaussians": [len(c) for c in layers], "bytes": len(data),
                     "encode_s": round(encode_s, 1), "fidelity_s": stats[0].get("fidelity_s"),
-                    "display_from": [s.get("display_from") for s in stats], "joint": [bool(s.get("joint")) for s in stats]}
+                    "display_from": [s.get("display_from") for s in stats],
+                    "joint": [bool(s.get("joint")) for s in stats]}
             for k, (trace_name, mbps, trace) in enumerate(_traces()):
                 for monotone in (True, False):
                     row = dict(info, link=f"{trace_name} @ {mbps} Mbit/s", monotone=monotone, client="simulate")
@@ -133,9 +146,9 @@ def main(argv=None) -> int:
                     row.update(_play(root, trace, True, real=True))
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return 0
+            runs = [{k: v for k, v in r.items() if k not in info} for r in rows if r["stream"] == name]
+            bench.add(name, {**{k: v for k, v in info.items() if k != "stream"}, "runs": runs},
+                      source=f"{name}: scalable, zstd, 8 chunks")
     print(f"{'stream':24} {'link':44} {'client':8} {'rule':9} {'max drop dB':>11} {'drops':>5} {'held':>4} "
           f"{'first s':>7} {'full s':>7}")
     for r in rows:
@@ -145,7 +158,7 @@ def main(argv=None) -> int:
     print(f"\nmonotone rule: {'no drop in any run' if ok else 'DROPS FOUND'}; encode incl. fidelity measurement: "
           + ", ".join(f"{r['stream']} {r['encode_s']} s ({r['fidelity_s']} s)"
                       for r in {r["stream"]: r for r in rows}.values()))
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

@@ -1,23 +1,26 @@
 """Progressive order benchmark: fidelity of 10 % .. 90 % prefixes of a model in each order of codec/ordering.py.
 
-Run: ``python -m benchmarks.bench_order [FILES...] [--views 8] [--size 192] [--json]``
+Run: ``python -m benchmarks.bench_order [FILES...] [--views 8] [--size 192] [--json [PATH]]``
 
 Default files: the demo's top layer (``demo-out/layer2_*.ply`` after ``make demo``), every statue, playbot 0_0,
 biker and guitar from ../shared. Each prefix (the first k Gaussians of the order, kept in input order) is rendered
 over an orbit of ``--views`` views at ``--size`` px fitted to the whole model and compared with the whole model
 (fidelity PSNR). The blend order's own views (two rings of 7 and 5, codec/ordering.py) are not these views.
 Printed: the curve of each order, and blend minus the best other order at every prefix (goal: >= 0 everywhere).
+``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene per file with gaussians, curves
+(dB per order at each of ``fractions``), order_s and blend_minus_best_other.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._results import BenchResults, add_json_argument
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes"
 DEMO = Path(__file__).resolve().parents[1] / "demo-out"
@@ -37,14 +40,23 @@ def main(argv=None) -> int:
     ap.add_argument("files", nargs="*")
     ap.add_argument("--views", type=int, default=8)
     ap.add_argument("--size", type=int, default=192)
-    ap.add_argument("--json", action="store_true")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_order", args, argv)
+    with results.tables():
+        ok = _run(args, results)
+    results.emit()
+    return 0 if ok else 1
+
+
+def _run(args, results: BenchResults) -> bool:
     from splatcast.codec.ordering import ORDERS, progressive_order
-    from splatcast.evaluate.common import Fidelity
+    from splatcast.render.metrics import Fidelity
     from splatcast.scene.formats import read_scene
 
     rows = []
     for path in [Path(f) for f in args.files] or default_files():
+        results.start_scene()
         cloud = read_scene(path)
         fidelity = Fidelity(cloud, args.views, args.size)
         curves, seconds = {}, {}
@@ -58,16 +70,15 @@ def main(argv=None) -> int:
         margin = [round(b - o, 2) for b, o in zip(curves["blend"], best_other)]
         rows.append({"scene": path.name, "gaussians": len(cloud), "curves": curves, "order_s": seconds,
                      "blend_minus_best_other": margin})
-        if not args.json:
-            print(f"{path.name} ({len(cloud)} Gaussians), fidelity dB at " + ", ".join(f"{f:.0%}" for f in FRACTIONS))
-            for name in ORDERS:
-                print(f"  {name:10} {curves[name]}  ({seconds[name]} s)")
-            print(f"  blend - best other: {margin}", flush=True)
-    if args.json:
-        print(json.dumps(rows, indent=1))
+        results.add(path.name, {"gaussians": len(cloud), "fractions": FRACTIONS, "curves": curves,
+                                "order_s": seconds, "blend_minus_best_other": margin}, source=str(path))
+        print(f"{path.name} ({len(cloud)} Gaussians), fidelity dB at " + ", ".join(f"{f:.0%}" for f in FRACTIONS))
+        for name in ORDERS:
+            print(f"  {name:10} {curves[name]}  ({seconds[name]} s)")
+        print(f"  blend - best other: {margin}", flush=True)
     ok = all(m >= 0 for r in rows for m in r["blend_minus_best_other"])
     print(f"blend >= every other order at every prefix on every scene: {ok}", file=sys.stderr)
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

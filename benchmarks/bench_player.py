@@ -2,7 +2,7 @@
 against downloading the top level of detail as one SPZ file over the same link.
 
 Run: ``python -m benchmarks.bench_player [--levels 2_0,1_0,0_0] [--mbps 10] [--runs 1] [--work out/bench-player]
-[--json]``
+[--json [PATH]]``
 
 Stream: the PLAYBOT levels of detail ``--levels`` (../shared/data/scenes/playbot-lod, coarse to fine) encoded as
 scalable layers (rans, the web player's fastest decoder; 8 chunks per layer growing by ``--chunk-growth``, 1.5
@@ -16,7 +16,8 @@ navigation start; ``stream_start_s`` = the MPD request), so they include startin
 Spark's shader compilation (SwiftShader here, a software GPU) and decoding in JavaScript. The SPZ time is its
 download alone (fetch of the whole file in the same browser, after the page is up), i.e. a lower bound for the
 baseline (it still needs decoding and a first frame).
-Needs chromium, PyPI playwright and the built player (make player).
+Needs chromium, PyPI playwright and the built player (make player). ``--json``: the splatcast-bench/1 document
+(benchmarks/_results.py), one scene (``playbot LEVELS``) holding the printed numbers, every run and the medians.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks._results import BenchResults, add_json_argument
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CHROMIUM_ARGS = [
@@ -174,8 +177,16 @@ def main(argv=None) -> int:
     ap.add_argument("--psnr", action="store_true",
                     help="also compare the fully loaded view with splatcast render of the decoded cloud (512 px)")
     ap.add_argument("--shot", default=None, help="with --psnr: write browser | python side by side to this PNG")
-    ap.add_argument("--json", action="store_true")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    bench = BenchResults("bench_player", args, argv)
+    with bench.tables():
+        _run(args, bench)
+    bench.emit()
+    return 0
+
+
+def _run(args, bench: BenchResults) -> None:
     from playwright.sync_api import sync_playwright
 
     from splatcast.player import is_built
@@ -214,23 +225,20 @@ def main(argv=None) -> int:
         "spz_over_first_render": med["spz_download_s"] / med["first_render_s"],
         "full_over_spz": med["full_s"] / med["spz_download_s"], "browser_vs_python": fidelity,
     }
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print(f"PLAYBOT {args.levels} at {args.mbps:g} Mbit/s: stream {info['stream_bytes']:,} B, "
-              f"SPZ {info['spz_bytes']:,} B")
-        print(f"  first render {med['first_render_s']:.2f} s ({runs[0]['first_render_gaussians']:,} Gaussians, "
-              f"{runs[0]['first_render_bytes']:,} B)   full quality {med['full_s']:.2f} s   "
-              f"SPZ download {med['spz_download_s']:.2f} s")
-        print(f"  (the stream starts {med['stream_start_s']:.2f} s after navigation: page, worker and renderer "
-              f"start-up; from there first render {med['first_render_s'] - med['stream_start_s']:.2f} s, "
-              f"full {med['full_s'] - med['stream_start_s']:.2f} s)")
-        print(f"  SPZ download / first render = {result['spz_over_first_render']:.1f}x   "
-              f"full quality / SPZ download = {result['full_over_spz']:.2f}")
-        if fidelity:
-            print(f"  browser vs splatcast render of the decoded cloud ({fidelity['gaussians']:,} Gaussians, "
-                  f"{fidelity['size']} px): {fidelity['psnr_db']:.2f} dB")
-    return 0
+    bench.add(f"playbot {args.levels}", result, source=f"playbot-lod {args.levels} over {args.mbps:g} Mbit/s")
+    print(f"PLAYBOT {args.levels} at {args.mbps:g} Mbit/s: stream {info['stream_bytes']:,} B, "
+          f"SPZ {info['spz_bytes']:,} B")
+    print(f"  first render {med['first_render_s']:.2f} s ({runs[0]['first_render_gaussians']:,} Gaussians, "
+          f"{runs[0]['first_render_bytes']:,} B)   full quality {med['full_s']:.2f} s   "
+          f"SPZ download {med['spz_download_s']:.2f} s")
+    print(f"  (the stream starts {med['stream_start_s']:.2f} s after navigation: page, worker and renderer "
+          f"start-up; from there first render {med['first_render_s'] - med['stream_start_s']:.2f} s, "
+          f"full {med['full_s'] - med['stream_start_s']:.2f} s)")
+    print(f"  SPZ download / first render = {result['spz_over_first_render']:.1f}x   "
+          f"full quality / SPZ download = {result['full_over_spz']:.2f}")
+    if fidelity:
+        print(f"  browser vs splatcast render of the decoded cloud ({fidelity['gaussians']:,} Gaussians, "
+              f"{fidelity['size']} px): {fidelity['psnr_db']:.2f} dB")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Streaming benchmark: time to first render and to full quality of the scalable stream vs the non-scalable baseline.
 
 Run: ``python -m benchmarks.bench_streaming [--stream X.splc] [--levels 5_0,4_0,3_0] [--scale 10] [--real N]
-[--json]``
+[--json [PATH]]``
 
 Stream: ``--stream`` or the PLAYBOT levels of detail ``--levels`` (../shared/data/scenes/playbot-lod, coarse to fine)
 encoded as scalable layers (lzma, 8 chunks per layer). Baselines (the non-scalable way: download the whole top
@@ -12,19 +12,22 @@ Simulated (``simulate_sizes``: chunk sizes over the trace, deterministic) plus d
 3) added on both sides: first render = network time of MPD + header + first chunk + that chunk's decode; baseline =
 network time of the whole file + its full decode. ``--real N`` also runs the real client over loopback HTTP against
 an in-process server on the same links (receiver-side shaping), N times each, and quotes medians.
-Ratios printed: baseline / first render (goal >= 10) and full / baseline (goal <= 1.1).
+Ratios printed: baseline / first render (goal >= 10) and full / baseline (goal <= 1.1). ``--json``: the
+splatcast-bench/1 document (benchmarks/_results.py), one scene (the stream) holding stream_bytes, layers,
+chunks_per_layer, baseline_bytes, decode_s, ``simulated`` (one row per link) and real_http_median.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._results import BenchResults, add_json_argument
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRACES = [
@@ -166,8 +169,16 @@ def main(argv=None) -> int:
     parser.add_argument("--levels", default="5_0,4_0,3_0", help="PLAYBOT LODs, coarse to fine (default 5_0,4_0,3_0)")
     parser.add_argument("--scale", type=float, default=10.0, help="Pensieve rate multiplier (default 10)")
     parser.add_argument("--real", type=int, default=0, metavar="N", help="also N real loopback HTTP runs at 10 Mbit/s")
-    parser.add_argument("--json", action="store_true")
+    add_json_argument(parser)
     args = parser.parse_args(argv)
+    bench = BenchResults("bench_streaming", args, argv)
+    with bench.tables():
+        rc = _run(args, bench)
+    bench.emit()
+    return rc
+
+
+def _run(args, bench: BenchResults) -> int:
 
     if args.stream:
         stream = Path(args.stream).read_bytes()
@@ -175,6 +186,7 @@ def main(argv=None) -> int:
     else:
         if not (SHARED / "scenes" / "playbot-lod").is_dir():
             print("../shared/data/scenes/playbot-lod not present; pass --stream", file=sys.stderr)
+            bench.skip(f"playbot {args.levels}", "../shared/data/scenes/playbot-lod not present; pass --stream")
             return 1
         t0 = time.perf_counter()
         stream = build_stream(args.levels.split(","))
@@ -199,9 +211,8 @@ def main(argv=None) -> int:
         "simulated": rows,
         "real_http_median": real,
     }
-    if args.json:
-        print(json.dumps(summary, sort_keys=True, indent=1))
-        return 0
+    bench.add(Path(args.stream).name if args.stream else f"playbot {args.levels}",
+              {k: v for k, v in summary.items() if k != "source"}, source=source)
     print(f"stream: {source}: {len(stream)} bytes, layers {summary['layers']} Gaussians, "
           f"chunks {summary['chunks_per_layer']}")
     sizes = summary["baseline_bytes"].items()

@@ -1,6 +1,7 @@
 """View-dependent streaming: a tiled stream against the untiled one, same scene, same link, same client code.
 
     python -m benchmarks.bench_tiles [--scene playbot|statues] [--mbps 4] [--tile-gaussians 60000] [--out DIR]
+                                     [--json [PATH]]
 
 Encodes the scene's layers twice (untiled, 8 chunks per layer; tiled, --tile-chunks per tile), then runs the real
 client (`play_stream`) over the simulated link (`--simulate`'s SimTransport, virtual clock, a constant trace):
@@ -12,7 +13,9 @@ client (`play_stream`) over the simulated link (`--simulate`'s SimTransport, vir
 3. the bytes of both files (the decoded Gaussians are identical: tiles only regroup them);
 and the fixed view once more over real HTTP on loopback (`splatcast serve`'s server in-process, shaped to the same
 rate, real clock), unless --no-loopback.
-Prints one JSON object (sorted keys) and a readable summary; needs ../shared/data/scenes.
+Prints one JSON object (sorted keys) and a readable summary, writes the whole report to DIR/bench_tiles.json;
+needs ../shared/data/scenes. ``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene
+(``--scene``) holding that report.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._results import BenchResults, add_json_argument
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes"
 SCENES = {
     "playbot": [SHARED / "playbot-lod" / n for n in ("2_0", "1_0", "0_0")],
@@ -167,11 +171,6 @@ def _time_to_within(curve, db: float = 0.5):
 
 
 def main(argv=None) -> int:
-    from splatcast.codec import read_index
-    from splatcast.net.viewport import CameraPath
-    from splatcast.render.camera import guess_up_axis, parse_up
-    from splatcast.render.rasterize import render
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scene", choices=sorted(SCENES), default="playbot")
     ap.add_argument("--mbps", type=float, default=4.0)
@@ -183,7 +182,21 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse the encoded files of an earlier run in --out")
     ap.add_argument("--no-loopback", dest="loopback", action="store_false",
                     help="skip the fixed view over real HTTP on loopback (real time: as long as the stream takes)")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    bench = BenchResults("bench_tiles", args, argv)
+    with bench.tables():
+        _run(args, bench)
+    bench.emit()
+    return 0
+
+
+def _run(args, bench: BenchResults) -> None:
+    from splatcast.codec import read_index
+    from splatcast.net.viewport import CameraPath
+    from splatcast.render.camera import guess_up_axis, parse_up
+    from splatcast.render.rasterize import render
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     layers = _layers(args.scene)
@@ -252,7 +265,8 @@ def main(argv=None) -> int:
           + (f", {report['fixed_view_loopback']['ratio']:.3f} (loopback HTTP)" if args.loopback else ""))
     (out / "bench_tiles.json").write_text(json.dumps(report, sort_keys=True, default=_json))
     print(json.dumps({k: v for k, v in report.items() if k not in ("orbit", "fixed_view")}, sort_keys=True))
-    return 0
+    bench.add(args.scene, json.loads(json.dumps(report, default=_json)),
+              source=" -> ".join(p.name for p in SCENES[args.scene]), plots=[])
 
 
 def _json(v):

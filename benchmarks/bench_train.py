@@ -1,6 +1,6 @@
 """Training-step benchmark: seconds per iteration of the CPU trainer, split per stage.
 
-Run: ``python -m benchmarks.bench_train [--gaussians 30000] [--resolution 200] [--iterations 20] [--json]``
+Run: ``python -m benchmarks.bench_train [--gaussians 30000] [--resolution 200] [--iterations 20] [--json [PATH]]``
 
 Scene: the lego training views at --resolution on white (``../shared/data/datasets/lego-train``; synthetic views of a
 random cloud rendered with the renderer when absent), --gaussians random Gaussians in the reference init
@@ -11,18 +11,20 @@ densification (its cost is reported from one explicit densify call):
 - ``sharpened``: the same Gaussians with opacity 0.5 and scales halved, a stand-in for a partly trained model.
 
 Baseline: one forward render of the same Gaussians with the plain renderer ``splatcast.render.render``; the ratio
-says how many renders one training iteration costs. Medians are quoted.
+says how many renders one training iteration costs. Medians are quoted. ``--json``: the splatcast-bench/1 document
+(benchmarks/_results.py), one scene (the dataset) holding ``resolution`` and ``results`` ({state: the table's
+numbers}).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._results import BenchResults, add_json_argument
 from splatcast.render.rasterize import render
 from splatcast.train.dataset import Dataset, View, load_nerf_synthetic
 from splatcast.train.densify import densify_and_prune
@@ -81,8 +83,16 @@ def main(argv=None) -> int:
     ap.add_argument("--gaussians", type=int, default=30000)
     ap.add_argument("--resolution", type=int, default=200)
     ap.add_argument("--iterations", type=int, default=20)
-    ap.add_argument("--json", action="store_true")
+    add_json_argument(ap)
     args = ap.parse_args(argv)
+    results = BenchResults("bench_train", args, argv)
+    with results.tables():
+        _run(args, results)
+    results.emit()
+    return 0
+
+
+def _run(args, bench: BenchResults) -> None:
     if LEGO.exists():
         dataset, source = load_nerf_synthetic(LEGO, args.resolution, "white"), "lego-train"
     else:
@@ -95,10 +105,8 @@ def main(argv=None) -> int:
     trainer.params["opacities"][:] = 0.0
     trainer.params["scales"] -= np.log(2.0)
     results["sharpened"] = time_state(trainer, args.iterations)
-    out = {"dataset": source, "resolution": args.resolution, "results": results}
-    if args.json:
-        print(json.dumps(out, sort_keys=True))
-        return 0
+    bench.add(source, {"resolution": args.resolution, "results": results},
+              source=f"{source} at {args.resolution} px, {args.gaussians} random Gaussians")
     print(f"dataset {source} at {args.resolution}px, {args.gaussians} Gaussians, median of {args.iterations} steps")
     header = f"{'state':<10} {'s/iter':>7} " + " ".join(f"{s:>9}" for s in STAGES)
     print(header + f" {'render s':>9} {'iter/render':>11}")
@@ -107,7 +115,6 @@ def main(argv=None) -> int:
               + f" {r['render_seconds']:9.3f} {r['iteration_over_render']:11.2f}")
     print("densify column: per-step statistics only; one densify_and_prune call took "
           + ", ".join(f"{r['densify_call_seconds']:.3f} s ({n})" for n, r in results.items()))
-    return 0
 
 
 if __name__ == "__main__":

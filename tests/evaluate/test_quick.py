@@ -8,11 +8,6 @@ import json
 
 import pytest
 
-codec = pytest.importorskip("splatcast.codec", reason="splatcast.codec (encoder/decoder) is not available")
-if not all(hasattr(codec, n) for n in ("encode_with_stats", "decode", "EncoderConfig")):
-    pytest.skip("splatcast.codec lacks encode_with_stats/decode/EncoderConfig", allow_module_level=True)
-pytest.importorskip("splatcast.render.rasterize", reason="splatcast.render.rasterize is not available")
-
 pytestmark = pytest.mark.slow
 
 

@@ -32,7 +32,7 @@ def _fake_experiments(monkeypatch, calls):
         return {"value": float("inf"), "notes": ["a note"]}
 
     def missing(ls, config):
-        raise Unavailable("module splatcast.codec lacks encode_with_stats")
+        raise Unavailable("node is not installed")
 
     def broken(ls, config):
         raise RuntimeError("boom")
@@ -51,7 +51,7 @@ def test_run_bench_records_skips_and_errors(tmp_path, monkeypatch):
     assert rd["demo"]["status"] == "ok" and rd["demo"]["value"] is None  # inf -> null
     assert rd["playbot"]["status"] == "skipped" and "absent" in rd["playbot"]["reason"]
     assert results["experiments"]["decode_time"]["demo"] == {
-        "status": "skipped", "reason": "module splatcast.codec lacks encode_with_stats",
+        "status": "skipped", "reason": "node is not installed",
         "seconds": pytest.approx(0, abs=5)}
     assert results["experiments"]["formats"]["demo"]["status"] == "error"
     assert "RuntimeError: boom" in results["experiments"]["formats"]["demo"]["reason"]
@@ -62,8 +62,9 @@ def test_run_bench_records_skips_and_errors(tmp_path, monkeypatch):
     assert on_disk["schema"] == report.SCHEMA
     for key in ("date", "machine", "versions", "settings", "scenes", "experiments", "skipped", "errors", "wall_s"):
         assert key in on_disk
+    assert report.schema_problems(on_disk) == []  # the validator the benchmarks' --json is checked with
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "skipped decode_time / demo: module splatcast.codec lacks encode_with_stats" in md
+    assert "skipped decode_time / demo: node is not installed" in md
     assert "**error** formats / demo: RuntimeError: boom" in md
     assert "playbot**: skipped" in md
 

@@ -82,14 +82,114 @@ def test_fidelity_orders_real_levels_of_detail(shared_data):
     assert 15 < b["psnr"] < a["psnr"] < 60 and b["ssim"] < a["ssim"] < 1
 
 
-def test_fidelity_scorer_equals_fidelity_psnr(rng):
-    """The scorer renders the reference once; its value is fidelity_psnr's (which re-renders it every call)."""
-    from splatcast.render.metrics import FidelityScorer, fidelity_psnr
+class _CountingRender:
+    """Stands in for splatcast.render.rasterize.render: the real render, counting calls per cloud."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def __call__(self, cloud, camera, background=(0.0, 0.0, 0.0)):
+        self.calls.append(id(cloud))
+        return self.real(cloud, camera, background)
+
+    def of(self, cloud) -> int:
+        return self.calls.count(id(cloud))
+
+
+@pytest.fixture
+def counting_render(monkeypatch):
+    from splatcast.render import rasterize
+
+    counter = _CountingRender(rasterize.render)
+    monkeypatch.setattr(rasterize, "render", counter)
+    return counter
+
+
+def _camera_key(cam) -> tuple:
+    return (cam.width, cam.height, cam.fx, cam.fy, cam.cx, cam.cy, cam.world_to_camera.tobytes())
+
+
+def _uncached_fidelity(reference, test, cameras, background=(0.0, 0.0, 0.0)) -> float:
+    """The definition, computed here from render + psnr: mean per-view PSNR, identical views as 100 dB, all
+    identical = inf."""
+    from splatcast.render.rasterize import render
+
+    values = [psnr(render(reference, c, background), render(test, c, background)) for c in cameras]
+    if all(math.isinf(v) for v in values):
+        return math.inf
+    return float(np.mean([min(v, 100.0) for v in values]))
+
+
+def test_fidelity_renders_the_reference_once_and_equals_an_uncached_computation(counting_render):
+    from splatcast.render.metrics import Fidelity
     from splatcast.scene.default import lab_bench
 
     reference = lab_bench(1500, seed=2)
-    score = FidelityScorer(reference, 3, 48)
-    for test in (reference[:700], reference[::2], reference):
-        assert score(test) == fidelity_psnr(reference, test, n_views=3, width=48, height=48)["psnr"]
-    assert math.isinf(score(reference))
-    assert math.isinf(FidelityScorer(reference[:0], 3, 48)(reference))
+    tests = [reference[:700], reference[::2], reference[:0]]
+    fid = Fidelity(reference, 3, 48)
+    assert counting_render.of(reference) == 3 and len(counting_render.calls) == 3  # the reference, once per view
+    cams = orbit_cameras(reference, 3, 48, 48)
+    assert [_camera_key(c) for c in fid.cameras] == [_camera_key(c) for c in cams]
+    scores = [fid(t) for t in tests] + [fid.psnr(reference)]
+    # scoring renders the test clouds only, once per view each; the reference never again
+    assert counting_render.of(reference) == 3 + 3 and len(counting_render.calls) == 3 + 3 * len(tests) + 3
+    expected = [_uncached_fidelity(reference, t, cams) for t in tests]
+    assert scores[:-1] == expected  # exactly: the same cameras, the same renders
+    assert math.isinf(scores[-1])
+    assert min(scores[0], scores[1]) > scores[2] > 0  # nothing received: the background, far from the reference
+
+
+def test_fidelity_references_share_cameras_and_test_renders(counting_render):
+    from splatcast.render.metrics import Fidelity
+    from splatcast.scene.default import lab_bench
+
+    reference = lab_bench(1200, seed=4)
+    half, test = reference[:600], reference[::3]
+    fid = Fidelity(reference, 2, 40, 32)
+    fid.add_reference("half", half)
+    assert counting_render.of(half) == 2 and fid.cameras[0].width == 40 and fid.cameras[0].height == 32
+    before = len(counting_render.calls)
+    both = fid.psnrs(test)
+    assert len(counting_render.calls) - before == 2 and counting_render.of(test) == 2  # test rendered once per view
+    cams = orbit_cameras(reference, 2, 40, 32)
+    assert both == {"top": _uncached_fidelity(reference, test, cams), "half": _uncached_fidelity(half, test, cams)}
+    assert fid.psnr(test, "half") == both["half"]
+
+
+def test_fidelity_background_and_given_cameras(rng):
+    from splatcast.render.metrics import Fidelity
+
+    ref = random_cloud(300, 1, rng, spread=0.8, log_scale=(-2.5, 0.4))
+    test = ref.copy()
+    test.sh_dc += rng.normal(0, 0.1, test.sh_dc.shape).astype(np.float32)
+    cams = orbit_cameras(ref, 2, 32, 32, up="+y")
+    white = (1.0, 1.0, 1.0)
+    fid = Fidelity(ref, cameras=cams, background=white)
+    assert fid.cameras == cams and all(a is b for a, b in zip(fid.cameras, cams))
+    assert fid(test) == _uncached_fidelity(ref, test, cams, white)
+    assert fid(test) != Fidelity(ref, cameras=cams)(test)  # the background is part of both renders
+
+
+def test_fidelity_psnr_is_the_class_compare(rng):
+    from splatcast.render.metrics import Fidelity
+    from splatcast.render.rasterize import render
+
+    ref = random_cloud(300, 1, rng, spread=0.8, log_scale=(-2.5, 0.4))
+    test = ref.copy()
+    test.opacities -= 0.5
+    res = fidelity_psnr(ref, test, n_views=3, width=40, height=32)
+    assert res == Fidelity(ref, 3, 40, 32).compare(test)
+    cams = orbit_cameras(ref, 3, 40, 32)
+    assert res["per_view_psnr"] == [psnr(render(ref, c), render(test, c)) for c in cams]
+    assert res["ssim"] == pytest.approx(np.mean([ssim(render(ref, c), render(test, c)) for c in cams]), abs=1e-12)
+    assert res["psnr"] == _uncached_fidelity(ref, test, cams) and res["views"] == 3
+
+
+def test_fidelity_of_an_empty_reference(counting_render):
+    from splatcast.render.metrics import Fidelity, FidelityScorer
+    from splatcast.scene.default import lab_bench
+
+    reference = lab_bench(400, seed=1)
+    empty = FidelityScorer(reference[:0], 3, 48)  # the name splatcast.net.client imports: the same class
+    assert FidelityScorer is Fidelity and empty.cameras == []
+    assert math.isinf(empty(reference)) and counting_render.calls == []  # no views: nothing rendered

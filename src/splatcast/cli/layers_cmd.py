@@ -63,14 +63,16 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    if not args.no_fidelity:
+        from splatcast.render.metrics import Fidelity
+
+        fidelity = Fidelity(model, n_views=8, width=128, height=128)  # the model's views rendered once
     for i, layer in enumerate(layers):
         path = out / f"layer_{i}.ply"
         write_scene(layer, path)
         row = {"layer": i, "gaussians": len(layer), "sh_degree": layer.sh_degree, "path": str(path)}
         if not args.no_fidelity:
-            from splatcast.render.metrics import fidelity_psnr
-
-            value = fidelity_psnr(model, layer, n_views=8, width=128, height=128)["psnr"]
+            value = fidelity.psnr(layer)
             row["fidelity_psnr"] = value if value != float("inf") else None
         rows.append(row)
     if args.json:

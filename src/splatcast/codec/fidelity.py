@@ -66,11 +66,11 @@ def measure_states(
     untiled file is its own tile 0), against the tile's top layer. ``reference``: that top layer decoded when the
     caller has it (the encoder does), else it is decoded here."""
     from splatcast.codec.decoder import ProgressiveDecoder, decode_progressive
-    from splatcast.render.metrics import FidelityScorer
+    from splatcast.render.metrics import Fidelity
 
     if reference is None:
         reference = decode_progressive(data).tile(tile).cloud()
-    score = FidelityScorer(reference, views, size)
+    score = Fidelity(reference, views, size)
     out: list[LayerFidelity] = []
     dec = ProgressiveDecoder(data).tile(tile)  # the one-pass session: every chunk full, layer after layer
     for j, li in enumerate(dec.index.layers):

@@ -1,13 +1,13 @@
-"""Shared plumbing of the evaluation suite: the run context, optional-part probes, timing and fidelity.
+"""Shared plumbing of the evaluation suite: the run context, timing and JSON-safe numbers.
 
-An experiment that needs a part of splatcast that has not landed, a file of ../shared that is absent, or a tool
-that is not installed raises :class:`Unavailable` with a reason; the suite records the reason in the report and
-goes on with the next experiment. Nothing here writes files.
+An experiment that needs a file of ../shared that is absent, or a tool that is not installed (node, the npm
+package, an entropy back-end's extension), raises :class:`Unavailable` with a reason; the suite records the
+reason in the report and goes on with the next experiment. Fidelity PSNR is
+:class:`splatcast.render.metrics.Fidelity`. Nothing here writes files.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import statistics
@@ -16,25 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from splatcast.scene.cloud import GaussianCloud
-
 
 class Unavailable(Exception):
-    """An experiment cannot run here (missing module, data or tool); the message is the reason recorded."""
-
-
-def require(module: str, *names: str):
-    """Import ``module`` (and check it defines ``names``) or raise :class:`Unavailable` naming what is missing."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:  # the module, or something it imports, is not there yet
-        raise Unavailable(f"module {module} is not available ({exc})") from exc
-    missing = [n for n in names if not hasattr(mod, n)]
-    if missing:
-        raise Unavailable(f"module {module} lacks {', '.join(missing)}")
-    return mod
+    """An experiment cannot run here (missing data or tool); the message is the reason recorded."""
 
 
 def repo_root() -> Path:
@@ -119,43 +103,3 @@ def finite_or_none(value):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-class Fidelity:
-    """Fidelity PSNR of test clouds against named references, each reference's views rendered only once.
-
-    Same definition as :func:`splatcast.render.metrics.fidelity_psnr` (an orbit fitted to the main reference,
-    mean per-view PSNR with identical views capped), which a test checks. All references share the cameras, so a
-    test cloud is rendered once per view whatever the number of references. Cameras use the guessed up axis so
-    that scenes stored y-down (SOG/PlayCanvas) are seen upright.
-    """
-
-    def __init__(self, reference: GaussianCloud, n_views: int, size: int, up="auto", cameras=None):
-        cam_mod = require("splatcast.render.camera", "orbit_cameras")
-        ras = require("splatcast.render.rasterize", "render")
-        met = require("splatcast.render.metrics", "psnr", "mean_psnr")
-        self._render, self._psnr, self._mean = ras.render, met.psnr, met.mean_psnr
-        if cameras is None:
-            cameras = cam_mod.orbit_cameras(reference, n_views, size, size, up=up)
-        self.cameras = list(cameras)
-        self.references: dict[str, list[np.ndarray]] = {}
-        self.add_reference("top", reference)
-
-    def add_reference(self, name: str, cloud: GaussianCloud) -> None:
-        self.references[name] = self.render_views(cloud)
-
-    def render_views(self, cloud: GaussianCloud) -> list[np.ndarray]:
-        if len(cloud) == 0:
-            return [np.zeros((c.height, c.width, 3), np.float32) for c in self.cameras]
-        return [self._render(cloud, cam) for cam in self.cameras]
-
-    def psnrs(self, test: GaussianCloud, against=None) -> dict[str, float]:
-        """{reference name: mean PSNR of ``test``} for the named references (all by default)."""
-        images = self.render_views(test)
-        names = list(self.references) if against is None else list(against)
-        return {
-            n: float(self._mean([self._psnr(r, t) for r, t in zip(self.references[n], images)])) for n in names
-        }
-
-    def psnr(self, test: GaussianCloud, against: str = "top") -> float:
-        return self.psnrs(test, [against])[against]

@@ -3,9 +3,8 @@ bits against ``paq``.
 
 The whole layer set is coded once per back-end (scalable + VQ, default quality) and fully decoded ``repeats``
 times; layer j's time is the median of the ProgressiveDecoder's own clock for that layer (entropy decoding, KNN
-and reconstruction; falls back to median(decode to j) - median(decode to j - 1) without it). The baseline
-measured in the same run is reading
-the same layer from a raw PLY file with the formats reader. A back-end that is slow on this layer set (first
+and reconstruction). The baseline measured in the same run is reading the same layer from a raw PLY file with
+the formats reader. A back-end that is slow on this layer set (first
 full decode > 20 s) is timed once, and the result says so. Layer sets larger than
 ``config.decode_max_gaussians`` (top layer) are timed on importance prefixes of that size (PAQ decodes at
 ~100 ms per thousand Gaussians), also noted in the result.
@@ -18,56 +17,43 @@ import tempfile
 import time
 from pathlib import Path
 
-from splatcast.evaluate.common import BenchConfig, Unavailable, log, median_time_s, require
+from splatcast.codec import EncoderConfig, decode, decode_progressive, encode
+from splatcast.evaluate.common import BenchConfig, Unavailable, log, median_time_s
 from splatcast.evaluate.layersets import LayerSet, cap_layers
 from splatcast.evaluate.rd import layer_bytes
+from splatcast.scene.formats import read_scene, write_scene
 
 BACKENDS = ("lzma", "paq", "zstd", "rans")
 SLOW_DECODE_S = 20.0  # a back-end whose first full decode takes longer is timed once (quick mode: 2 s)
 QUICK_SLOW_DECODE_S = 2.0
 
 
-def _backend(layers, backend: str, config: BenchConfig, codec) -> dict:
+def _backend(layers, backend: str, config: BenchConfig) -> dict:
     try:
-        cfg = codec.EncoderConfig(mode="scalable", vq="auto", entropy=backend)
+        cfg = EncoderConfig(mode="scalable", vq="auto", entropy=backend)
         # compile / load this back-end's kernels on a small stream first, so no timing includes them
-        codec.decode(codec.encode([c[: min(len(c), 200)] for c in layers], cfg))
-        data = codec.encode(list(layers), cfg)
+        decode(encode([c[: min(len(c), 200)] for c in layers], cfg))
+        data = encode(list(layers), cfg)
     except ImportError as exc:  # e.g. the paq module is not built here
         raise Unavailable(f"entropy back-end {backend} unavailable: {exc}") from exc
     sizes, header = layer_bytes(data, len(layers))
     n = len(layers)
     slow = QUICK_SLOW_DECODE_S if config.quick else SLOW_DECODE_S
-    try:
-        mod = require("splatcast.codec.decoder", "decode_progressive", "ProgressiveDecoder")
-        progressive = mod.decode_progressive if hasattr(mod.ProgressiveDecoder, "layer_decode_s") else None
-    except Unavailable:
-        progressive = None
     per_layer_s: list[list[float]] = [[] for _ in range(n)]
     full_samples: list[float] = []
-    if progressive is not None:
-        # every repeat is one full decode: the decoder's per-layer clocks, and the wall time including the
-        # assembly of the cloud shown; a back-end slower than `slow` on its first decode is not repeated
-        method = "ProgressiveDecoder.layer_decode_s"
-        while len(full_samples) < config.decode_repeats:
-            t0 = time.perf_counter()
-            dec = progressive(data)
-            dec.cloud()
-            full_samples.append(time.perf_counter() - t0)
-            for j in range(n):
-                per_layer_s[j].append(dec.layer_decode_s(j))
-            if full_samples[0] > slow:
-                break
-        medians = [statistics.median(v) for v in per_layer_s]
-    else:
-        method = "median(decode to j) - median(decode to j-1)"
+    # every repeat is one full decode: the decoder's per-layer clocks, and the wall time including the
+    # assembly of the cloud shown; a back-end slower than `slow` on its first decode is not repeated
+    while len(full_samples) < config.decode_repeats:
         t0 = time.perf_counter()
-        codec.decode(data)
+        dec = decode_progressive(data)
+        dec.cloud()
         full_samples.append(time.perf_counter() - t0)
-        reps = 1 if full_samples[0] > slow else config.decode_repeats
-        cumulative = [median_time_s(lambda j=j: codec.decode(data, layer=j), reps)[0] for j in range(n)]
-        medians = [cumulative[j] - (cumulative[j - 1] if j else 0.0) for j in range(n)]
-    repeats = len(full_samples) if progressive is not None else reps
+        for j in range(n):
+            per_layer_s[j].append(dec.layer_decode_s(j))
+        if full_samples[0] > slow:
+            break
+    medians = [statistics.median(v) for v in per_layer_s]
+    repeats = len(full_samples)
     full_s = statistics.median(full_samples)
     rows = []
     for j in range(n):
@@ -86,17 +72,15 @@ def _backend(layers, backend: str, config: BenchConfig, codec) -> dict:
         )
     log(config, f"decode_time {backend}: {len(data)} bytes, full decode {full_s * 1000:.0f} ms")
     return {"status": "ok", "reason": None, "total_bytes": len(data), "repeats": repeats, "layers": rows,
-            "full_decode_ms": 1000.0 * full_s, "timing": method}
+            "full_decode_ms": 1000.0 * full_s, "timing": "ProgressiveDecoder.layer_decode_s"}
 
 
 def run(layer_set: LayerSet, config: BenchConfig) -> dict:
-    codec = require("splatcast.codec", "encode", "decode", "EncoderConfig")
-    formats = require("splatcast.scene.formats", "read_scene", "write_scene")
     layers, cap_note = cap_layers(layer_set.layers, config.decode_max_gaussians)
     backends = {}
     for b in BACKENDS:
         try:
-            backends[b] = _backend(layers, b, config, codec)
+            backends[b] = _backend(layers, b, config)
         except Unavailable as exc:
             backends[b] = {"status": "skipped", "reason": str(exc)}
         except Exception as exc:  # noqa: BLE001 - one back-end failing leaves the others
@@ -115,8 +99,8 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
     with tempfile.TemporaryDirectory(prefix="splatcast-bench-") as tmp:
         for j, cloud in enumerate(layers):
             path = Path(tmp) / f"L{j}.ply"
-            formats.write_scene(cloud, path)
-            med, _ = median_time_s(lambda p=path: formats.read_scene(p), config.decode_repeats)
+            write_scene(cloud, path)
+            med, _ = median_time_s(lambda p=path: read_scene(p), config.decode_repeats)
             ply_ms.append(1000.0 * med / max(1e-9, len(cloud) / 1000.0))
     notes = [
         "layer time: the decoder's own per-layer clock (entropy decoding + KNN + reconstruction, median over "

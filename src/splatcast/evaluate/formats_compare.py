@@ -3,7 +3,8 @@
 Rows: raw INRIA PLY, SPZ v4 (splatcast's writer), PlayCanvas compressed PLY and SOG (written by the npm CLI
 ``@playcanvas/splat-transform`` when node is present, read back by splatcast's readers), splatcast's single-layer
 coding of the top layer at the default quality and at qualities 12 and 16 (a small RD curve the other formats
-are compared with in the report's findings), and the whole scalable stream (all layers; bits counted per top-layer Gaussian).
+are compared with in the report's findings), and the whole scalable stream (all layers; bits counted per top-layer
+Gaussian).
 
 The CLI is looked for in ``config.npm_cache`` (default ~/.cache/splatcast-npm, outside the repository) and on PATH;
 it is installed there with npm only when ``config.npm_install`` is set. SOG's k-means runs on the CPU
@@ -17,8 +18,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from splatcast.evaluate.common import BenchConfig, Fidelity, Unavailable, finite_or_none, log, require
+from splatcast.codec import EncoderConfig, decode, encode
+from splatcast.evaluate.common import BenchConfig, Unavailable, finite_or_none, log
 from splatcast.evaluate.layersets import LayerSet
+from splatcast.scene.formats import read_scene, write_scene
 
 NPM_PACKAGE = "@playcanvas/splat-transform@3.7.0"  # the interop check users run (pinned: its conventions change)
 HIGH_QUALITIES = (12, 16)  # more operating points of our coding, finer than the default (8), for a curve
@@ -66,10 +69,9 @@ def _size(path: Path) -> int:
 
 
 def run(layer_set: LayerSet, config: BenchConfig) -> dict:
-    formats = require("splatcast.scene.formats", "read_scene", "write_scene")
     top = layer_set.top
     n = len(top)
-    fidelity = Fidelity(top, config.fidelity_views, config.fidelity_size)
+    fidelity = layer_set.fidelity(config.fidelity_views, config.fidelity_size)
     rows = []
 
     def add(name, fn, notes=""):
@@ -89,14 +91,14 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
     with tempfile.TemporaryDirectory(prefix="splatcast-formats-") as tmp:
         tmp = Path(tmp)
         ply = tmp / "top.ply"
-        formats.write_scene(top, ply)
+        write_scene(top, ply)
 
-        add("PLY (INRIA, float32)", lambda: (_size(ply), formats.read_scene(ply)), "lossless reference")
+        add("PLY (INRIA, float32)", lambda: (_size(ply), read_scene(ply)), "lossless reference")
 
         def spz():
             path = tmp / "top.spz"
-            formats.write_scene(top, path)
-            return _size(path), formats.read_scene(path)
+            write_scene(top, path)
+            return _size(path), read_scene(path)
 
         add("SPZ v4 (splatcast writer)", spz)
 
@@ -105,7 +107,7 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
                 exe = splat_transform(config)
                 dst = tmp / f"top{suffix}"
                 _transform(exe, ply, dst, extra, timeout_s)
-                return _size(dst), formats.read_scene(dst)
+                return _size(dst), read_scene(dst)
             return fn
 
         add("PlayCanvas compressed PLY (splat-transform)", via_cli(".compressed.ply", []))
@@ -115,11 +117,9 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
 
     def single(quality=None):
         def fn():
-            codec = require("splatcast.codec", "encode", "decode", "EncoderConfig")
             extra = {} if quality is None else {"quality": quality}
-            cfg = codec.EncoderConfig(mode="scalable", **extra)
-            data = codec.encode([top], cfg)
-            return len(data), codec.decode(data)
+            data = encode([top], EncoderConfig(mode="scalable", **extra))
+            return len(data), decode(data)
         return fn
 
     add("splatcast single layer (default quality)", single())
@@ -127,9 +127,8 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
         add(f"splatcast single layer (quality {q})", single(q))
 
     def scalable():
-        codec = require("splatcast.codec", "encode", "decode", "EncoderConfig")
-        data = codec.encode(list(layer_set.layers), codec.EncoderConfig(mode="scalable", vq="auto"))
-        return len(data), codec.decode(data)
+        data = encode(list(layer_set.layers), EncoderConfig(mode="scalable", vq="auto"))
+        return len(data), decode(data)
 
     add(f"splatcast scalable stream ({len(layer_set.layers)} layers)", scalable,
         "all layers; bits per top-layer Gaussian")

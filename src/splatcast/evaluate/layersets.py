@@ -1,18 +1,17 @@
 """The layer sets the suite evaluates: ordered coarse-to-fine GaussianClouds L0..Lm with where they came from.
 
 - ``playbot``: PlayCanvas levels of detail 2_0 -> 1_0 -> 0_0 (125k / 250k / 500k Gaussians) from ../shared.
-- ``statue``: one statue scan (angel, 71k) split into layers by ``splatcast.train.derive_layers`` when the trainer
-  provides it, else by importance pruning (:func:`importance_prefix_layers`).
-- ``demo``: the built-in lab-bench scene, split by ``derive_layers`` too, else by :func:`checkpoint_like_layers`
-  (importance prefixes whose lower layers carry a smooth colour/opacity error, like earlier training iterations).
+- ``statue``: one statue scan (angel, 71k) split into 3 layers by ``splatcast.train.derive_layers``.
+- ``demo``: the built-in lab-bench scene, split by ``derive_layers`` too.
 - ``lego``: training checkpoints (INRIA PLYs) from a directory, ordered by the iteration number in their names.
 
-Missing data or readers raise :class:`Unavailable`, which the suite records as a skip.
+Missing data raises :class:`Unavailable`, which the suite records as a skip. Every layer set caches one
+:class:`~splatcast.render.metrics.Fidelity` per view setting (:meth:`LayerSet.fidelity`), so the experiments of a
+scene share its reference renders.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from dataclasses import dataclass, field
@@ -20,10 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from splatcast.evaluate.common import Unavailable, require
+from splatcast.evaluate.common import Unavailable
+from splatcast.render.camera import load_nerf_transforms
+from splatcast.render.metrics import Fidelity, psnr
+from splatcast.render.rasterize import render
 from splatcast.scene.cloud import GaussianCloud
+from splatcast.scene.formats import read_scene
+from splatcast.train import derive_layers
 
-PREFIX_FRACTIONS = (0.25, 0.5, 1.0)  # fallback derivation: L0 = top quarter by importance, L1 = top half, L2 = all
+PREFIX_FRACTIONS = (0.25, 0.5, 1.0)  # importance_prefix_layers: L0 = top quarter by importance, L1 = top half, L2 = all
 
 
 @dataclass
@@ -36,9 +40,8 @@ class Photos:
     source: str
 
     def psnr(self, cloud: GaussianCloud) -> float:
-        ras = require("splatcast.render.rasterize", "render")
-        met = require("splatcast.render.metrics", "psnr")
-        values = [met.psnr(img, ras.render(cloud, cam, self.background)) for cam, img in zip(self.cameras, self.images)]
+        """Mean of the per-view PSNRs against the photographs (no view is ever identical to a photograph)."""
+        values = [psnr(img, render(cloud, cam, self.background)) for cam, img in zip(self.cameras, self.images)]
         return float(np.mean(values))
 
 
@@ -48,10 +51,9 @@ def load_photos(transforms: Path, resolution: int, background=(1.0, 1.0, 1.0), h
     composited on ``background`` and resized to ``resolution`` square (Pillow, Lanczos)."""
     from PIL import Image
 
-    cam_mod = require("splatcast.render.camera", "load_nerf_transforms")
     if not transforms.is_file():
         raise Unavailable(f"{transforms} is absent")
-    cams, paths = cam_mod.load_nerf_transforms(transforms, resolution, resolution)
+    cams, paths = load_nerf_transforms(transforms, resolution, resolution)
     picks = list(range(0, len(cams), hold_every))[:max_views]
     images = []
     bg = np.asarray(background, np.float32)
@@ -70,10 +72,19 @@ class LayerSet:
     source: str  # one line: where the layers come from and how they were made
     notes: list[str] = field(default_factory=list)
     photos: Photos | None = None  # ground-truth views when the layers were trained on photographs
+    _fidelity: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def top(self) -> GaussianCloud:
         return self.layers[-1]
+
+    def fidelity(self, n_views: int, size: int) -> Fidelity:
+        """The scene's :class:`Fidelity` against its top layer for ``n_views`` views of ``size`` px, made (the
+        top layer rendered) on the first call and kept: every experiment on this scene shares it."""
+        key = (n_views, size)
+        if key not in self._fidelity:
+            self._fidelity[key] = Fidelity(self.top, n_views, size)
+        return self._fidelity[key]
 
     def describe(self) -> dict:
         return {
@@ -97,73 +108,6 @@ def importance_prefix_layers(cloud: GaussianCloud, fractions=PREFIX_FRACTIONS) -
     return [cloud[order[: max(1, int(math.ceil(f * n)))]] for f in fractions]
 
 
-def _smooth_field(means: np.ndarray, rng: np.random.Generator, n_waves: int = 6) -> np.ndarray:
-    """[N, 3] float64 in about [-1, 1]: a few random low-frequency waves over the cloud's bounding box."""
-    lo, hi = means.min(axis=0), means.max(axis=0)
-    x = (means - lo) / np.maximum(hi - lo, 1e-9)  # [N, 3] in [0, 1]
-    out = np.zeros((len(means), 3))
-    for _ in range(n_waves):
-        freq = rng.normal(0.0, 2.0, (3, 3))  # [3 axes, 3 channels], about one to two periods across the scene
-        phase = rng.uniform(0, 2 * np.pi, 3)
-        out += np.sin(2 * np.pi * x @ freq + phase)
-    return out / np.sqrt(n_waves)
-
-
-def checkpoint_like_layers(
-    cloud: GaussianCloud, fractions=PREFIX_FRACTIONS, seed: int = 0, dc_drift: float = 0.25, opacity_drift: float = 0.3
-) -> list[GaussianCloud]:
-    """Synthetic stand-in for training checkpoints: importance prefixes whose lower layers are "less converged".
-
-    Layer j keeps the top ``fractions[j]`` by importance, and its SH DC and opacity logit carry a spatially smooth
-    error field scaled by (m - j) / m (zero on the top layer): the low-frequency colour error an earlier training
-    iteration has, which is what the paper's DC-residual VQ targets. Deterministic from ``seed``.
-    """
-    rng = np.random.default_rng(seed)
-    field_dc = _smooth_field(cloud.means.astype(np.float64), rng)  # [N, 3]
-    field_op = _smooth_field(cloud.means.astype(np.float64), rng)[:, 0]  # [N]
-    m = len(fractions) - 1
-    layers = []
-    for j, prefix in enumerate(importance_prefix_layers(cloud, fractions)):
-        if j < m:
-            w = (m - j) / m
-            idx = cloud.importance_order()[: len(prefix)]
-            prefix = prefix.copy()
-            prefix.sh_dc = (prefix.sh_dc + dc_drift * w * field_dc[idx]).astype(np.float32)
-            prefix.opacities = (prefix.opacities + opacity_drift * w * field_op[idx]).astype(np.float32)
-        layers.append(prefix)
-    return layers
-
-
-def derive_layers(
-    cloud: GaussianCloud, n_layers: int = 3, seed: int = 0, fallback: str = "prefix"
-) -> tuple[list[GaussianCloud], str]:
-    """Trainer's ``derive_layers`` when it exists, else ``fallback``: "prefix" (:func:`importance_prefix_layers`,
-    pure importance pruning) or "checkpoint_like" (:func:`checkpoint_like_layers`); returns (layers, how)."""
-    try:
-        train = require("splatcast.train", "derive_layers")
-        fn = train.derive_layers
-    except Unavailable:
-        try:
-            fn = require("splatcast.train.layers", "derive_layers").derive_layers
-        except Unavailable:
-            fn = None
-    if fn is not None:
-        params = inspect.signature(fn).parameters
-        kw = {"n_layers": n_layers} if "n_layers" in params else {"layers": n_layers} if "layers" in params else {}
-        layers = list(fn(cloud, **kw))
-        return layers, "splatcast.train.derive_layers"
-    fractions = tuple((j + 1) / n_layers for j in range(n_layers)) if n_layers != 3 else PREFIX_FRACTIONS
-    if fallback == "prefix":
-        return importance_prefix_layers(cloud, fractions), (
-            "importance pruning to " + "/".join(f"{f:.0%}" for f in fractions)
-            + " (splatcast.train.derive_layers absent; lower layers are exact subsets of the model)"
-        )
-    return checkpoint_like_layers(cloud, fractions, seed), (
-        "checkpoint-like importance prefixes " + "/".join(f"{f:.0%}" for f in fractions)
-        + " with a smooth DC/opacity error on lower layers (splatcast.train.derive_layers absent)"
-    )
-
-
 def cap_layers(layers: list[GaussianCloud], max_gaussians: int | None) -> tuple[list[GaussianCloud], str | None]:
     """Scale every layer by the same factor (importance prefixes) so the top layer has <= max_gaussians."""
     if max_gaussians is None or len(layers[-1]) <= max_gaussians:
@@ -174,10 +118,9 @@ def cap_layers(layers: list[GaussianCloud], max_gaussians: int | None) -> tuple[
 
 
 def _read_scene(path: Path) -> GaussianCloud:
-    formats = require("splatcast.scene.formats", "read_scene")
     if not path.exists():
         raise Unavailable(f"{path} is absent")
-    return formats.read_scene(path)
+    return read_scene(path)
 
 
 def playbot(shared_root: Path, max_gaussians: int | None = None) -> LayerSet:
@@ -194,17 +137,18 @@ def playbot(shared_root: Path, max_gaussians: int | None = None) -> LayerSet:
 def statue(shared_root: Path, name: str = "angel", max_gaussians: int | None = None) -> LayerSet:
     path = shared_root / "data" / "scenes" / "statues" / f"{name}.sog"
     model = _read_scene(path)
-    layers, how = derive_layers(model, 3)
-    layers, note = cap_layers(layers, max_gaussians)
-    return LayerSet(f"statue-{name}", layers, f"{name}.sog -> 3 layers by {how}", [note] if note else [])
+    layers, note = cap_layers(derive_layers(model, n_layers=3), max_gaussians)
+    return LayerSet(f"statue-{name}", layers, f"{name}.sog -> 3 layers by splatcast.train.derive_layers",
+                    [note] if note else [])
 
 
 def demo(n_gaussians: int = 24_000, seed: int = 0) -> LayerSet:
     from splatcast.scene.default import lab_bench
 
     model = lab_bench(n_gaussians, seed)
-    layers, how = derive_layers(model, 3, seed, fallback="checkpoint_like")
-    return LayerSet("demo", layers, f"lab_bench({n_gaussians}, seed={seed}) -> 3 layers by {how}")
+    layers = derive_layers(model, n_layers=3)
+    return LayerSet("demo", layers,
+                    f"lab_bench({n_gaussians}, seed={seed}) -> 3 layers by splatcast.train.derive_layers")
 
 
 _ITER = re.compile(r"(\d+)")

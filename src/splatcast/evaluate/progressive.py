@@ -1,9 +1,10 @@
 """Progressive quality (paper Fig. 2): fidelity PSNR of prefixes of the top layer against the full top layer.
 
 Four orders are compared (splatcast.codec.ordering): the measured rendered weight (the encoder's default), the
-paper's importance (sigmoid(opacity) x volume, descending), opacity alone (descending) and a seeded random order. Each prefix is rendered and compared with the full layer (fidelity PSNR);
-its size in bytes is that of a raw PLY of the prefix (constant bytes per Gaussian), so every order is measured on
-the same byte scale. With the codec present, the real stream is measured too: the top layer coded alone,
+paper's importance (sigmoid(opacity) x volume, descending), opacity alone (descending) and a seeded random
+order. Each prefix is rendered and compared with the full layer (fidelity PSNR); its size in bytes is that of a
+raw PLY of the prefix (constant bytes per Gaussian), so every order is measured on the same byte scale. The real
+stream is measured too: the top layer coded alone,
 decoded after each chunk, with the exact bytes of that prefix from the container index. A strip of renders at
 5, 10, 25, 50 and 100 % of the encoder's default order is written as a PNG.
 """
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from splatcast.codec.ordering import DEFAULT_ORDER
+from splatcast.codec import EncoderConfig, decode, encode
+from splatcast.codec.container import read_index
+from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS, progressive_order
 from splatcast.evaluate import plots
-from splatcast.evaluate.common import BenchConfig, Fidelity, Unavailable, finite_or_none, require
+from splatcast.evaluate.common import BenchConfig, finite_or_none
 from splatcast.evaluate.layersets import LayerSet
+from splatcast.render.metrics import Fidelity
 
 STRIP_FRACTIONS = (0.05, 0.10, 0.25, 0.50, 1.0)
 MONOTONE_TOL_DB = 1e-3  # quality may stay flat but never drop more than this between consecutive prefixes
 
 
 def orders(cloud, seed: int) -> dict[str, np.ndarray]:
-    from splatcast.codec.ordering import ORDERS, progressive_order
-
     return {name: progressive_order(cloud, name, seed) for name in ORDERS}
 
 
@@ -45,16 +47,14 @@ def non_decreasing(values: list[float], tol: float = MONOTONE_TOL_DB) -> bool:
 
 
 def coded_prefixes(top, fidelity: Fidelity, config: BenchConfig) -> list[dict]:
-    codec = require("splatcast.codec", "encode", "decode", "EncoderConfig")
-    container = require("splatcast.codec.container", "read_index")
     chunks = 8 if config.quick else 16
-    data = codec.encode([top], codec.EncoderConfig(mode="scalable", chunks=chunks))
-    index = container.read_index(data)
+    data = encode([top], EncoderConfig(mode="scalable", chunks=chunks))
+    index = read_index(data)
     rows, received, gaussians = [], index.header_bytes, 0
     for c, chunk in enumerate(index.layers[0].chunks):
         received += chunk.full_bytes
         gaussians += chunk.gaussians
-        decoded = codec.decode(data, layer=0, chunks=c + 1)
+        decoded = decode(data, layer=0, chunks=c + 1)
         rows.append({"chunk": c + 1, "gaussians": len(decoded), "bytes": received,
                      "psnr": finite_or_none(fidelity.psnr(decoded))})
     return rows
@@ -62,7 +62,7 @@ def coded_prefixes(top, fidelity: Fidelity, config: BenchConfig) -> list[dict]:
 
 def run(layer_set: LayerSet, config: BenchConfig) -> dict:
     top = layer_set.top
-    fidelity = Fidelity(top, config.fidelity_views, config.fidelity_size)
+    fidelity = layer_set.fidelity(config.fidelity_views, config.fidelity_size)
     per_g, header = ply_bytes_per_gaussian(top)
     n = len(top)
     out_orders = {}
@@ -77,12 +77,7 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
             if name == DEFAULT_ORDER and any(abs(f - s) < 1e-9 for s in STRIP_FRACTIONS):
                 strip_images.append((f, k, fidelity.render_views(prefix)[0]))
         out_orders[name] = rows
-    notes = []
-    try:
-        coded = coded_prefixes(top, fidelity, config)
-    except Unavailable as exc:
-        coded = []
-        notes.append(f"coded-stream prefixes skipped: {exc}")
+    coded = coded_prefixes(top, fidelity, config)
     monotone = {name: non_decreasing([r["psnr"] for r in rows]) for name, rows in out_orders.items()}
     if coded:
         monotone["coded_stream"] = non_decreasing([r["psnr"] for r in coded])
@@ -96,5 +91,5 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
         "monotone": monotone,
         "strip_fractions": list(STRIP_FRACTIONS),
         "_strip_files": [strip_name],
-        "notes": notes,
+        "notes": [],
     }

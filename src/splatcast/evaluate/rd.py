@@ -31,8 +31,10 @@ import time
 
 import numpy as np
 
+from splatcast.codec import EncoderConfig, decode, encode_with_stats
+from splatcast.codec.container import read_index
 from splatcast.evaluate.bdrate import bd_rate
-from splatcast.evaluate.common import BenchConfig, Fidelity, finite_or_none, log, require
+from splatcast.evaluate.common import BenchConfig, finite_or_none, log
 from splatcast.evaluate.layersets import LayerSet
 
 VARIANTS = {
@@ -46,8 +48,7 @@ BASELINES = ("scalable_novq", "mdc")
 
 def layer_bytes(data: bytes, n_layers: int) -> tuple[list[int], int]:
     """(bytes of each layer's chunks, header bytes) from the container index."""
-    container = require("splatcast.codec.container", "read_index")
-    index = container.read_index(data)
+    index = read_index(data)
     sizes = [sum(c.full_bytes for c in layer.chunks) for layer in index.layers]
     if len(sizes) != n_layers:
         raise ValueError(f"stream has {len(sizes)} layers, expected {n_layers}")
@@ -55,18 +56,15 @@ def layer_bytes(data: bytes, n_layers: int) -> tuple[list[int], int]:
 
 
 def encode_variant(layers, variant: str, quality: int, **extra) -> tuple[bytes, list[dict], float]:
-    codec = require("splatcast.codec", "encode_with_stats", "EncoderConfig")
-    config = codec.EncoderConfig(quality=quality, **VARIANTS[variant], **extra)
+    config = EncoderConfig(quality=quality, **VARIANTS[variant], **extra)
     t0 = time.perf_counter()
-    data, stats = codec.encode_with_stats(list(layers), config)
+    data, stats = encode_with_stats(list(layers), config)
     return data, list(stats), time.perf_counter() - t0
 
 
-def measure_points(layer_set: LayerSet, config: BenchConfig, fidelity: Fidelity | None = None) -> list[dict]:
-    codec = require("splatcast.codec", "encode_with_stats", "EncoderConfig", "decode")
+def measure_points(layer_set: LayerSet, config: BenchConfig) -> list[dict]:
     layers = layer_set.layers
-    if fidelity is None:
-        fidelity = Fidelity(layer_set.top, config.fidelity_views, config.fidelity_size)
+    fidelity = layer_set.fidelity(config.fidelity_views, config.fidelity_size)
     for j, cloud in enumerate(layers):
         if f"L{j}" not in fidelity.references:
             fidelity.add_reference(f"L{j}", cloud)
@@ -79,7 +77,7 @@ def measure_points(layer_set: LayerSet, config: BenchConfig, fidelity: Fidelity 
             cumulative = header
             for j, cloud in enumerate(layers):
                 cumulative += sizes[j]
-                decoded = codec.decode(data, layer=j)
+                decoded = decode(data, layer=j)
                 psnrs = fidelity.psnrs(decoded, ["top", f"L{j}"])
                 st = stats[j] if j < len(stats) else {}
                 points.append(
@@ -164,9 +162,7 @@ def claims(points: list[dict], bd: dict, n_layers: int) -> dict:
 
 
 def run(layer_set: LayerSet, config: BenchConfig) -> dict:
-    require("splatcast.codec", "encode_with_stats", "EncoderConfig", "decode")
-    fidelity = Fidelity(layer_set.top, config.fidelity_views, config.fidelity_size)
-    points = measure_points(layer_set, config, fidelity)
+    points = measure_points(layer_set, config)
     n = len(layer_set.layers)
     bd = bd_summary(points, n)
     return {

@@ -1,21 +1,25 @@
 """The bench's outputs: ``results.json`` (one schema, below) and ``report.md`` rendered from it.
 
-Schema ``splatcast-bench/1`` (JSON, sorted keys, no NaN/inf: a number that is not finite is ``null``)::
+Schema ``splatcast-bench/1`` (JSON, sorted keys, no NaN/inf: a number that is not finite is ``null``), written by
+``splatcast bench`` and by every ``python -m benchmarks.bench_X --json`` (one benchmark = one experiment)::
 
     schema      "splatcast-bench/1"
     date        ISO 8601 UTC time the run started
+    command     the command line that ran
     wall_s      seconds the whole run took
     machine     {cpu_count, platform, machine, processor, python}
     versions    {package: version or null} for splatcast and the libraries and tools it used
-    settings    the BenchConfig (quick, seed, qualities, fidelity views/size, repeats, caps)
-    scenes      {scene: {status, reason, layer_set}}           how each layer set was obtained (or why not)
+    settings    the BenchConfig (quick, seed, qualities, fidelity views/size, repeats, caps); a benchmark's arguments
+    scenes      {scene: {status, reason, layer_set}}           how each layer set was obtained (or why not);
+                layer_set is a dict with at least "name" and "source" (one line), or null
     experiments {experiment: {scene: {status, reason, seconds, plots, ...experiment fields}}}
                 status is "ok", "skipped" (reason says what is missing) or "error" (reason has the exception)
     skipped     [{experiment, scene, reason}]   every skip, also listed in the report
     errors      [{experiment, scene, reason}]
 
 Experiment fields are documented in each experiment's module (rd, decode_time, progressive, formats_compare,
-streaming_eval) and in docs/evaluation.md.
+streaming_eval), in each benchmark's docstring, and in docs/evaluation.md. :func:`new_results` and :func:`record`
+build a document, :func:`schema_problems` checks one.
 """
 
 from __future__ import annotations
@@ -97,6 +101,76 @@ def sanitize(value):
 
 def write_json(results: dict, path: Path) -> None:
     path.write_text(json.dumps(sanitize(results), sort_keys=True, indent=1, allow_nan=False) + "\n")
+
+
+STATUSES = ("ok", "skipped", "error")
+TOP_KEYS = ("schema", "date", "command", "wall_s", "machine", "versions", "settings", "scenes", "experiments",
+            "skipped", "errors")
+
+
+def new_results(command: str, settings: dict, experiments=()) -> dict:
+    """A document of the schema above, dated now, with no scene and an empty entry map per experiment;
+    fill it with :func:`record` and set ``wall_s`` at the end."""
+    return {
+        "schema": SCHEMA,
+        "date": now_iso(),
+        "command": command,
+        "machine": machine_info(),
+        "versions": versions(),
+        "settings": settings,
+        "scenes": {},
+        "experiments": {e: {} for e in experiments},
+        "skipped": [],
+        "errors": [],
+    }
+
+
+def record(results: dict, experiment: str, scene: str, entry: dict) -> None:
+    """Store one (experiment, scene) entry (``{status, reason, seconds, ...}``) and list it under ``skipped`` or
+    ``errors`` when its status is not "ok"."""
+    if entry.get("status") not in STATUSES:
+        raise ValueError(f"entry status {entry.get('status')!r} is not one of {STATUSES}")
+    results["experiments"].setdefault(experiment, {})[scene] = entry
+    if entry["status"] != "ok":
+        key = "skipped" if entry["status"] == "skipped" else "errors"
+        results[key].append({"experiment": experiment, "scene": scene, "reason": entry["reason"]})
+
+
+def schema_problems(results: dict) -> list[str]:
+    """What makes ``results`` (as read back from JSON) not a ``splatcast-bench/1`` document; [] when it is one."""
+    problems = [f"missing key {k!r}" for k in TOP_KEYS if k not in results]
+    if problems:
+        return problems
+    if results["schema"] != SCHEMA:
+        problems.append(f"schema is {results['schema']!r}, expected {SCHEMA!r}")
+    if not isinstance(results["wall_s"], (int, float)):
+        problems.append("wall_s is not a number")
+    for scene, info in results["scenes"].items():
+        if not {"status", "reason", "layer_set"} <= set(info) or info["status"] not in STATUSES:
+            problems.append(f"scenes/{scene}: needs status (one of {STATUSES}), reason and layer_set")
+        elif info["layer_set"] is not None and not {"name", "source"} <= set(info["layer_set"]):
+            problems.append(f"scenes/{scene}/layer_set: needs name and source")
+    listed = {"skipped": set(), "errors": set()}
+    for key in listed:
+        for e in results[key]:
+            if set(e) != {"experiment", "scene", "reason"}:
+                problems.append(f"{key}: entry {e} needs exactly experiment, scene and reason")
+            else:
+                listed[key].add((e["experiment"], e["scene"]))
+    for exp, scenes in results["experiments"].items():
+        for scene, entry in scenes.items():
+            where = f"experiments/{exp}/{scene}"
+            if not isinstance(entry, dict) or not {"status", "reason", "seconds"} <= set(entry):
+                problems.append(f"{where}: needs status, reason and seconds")
+                continue
+            status = entry["status"]
+            if status not in STATUSES:
+                problems.append(f"{where}: status {status!r} is not one of {STATUSES}")
+            elif status == "ok" and "plots" not in entry:
+                problems.append(f"{where}: an ok entry lists its plots")
+            elif status != "ok" and (exp, scene) not in listed["skipped" if status == "skipped" else "errors"]:
+                problems.append(f"{where}: {status} but not listed")
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------ Markdown
@@ -332,8 +406,8 @@ def findings(results: dict) -> list[str]:
             else:
                 word = "better than" if verdict > 0 else "worse than"
                 out.append(f"{scene}: {x['format']} is {word} splatcast's single-layer coding at its rate "
-                           f"({_f(x['bits_per_gaussian'], 1)} bits/G: {_f(x['psnr'])} dB vs {_f(x['psnr'] - verdict)} dB"
-                           " interpolated on our curve).")
+                           f"({_f(x['bits_per_gaussian'], 1)} bits/G: {_f(x['psnr'])} dB vs "
+                           f"{_f(x['psnr'] - verdict)} dB interpolated on our curve).")
     for scene, r in _ok(results, "streaming"):
         runs = [x for x in r["runs"] if x.get("status") == "ok" and x.get("first_render_speedup")]
         if runs:

@@ -18,8 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from splatcast.evaluate.common import BenchConfig, Fidelity, Unavailable, finite_or_none, log, require
+from splatcast.codec import EncoderConfig, encode
+from splatcast.codec.container import read_index
+from splatcast.evaluate.common import BenchConfig, Unavailable, finite_or_none, log
 from splatcast.evaluate.layersets import LayerSet
+from splatcast.net.abr import make_abr
+from splatcast.net.client import CodecAdapter, Piece, replay_states
+from splatcast.net.simulate import simulate_sizes
+from splatcast.net.traces import Trace, load_trace
+from splatcast.scene.formats import write_scene
 
 MAX_RENDERED_STATES = 24
 ABR = "throughput"
@@ -29,18 +36,17 @@ RTT_S = 0.02  # a second run per trace adds this per request, to show what seque
 
 def traces(config: BenchConfig) -> list[tuple[str, object]]:
     """[(name, Trace)]: constant 10 Mbit/s first, then Pensieve traces when ../shared has them."""
-    tr = require("splatcast.net.traces", "Trace", "load_trace")
-    out = [("constant 10 Mbit/s", tr.Trace.constant(10.0))]
+    out = [("constant 10 Mbit/s", Trace.constant(10.0))]
     root = config.shared_root / "data" / "traces" / "pensieve"
     picks = [("fcc_train", 1 if config.quick else 2), ("norway_train", 0 if config.quick else 1)]
     for folder, count in picks:
         files = sorted((root / folder).glob("*")) if (root / folder).is_dir() else []
         for path in files[:count]:
-            out.append((f"{folder}/{path.name} x{config.trace_scale:g}", tr.load_trace(path, scale=config.trace_scale)))
+            out.append((f"{folder}/{path.name} x{config.trace_scale:g}", load_trace(path, scale=config.trace_scale)))
     return out
 
 
-def _pieces(timeline: list[dict], index, data: bytes, piece_cls) -> list:
+def _pieces(timeline: list[dict], index, data: bytes) -> list[Piece]:
     """The byte ranges the session fetched, rebuilt from its timeline and the index (what simulate_sizes did)."""
     pieces = []
     for row in timeline:
@@ -50,7 +56,7 @@ def _pieces(timeline: list[dict], index, data: bytes, piece_cls) -> list:
         else:
             n = chunk.dc_bytes if row["refine"] == "dc" else chunk.full_bytes
             start, end, kind = chunk.offset, chunk.offset + n, "add-" + row["refine"]
-        pieces.append(piece_cls(row["layer"], row["chunk"], kind, start, end, data[start:end]))
+        pieces.append(Piece(row["layer"], row["chunk"], kind, start, end, data[start:end]))
     return pieces
 
 
@@ -60,42 +66,36 @@ def _baseline(res: dict, name: str) -> dict:
 
 
 def run(layer_set: LayerSet, config: BenchConfig) -> dict:
-    sim = require("splatcast.net.simulate", "simulate_sizes")
-    client = require("splatcast.net.client", "Piece", "replay_states", "CodecAdapter")
-    abr_mod = require("splatcast.net.abr", "make_abr")
-    codec = require("splatcast.codec", "encode", "EncoderConfig", "ProgressiveDecoder")
-    container = require("splatcast.codec.container", "read_index")
-    formats = require("splatcast.scene.formats", "write_scene")
     layers, top = list(layer_set.layers), layer_set.top
-    data = codec.encode(layers, codec.EncoderConfig(mode="scalable", vq="auto"))
-    index = container.read_index(data)
+    data = encode(layers, EncoderConfig(mode="scalable", vq="auto"))
+    index = read_index(data)
     header = data[: index.header_bytes]
-    single = codec.encode([top], codec.EncoderConfig(mode="scalable"))
+    single = encode([top], EncoderConfig(mode="scalable"))
     with tempfile.TemporaryDirectory(prefix="splatcast-stream-") as tmp:
         spz = Path(tmp) / "top.spz"
-        formats.write_scene(top, spz)
+        write_scene(top, spz)
         spz_bytes = spz.stat().st_size
     baselines = {"top.splc": len(single), "top.spz": spz_bytes}
-    fidelity = Fidelity(top, config.fidelity_views, config.fidelity_size)
+    fidelity = layer_set.fidelity(config.fidelity_views, config.fidelity_size)
     runs = []
     for name, trace in traces(config):
         try:
-            res = sim.simulate_sizes(index, trace, abr_mod.make_abr(ABR), latency_s=LATENCY_S, baseline_bytes=baselines)
+            res = simulate_sizes(index, trace, make_abr(ABR), latency_s=LATENCY_S, baseline_bytes=baselines)
         except Exception as exc:  # noqa: BLE001 - one trace failing leaves the others
             runs.append({"trace": name, "status": "error", "reason": f"{type(exc).__name__}: {exc}"})
             continue
         try:
-            res_rtt = sim.simulate_sizes(index, trace, abr_mod.make_abr(ABR), latency_s=RTT_S, baseline_bytes=baselines)
+            res_rtt = simulate_sizes(index, trace, make_abr(ABR), latency_s=RTT_S, baseline_bytes=baselines)
         except Exception:  # noqa: BLE001 - the latency variant is extra information only
             res_rtt = {}
         timeline = res["timeline"]
-        pieces = _pieces(timeline, index, data, client.Piece)
+        pieces = _pieces(timeline, index, data)
         chosen = set()
         if timeline:
             picks = np.linspace(0, len(timeline) - 1, min(len(timeline), MAX_RENDERED_STATES))
             chosen = set(picks.round().astype(int).tolist())
         quality = []
-        for i, cloud in enumerate(client.replay_states(header, pieces, client.CodecAdapter)):
+        for i, cloud in enumerate(replay_states(header, pieces, CodecAdapter)):
             if i in chosen:
                 row = timeline[i]
                 quality.append({"t_s": row["t_s"], "bytes": row["bytes"], "layer": row["layer"], "chunk": row["chunk"],

@@ -42,18 +42,7 @@ def run_bench(config: BenchConfig, scenes: list[str], experiments: list[str] | N
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    results = {
-        "schema": report.SCHEMA,
-        "date": report.now_iso(),
-        "command": command or "splatcast bench",
-        "machine": report.machine_info(),
-        "versions": report.versions(),
-        "settings": config.as_dict(),
-        "scenes": {},
-        "experiments": {e: {} for e in experiments},
-        "skipped": [],
-        "errors": [],
-    }
+    results = report.new_results(command or "splatcast bench", config.as_dict(), experiments)
     for scene in scenes:
         log(config, f"loading layer set {scene}")
         try:
@@ -66,11 +55,7 @@ def run_bench(config: BenchConfig, scenes: list[str], experiments: list[str] | N
             ls = None
             results["scenes"][scene] = {"status": "error", "reason": _error_text(exc), "layer_set": None}
         for exp in experiments:
-            entry = _run_one(exp, ls, results["scenes"][scene], config, out_dir, scene)
-            results["experiments"][exp][scene] = entry
-            if entry["status"] != "ok":
-                key = "skipped" if entry["status"] == "skipped" else "errors"
-                results[key].append({"experiment": exp, "scene": scene, "reason": entry["reason"]})
+            report.record(results, exp, scene, _run_one(exp, ls, results["scenes"][scene], config, out_dir, scene))
     results["wall_s"] = time.perf_counter() - t_start
     report.write_json(results, out_dir / "results.json")
     report.write_markdown(results, out_dir / "report.md")

@@ -6,6 +6,8 @@ Infinite PSNR: identical images have MSE 0 and :func:`psnr` returns ``float('inf
 so :func:`json_number` turns it into ``None`` (JSON ``null``); every ``--json`` output of splatcast writes an
 infinite PSNR as ``null``. :func:`fidelity_psnr` averages per-view PSNRs; a view whose two images are identical
 counts as ``PSNR_CAP_DB`` (100 dB) in that mean unless *every* view is identical, in which case the mean is inf.
+:class:`Fidelity` is the one implementation: it renders its reference views once and scores any number of test
+clouds against them; :func:`fidelity_psnr` is a one-call wrapper of it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import math
 
 import numpy as np
 from skimage.metrics import structural_similarity
+
+from splatcast.render import rasterize
+from splatcast.render.camera import orbit_cameras
 
 PSNR_CAP_DB = 100.0  # stands in for an identical view inside a mean over views
 
@@ -67,23 +72,68 @@ def mean_psnr(values: list[float]) -> float:
     return float(np.mean([min(v, PSNR_CAP_DB) for v in values]))
 
 
-class FidelityScorer:
-    """Fidelity PSNR of test clouds against one fixed reference, its views rendered once: ``scorer(cloud)`` equals
-    ``fidelity_psnr(reference, cloud, n_views, size, size)["psnr"]`` (inf for an empty reference)."""
+class Fidelity:
+    """Fidelity PSNR of test clouds against reference clouds seen by one fixed set of cameras.
 
-    def __init__(self, reference, n_views: int, size: int, background=(0.0, 0.0, 0.0)):
-        from splatcast.render.camera import orbit_cameras
-        from splatcast.render.rasterize import render
+    The cameras are ``cameras`` when given, else an orbit of ``n_views`` views of ``width`` x ``height`` pixels
+    (``height`` defaults to ``width``) fitted to ``reference`` (:func:`~splatcast.render.camera.orbit_cameras`,
+    up axis ``up``). Each reference's views are rendered once, when it is added, and kept: scoring a test cloud
+    renders only the test cloud, once per view, whatever the number of references. ``reference`` is stored as
+    ``"top"``; :meth:`add_reference` adds more under other names, sharing the cameras.
 
-        self._render, self.background = render, background
-        self.cameras = orbit_cameras(reference, n_views, size, size) if len(reference) else []
-        self.images = [render(reference, cam, background) for cam in self.cameras]
+    A score is :func:`mean_psnr` of the per-view PSNRs (identical views count as ``PSNR_CAP_DB``; all identical
+    is inf). An empty ``reference`` with no cameras given has no views and scores every cloud inf.
+    ``Fidelity(reference, V, S)(test)`` is ``fidelity_psnr(reference, test, V, S, S)["psnr"]`` for a non-empty
+    reference.
+    """
 
-    def __call__(self, cloud) -> float:
+    def __init__(self, reference, n_views: int = 8, width: int = 256, height: int | None = None, *,
+                 cameras=None, background=(0.0, 0.0, 0.0), up="auto"):
+        if cameras is None:
+            h = width if height is None else height
+            cameras = orbit_cameras(reference, n_views, width, h, up=up) if len(reference) else []
+        self.cameras = list(cameras)
+        self.background = background
+        self.references: dict[str, list[np.ndarray]] = {}
+        self.add_reference("top", reference)
+
+    def add_reference(self, name: str, cloud) -> None:
+        """Render ``cloud`` from every camera and keep the images as the reference called ``name``."""
+        self.references[name] = self.render_views(cloud)
+
+    def render_views(self, cloud) -> list[np.ndarray]:
+        """``cloud`` rendered from every camera: [V] [H, W, 3] float32 (an empty cloud gives the background)."""
+        return [rasterize.render(cloud, cam, self.background) for cam in self.cameras]
+
+    def psnrs(self, test, against=None) -> dict[str, float]:
+        """{reference name: fidelity PSNR of ``test``} for the named references (all by default)."""
+        names = list(self.references) if against is None else list(against)
         if not self.cameras:
-            return math.inf
-        return mean_psnr([psnr(ref, self._render(cloud, cam, self.background))
-                          for ref, cam in zip(self.images, self.cameras)])
+            return {n: math.inf for n in names}
+        images = self.render_views(test)
+        return {n: mean_psnr([psnr(r, t) for r, t in zip(self.references[n], images)]) for n in names}
+
+    def psnr(self, test, against: str = "top") -> float:
+        """Fidelity PSNR of ``test`` against the reference called ``against``."""
+        return self.psnrs(test, [against])[against]
+
+    __call__ = psnr
+
+    def compare(self, test, against: str = "top") -> dict:
+        """``{"psnr", "ssim", "views", "per_view_psnr"}`` of ``test`` against one reference (what
+        :func:`fidelity_psnr` returns)."""
+        images = self.render_views(test)
+        ref = self.references[against]
+        per_view = [psnr(a, b) for a, b in zip(ref, images)]
+        return {
+            "psnr": mean_psnr(per_view),
+            "ssim": float(np.mean([ssim(a, b) for a, b in zip(ref, images)])),
+            "views": len(self.cameras),
+            "per_view_psnr": per_view,
+        }
+
+
+FidelityScorer = Fidelity  # the name splatcast.net.client still imports
 
 
 def fidelity_psnr(
@@ -98,23 +148,9 @@ def fidelity_psnr(
 ) -> dict:
     """How close ``test`` renders to ``reference`` over an orbit fitted to *the reference* (or given ``cameras``).
 
-    Returns ``{"psnr": mean per-view dB, "ssim": mean, "views": n, "per_view_psnr": [...]}``.
+    Returns ``{"psnr": mean per-view dB, "ssim": mean, "views": n, "per_view_psnr": [...]}``. One call renders
+    the reference once; to score many clouds against one reference, keep a :class:`Fidelity`.
     """
-    from splatcast.render.camera import orbit_cameras
-    from splatcast.render.rasterize import render
-
     if cameras is None:
         cameras = orbit_cameras(reference, n_views, width, height, up=up)
-    cameras = list(cameras)
-    per_view, ssims = [], []
-    for cam in cameras:
-        a = render(reference, cam, background)
-        b = render(test, cam, background)
-        per_view.append(psnr(a, b))
-        ssims.append(ssim(a, b))
-    return {
-        "psnr": mean_psnr(per_view),
-        "ssim": float(np.mean(ssims)),
-        "views": len(cameras),
-        "per_view_psnr": per_view,
-    }
+    return Fidelity(reference, cameras=cameras, background=background).compare(test)
