@@ -106,7 +106,8 @@ def test_without_the_rule_a_dc_sweep_shows_drops(streams):
         for j, layer in enumerate(index.layers):
             for c, ce in enumerate(layer.chunks):
                 split = ce.dc_bytes < ce.full_bytes
-                pieces.append((j, c, "add-dc" if split else "add-full", data[ce.offset : ce.offset + (ce.dc_bytes if split else ce.full_bytes)]))
+                end = ce.offset + (ce.dc_bytes if split else ce.full_bytes)
+                pieces.append((j, c, "add-dc" if split else "add-full", data[ce.offset : end]))
             for c, ce in enumerate(layer.chunks):
                 if ce.dc_bytes < ce.full_bytes:
                     pieces.append((j, c, "upgrade", data[ce.offset + ce.dc_bytes : ce.offset + ce.full_bytes]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 HELP = "stream a scene from `splatcast serve` (or --simulate a link): timeline, time to first render, fidelity"
@@ -67,40 +66,27 @@ async def _session(args, trace, abr):
 
         root, mpd_path = _local_target(args.url)
 
-        def new(clock):
-            return SimTransport(root, trace, clock, latency_s=args.latency)
-
-        def new_clock():
-            return VirtualClock()
+        def new():
+            return SimTransport(root, trace, VirtualClock(), latency_s=args.latency)
     else:
-        from splatcast.net.client import HttpTransport, RealClock
+        from splatcast.net.client import HttpTransport
 
         origin, mpd_path = split_url(args.url)
         if args.transport == "webrtc":
             from splatcast.net.webrtc import WebRTCTransport
 
-            def new(clock):
+            def new():
                 return WebRTCTransport(origin, trace)
         else:
 
-            def new(clock):
+            def new():
                 return HttpTransport(origin, trace)
 
-        def new_clock():
-            return RealClock()
-
-    transport = new(None)
-    connect_s = 0.0
-    if hasattr(transport, "connect"):  # WebRTC: ICE + DTLS + SCTP set-up, timed apart (a session set-up cost)
-        t0 = time.perf_counter()
-        await transport.connect()
-        connect_s = time.perf_counter() - t0
-    clock = new_clock()
-    if args.simulate:
-        transport.link.clock = clock
+    transport = new()  # with its own clock (a simulated link starts at 0)
+    connect_s = await transport.connect()  # WebRTC: ICE + DTLS + SCTP set-up, timed apart (a session set-up cost)
     try:
         result = await play_stream(
-            transport, mpd_path, abr=abr, clock=clock, max_layer=args.max_layer, pipeline=not args.simulate,
+            transport, mpd_path, abr=abr, max_layer=args.max_layer, pipeline=not args.simulate,
             monotone=not args.show_every_state, camera_path=_camera_path(args.camera_path),
         )
     finally:
@@ -109,14 +95,10 @@ async def _session(args, trace, abr):
     baselines = {}
     for rel in args.baseline:
         path = media_path(mpd_path, rel)
-        bt = new(None)
-        if hasattr(bt, "connect"):
-            await bt.connect()
-        bclock = new_clock()
-        if args.simulate:
-            bt.link.clock = bclock
+        bt = new()
+        await bt.connect()
         try:
-            baselines[rel] = await fetch_baseline(bt, path, decode_any, clock=bclock)
+            baselines[rel] = await fetch_baseline(bt, path, decode_any)
         finally:
             await bt.close()
     return result, baselines

@@ -55,7 +55,8 @@ def pass_pieces(layer, refine: str) -> list[tuple[int, float | None]]:
     sweep = [(c.dc_bytes, fidelity_db(c.fidelity_dc if c.dc_bytes < c.full_bytes else c.fidelity_full))
              for c in chunks]
     # the upgrade sweep: chunks without a dc-only part need no second piece
-    upgrades = [(c.full_bytes - c.dc_bytes, fidelity_db(c.fidelity_upgraded)) for c in chunks if c.dc_bytes < c.full_bytes]
+    upgrades = [(c.full_bytes - c.dc_bytes, fidelity_db(c.fidelity_upgraded))
+                for c in chunks if c.dc_bytes < c.full_bytes]
     return sweep + upgrades
 
 

@@ -8,9 +8,10 @@ than the one on screen (display.py). No byte is requested twice: a chunk taken "
 its remainder. Fidelity (PSNR of what is on screen after every step against the final model) is computed
 afterwards by replaying the same pieces into a fresh decoder, so rendering never disturbs the timed loop.
 
-Transports share one interface, ``await fetch(path, (start, end_exclusive) | None) -> bytes``: HTTP (aiohttp, one
-keep-alive connection, optional receiver-side trace shaping), WebRTC (webrtc.py) and a simulated link
-(simulate.py) driven by a virtual clock, so ``--simulate`` runs this very code without sockets.
+Transports share one interface (transport.py), ``await fetch(path, (start, end_exclusive) | None) -> bytes`` on the
+clock each was made with: HTTP (aiohttp, one keep-alive connection, optional receiver-side trace shaping), WebRTC
+(webrtc.py) and a simulated link (simulate.py) driven by a virtual clock, so ``--simulate`` runs this very code
+without sockets.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urljoin, urlparse
 
 import aiohttp
@@ -31,14 +34,38 @@ from splatcast.net.abr import DEFAULT_ABR, Abr, ThroughputEstimator, make_abr, s
 from splatcast.net.display import MonotoneDisplay
 from splatcast.net.shaping import TraceShaper
 from splatcast.net.traces import Trace
+from splatcast.net.transport import Clock, RealClock, SessionClock, Transport
 
 READ_PIECE_BYTES = 16 * 1024
 STALL_TIMEOUT_S = 30.0  # a response that sends nothing for this long has stalled
 MAX_HEADER_BYTES = 64 << 20  # the container's own limit on header + table (splatcast.codec.container)
 
 
+class StepKind(StrEnum):
+    """What one fetched piece does to the decoder. A StrEnum: equal to its string, as web/ and recorded sessions
+    spell it."""
+
+    ADD_DC = "add-dc"  # a chunk's dc part, completed later by an UPGRADE
+    ADD_FULL = "add-full"  # a whole chunk
+    UPGRADE = "upgrade"  # the rest of a chunk taken ADD_DC
+
+    @property
+    def refine(self) -> str:
+        """The decoder's ``refine`` for an add, and the timeline's "refine" column."""
+        return "dc" if self is StepKind.ADD_DC else "full"
+
+
+def _feed(decoder, layer: int, chunk: int, kind: StepKind, data: bytes, where: dict) -> None:
+    if kind is StepKind.UPGRADE:
+        decoder.upgrade_chunk(layer, chunk, data, **where)
+    else:
+        decoder.add_chunk(layer, chunk, data, refine=kind.refine, **where)
+
+
 class CodecAdapter:
-    """The codec entry points the client uses; tests substitute a fake with the same methods."""
+    """The codec entry points the client uses; tests substitute a fake with the same methods: ``read_index(header)``
+    and ``decoder(header, index=None)``, whose decoder has add_chunk, upgrade_chunk, state_fidelity,
+    visible_gaussians and cloud (and tile(t) for tiled streams)."""
 
     @staticmethod
     def warm_up(entropy: str = "zstd") -> None:
@@ -64,7 +91,7 @@ class CodecAdapter:
 
         data = encode([cloud(64), cloud(128)], EncoderConfig(entropy=entropy, chunks=2))
         index = CodecAdapter.read_index(data)
-        dec = ProgressiveDecoder(data[: index.header_bytes])
+        dec = ProgressiveDecoder.from_index(index)
         for j, layer in enumerate(index.layers):
             for k, c in enumerate(layer.chunks):
                 dec.add_chunk(j, k, data[c.offset : c.offset + c.dc_bytes], refine="dc")
@@ -82,21 +109,11 @@ class CodecAdapter:
         return read_index(header)
 
     @staticmethod
-    def decoder(header: bytes):
+    def decoder(header: bytes, index=None):
+        """``index``: the header's, already read (not parsed again)."""
         from splatcast.codec import ProgressiveDecoder
 
-        return ProgressiveDecoder(header)
-
-
-class RealClock:
-    def __init__(self):
-        self._t0 = time.perf_counter()
-
-    def now(self) -> float:
-        return time.perf_counter() - self._t0
-
-    def add_compute(self, seconds: float) -> None:  # real time already contains compute
-        pass
+        return ProgressiveDecoder(header) if index is None else ProgressiveDecoder.from_index(index)
 
 
 # ----------------------------------------------------------------------------------------------------- transports
@@ -104,8 +121,9 @@ class HttpTransport:
     """GET with a Range header over one keep-alive connection (so server-side shaping sees one connection).
     With `trace`, the body is read no faster than the trace allows (receiver-side shaping)."""
 
-    def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0):
+    def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0, clock: Clock | None = None):
         self.origin = origin.rstrip("/")
+        self.clock = clock or RealClock()
         self.shaper = TraceShaper(trace) if trace is not None else None
         self.timeout_s = timeout_s
         self._session = aiohttp.ClientSession(
@@ -113,6 +131,9 @@ class HttpTransport:
             timeout=aiohttp.ClientTimeout(total=timeout_s, sock_read=min(STALL_TIMEOUT_S, timeout_s)),
             auto_decompress=False,
         )
+
+    async def connect(self) -> float:
+        return 0.0  # (the connection opens with the first request)
 
     async def fetch(self, path: str, byte_range: tuple[int, int] | None = None, max_bytes: int | None = None) -> bytes:
         headers = {}
@@ -166,12 +187,15 @@ class Piece:
 
     layer: int
     chunk: int
-    kind: str  # "add-dc" | "add-full" | "upgrade"
+    kind: StepKind  # (a string is taken as its StepKind)
     start: int
     end: int  # exclusive
     data: bytes = field(repr=False)
     tile: int = 0  # tiled streams: the tile (chunk counts that tile's chunks)
     shown: bool = True  # whether the decoded state went on screen (the monotone display rule)
+
+    def __post_init__(self):
+        self.kind = StepKind(self.kind)
 
 
 @dataclass
@@ -230,7 +254,7 @@ def media_path(mpd_path: str, media_url: str) -> str:
 class _Step:
     layer: int
     chunk: int
-    kind: str  # "add-dc" | "add-full" | "upgrade"
+    kind: StepKind
     start: int
     end: int  # exclusive
     tile: int = 0
@@ -252,12 +276,13 @@ def _passes(index, n_layers: int, abr: Abr, estimator: ThroughputEstimator, tile
         for k, chunk in enumerate(layer.chunks):
             if refine == "dc" and chunk.dc_bytes < chunk.full_bytes:
                 pending.append(k)
-                steps.append(_Step(j, k, "add-dc", chunk.offset, chunk.offset + chunk.dc_bytes, tile))
+                steps.append(_Step(j, k, StepKind.ADD_DC, chunk.offset, chunk.offset + chunk.dc_bytes, tile))
             else:
-                steps.append(_Step(j, k, "add-full", chunk.offset, chunk.offset + chunk.full_bytes, tile))
+                steps.append(_Step(j, k, StepKind.ADD_FULL, chunk.offset, chunk.offset + chunk.full_bytes, tile))
         for k in pending:
             chunk = index.layers[j].chunks[k]
-            steps.append(_Step(j, k, "upgrade", chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes, tile))
+            steps.append(_Step(j, k, StepKind.UPGRADE, chunk.offset + chunk.dc_bytes, chunk.offset + chunk.full_bytes,
+                               tile))
         yield steps
 
 
@@ -267,7 +292,7 @@ def _later_layers(views, n_layers: int):
 
     def later(tile: int, j: int) -> list[_Step]:
         if (tile, j) not in cache:
-            cache[tile, j] = [_Step(k, c, "add-full", ce.offset, ce.offset + ce.full_bytes, tile)
+            cache[tile, j] = [_Step(k, c, StepKind.ADD_FULL, ce.offset, ce.offset + ce.full_bytes, tile)
                               for k in range(j + 1, n_layers) for c, ce in enumerate(views[tile].layers[k].chunks)]
         return cache[tile, j]
 
@@ -312,20 +337,20 @@ class _TileStates:
 
 
 def _advance(received: list[int], pending: list[set], step: _Step) -> None:
-    if step.kind == "add-dc":
+    if step.kind is StepKind.ADD_DC:
         pending[step.layer].add(step.chunk)
-    elif step.kind == "upgrade":
+    elif step.kind is StepKind.UPGRADE:
         pending[step.layer].discard(step.chunk)
-    if step.kind != "upgrade":
+    if step.kind is not StepKind.UPGRADE:
         received[step.layer] += 1
 
 
 async def play_stream(
-    transport,
+    transport: Transport,
     mpd_path: str,
     codec=CodecAdapter,
     abr: Abr | None = None,
-    clock=None,
+    clock: Clock | None = None,
     max_layer: int | None = None,
     pipeline: bool = True,
     monotone: bool = True,
@@ -333,144 +358,164 @@ async def play_stream(
 ) -> PlayResult:
     """Run one streaming session over `transport`; returns the timeline and the decoded final model.
 
-    With `pipeline`, the next range is requested before the current piece is decoded (decoding runs in a worker
+    Times are the transport's clock from the session's start (``clock``, if given, must be that clock). With
+    `pipeline`, the next range is requested before the current piece is decoded (decoding runs in a worker
     thread), so the link does not idle while the decoder works; without it, fetch and decode alternate (what a
     virtual clock that adds compute time can model exactly). ``monotone=False`` shows every decoded state (for
     comparison: the monotone display rule is the default). A tiled stream is fetched in the order of the
     viewer's needs along ``camera_path`` (viewport.py; None: the file's order), each tile with its own display.
     """
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+    if clock is not None and clock is not transport.clock:
+        raise ValueError("play_stream: clock must be the transport's own (the one its link runs on)")
+    session = _Session(transport, codec, abr or make_abr(DEFAULT_ABR), monotone)
+    await session.open(mpd_path)
+    n_layers = len(session.index.layers) if max_layer is None else min(max_layer + 1, len(session.index.layers))
+    await session.stream(session.plan(n_layers, camera_path), pipeline)
+    return session.result(n_layers)
 
-    abr = abr or make_abr(DEFAULT_ABR)
-    clock = clock or RealClock()
-    estimator = ThroughputEstimator()
-    requests = 0
 
-    async def fetch(path, rng=None, max_bytes=None):
-        nonlocal requests
-        t_start = clock.now()
-        data = await transport.fetch(path, rng, max_bytes=max_bytes)
-        requests += 1
-        estimator.add(len(data), clock.now() - t_start)
+class _Session:
+    """The state of one play_stream run; its methods are the session's steps, in the order they happen: open
+    (manifest, header), plan (the fetch steps), stream (fetch, decode, record each piece), result."""
+
+    def __init__(self, transport: Transport, codec, abr: Abr, monotone: bool):
+        self.transport, self.codec, self.abr, self.monotone = transport, codec, abr, monotone
+        self.clock = SessionClock(transport.clock)
+        self.estimator = ThroughputEstimator()
+        self.requests = 0
+        self.received = 0  # media bytes: header + pieces
+        self.timeline: list[dict] = []
+        self.pieces: list[Piece] = []
+        self.first_render: float | None = None
+
+    async def fetch(self, path: str, byte_range=None, max_bytes=None) -> bytes:
+        t_start = self.clock.now()
+        data = await self.transport.fetch(path, byte_range, max_bytes=max_bytes)
+        self.requests += 1
+        self.estimator.add(len(data), self.clock.now() - t_start)
         return data
 
-    mpd_bytes = await fetch(mpd_path, None, MAX_MPD_BYTES)
-    manifest = interpret_mpd(parse_mpd(mpd_bytes))
-    media = media_path(mpd_path, manifest.media_url)
-    h0, h1 = manifest.header_range
-    if manifest.header_bytes > MAX_HEADER_BYTES:
-        raise ManifestError(f"indexRange: header of {manifest.header_bytes} bytes exceeds the limit {MAX_HEADER_BYTES}")
-    header = await fetch(media, (h0, h1 + 1))
-    t_compute = time.perf_counter()
-    index = codec.read_index(header)
-    check_index_matches(manifest, index)
-    decoder = codec.decoder(header)
-    clock.add_compute(time.perf_counter() - t_compute)
+    async def open(self, mpd_path: str) -> None:
+        """The manifest, then the header it names (the stream's index), then a decoder over that index."""
+        self.mpd_bytes = await self.fetch(mpd_path, None, MAX_MPD_BYTES)
+        manifest = interpret_mpd(parse_mpd(self.mpd_bytes))
+        self.media = media_path(mpd_path, manifest.media_url)
+        h0, h1 = manifest.header_range
+        if manifest.header_bytes > MAX_HEADER_BYTES:
+            raise ManifestError(
+                f"indexRange: header of {manifest.header_bytes} bytes exceeds the limit {MAX_HEADER_BYTES}")
+        self.header = await self.fetch(self.media, (h0, h1 + 1))
+        self.received = len(self.header)
+        t_compute = time.perf_counter()
+        self.index = self.codec.read_index(self.header)
+        check_index_matches(manifest, self.index)
+        self.decoder = self.codec.decoder(self.header, self.index)
+        self.clock.add_compute(time.perf_counter() - t_compute)
 
-    n_layers = len(index.layers) if max_layer is None else min(max_layer + 1, len(index.layers))
-    tiled = getattr(index, "tile_boxes", None) is not None
-    timeline: list[dict] = []
-    pieces: list[Piece] = []
-    received = len(header)
-    layer_times: list[float | None] = [None] * len(index.layers)
-    applied = _TileStates(index)
-    first_render = None
-    displays = [MonotoneDisplay(view) for view in applied.views]  # per tile (one for an untiled stream)
-    for display in displays:
-        display.enabled = display.enabled and monotone
-    shown_per_tile = [0] * len(displays)
+        self.tiled = getattr(self.index, "tile_boxes", None) is not None
+        self.applied = _TileStates(self.index)
+        self.layer_times: list[float | None] = [None] * len(self.index.layers)
+        self.displays = [MonotoneDisplay(view) for view in self.applied.views]  # per tile (one when untiled)
+        for display in self.displays:
+            display.enabled = display.enabled and self.monotone
+        self.shown_per_tile = [0] * len(self.displays)
 
-    def apply(step: _Step, data: bytes) -> tuple[int, float | None, bool]:
-        """Decoder work for one piece (runs in the worker thread when pipelining): (Gaussians on screen, recorded
-        fidelity of the decoded state, whether it is shown)."""
-        where = {"tile": step.tile} if tiled else {}  # (fake codecs of untiled tests take no tile)
-        if step.kind == "upgrade":
-            decoder.upgrade_chunk(step.layer, step.chunk, data, **where)
-        else:
-            decoder.add_chunk(step.layer, step.chunk, data, refine=step.kind.removeprefix("add-"), **where)
-        fid = decoder.state_fidelity(**where)
-        if not displays[step.tile].offer(fid):
-            return sum(shown_per_tile), fid, False
-        shown_per_tile[step.tile] = len(decoder.tile(step.tile).cloud() if tiled else decoder.cloud())
-        return sum(shown_per_tile), fid, True
-
-    if tiled:
+    def plan(self, n_layers: int, camera_path):
+        """The fetch steps in decoding order: layer pass after layer pass, or (tiled) as the viewer needs them."""
+        if not self.tiled:
+            return _plan(self.index, n_layers, self.abr, self.estimator)
         from splatcast.net.viewport import TileScheduler, tile_boxes_in_scene
 
         if callable(camera_path):  # made from the stream (e.g. an orbit around its box)
-            camera_path = camera_path(index)
-
-        drawn = _TileStates(index)  # what the scheduler has handed out (ahead of `applied` by a step)
-
-        passes = [_passes(view, n_layers, abr, estimator, t) for t, view in enumerate(drawn.views)]
+            camera_path = camera_path(self.index)
+        drawn = _TileStates(self.index)  # what the scheduler has handed out (ahead of `applied` by a step)
+        passes = [_passes(view, n_layers, self.abr, self.estimator, t) for t, view in enumerate(drawn.views)]
         later = _later_layers(drawn.views, n_layers)
-        scheduler = TileScheduler(passes, tile_boxes_in_scene(index), camera_path, clock.now, drawn.fidelity_after,
-                                  later)
-        plan = _Drawn(scheduler, drawn)
-    else:
-        plan = _plan(index, n_layers, abr, estimator)
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="splatcast-decode") as worker:
-        step = next(plan, None)
-        in_flight = asyncio.ensure_future(fetch(media, (step.start, step.end))) if step else None
-        try:
-            while step is not None:
-                data = await in_flight
-                received += len(data)
-                following = next(plan, None)
-                if pipeline and following is not None:
-                    in_flight = asyncio.ensure_future(fetch(media, (following.start, following.end)))
-                t_compute = time.perf_counter()
-                if pipeline:
-                    shown, fid, visible = await loop.run_in_executor(worker, apply, step, data)
-                else:
-                    shown, fid, visible = apply(step, data)
-                clock.add_compute(time.perf_counter() - t_compute)
-                pieces.append(Piece(step.layer, step.chunk, step.kind, step.start, step.end, data, step.tile, visible))
-                j = step.layer
-                applied.apply(step)
-                t = clock.now()
-                row = {"tile": step.tile} if tiled else {}
-                timeline.append(
-                    row | {
-                        "t_s": t,
-                        "bytes": received,
-                        "layer": j,
-                        "chunk": step.chunk,
-                        "refine": "dc" if step.kind == "add-dc" else "full",
-                        "kind": "upgrade" if step.kind == "upgrade" else "add",
-                        "gaussians": shown,
-                        "shown": visible,  # False: held, the decoded state is worse than the one on screen
-                        "fidelity_db": fid if fid is not None and math.isfinite(fid) else None,  # None: identical
-                    }
-                )
-                if first_render is None and shown > 0:
-                    first_render = t
-                if layer_times[j] is None and applied.layer_complete(j):
-                    layer_times[j] = t
-                if not pipeline and following is not None:
-                    in_flight = asyncio.ensure_future(fetch(media, (following.start, following.end)))
-                step = following
-        finally:
-            if in_flight is not None and not in_flight.done():
-                in_flight.cancel()
+        scheduler = TileScheduler(passes, tile_boxes_in_scene(self.index), camera_path, self.clock.now,
+                                  drawn.fidelity_after, later)
+        return _Drawn(scheduler, drawn)
 
-    complete = n_layers == len(index.layers)
-    return PlayResult(
-        timeline=timeline,
-        time_to_first_render_s=first_render,
-        time_to_full_s=layer_times[-1] if complete else None,
-        layer_times_s=layer_times,
-        bytes_received=received,
-        stream_bytes=index.total_bytes,
-        manifest_bytes=len(mpd_bytes),
-        requests=requests,
-        abr=abr.name,
-        pieces=pieces,
-        header=header,
-        final_cloud=decoder.cloud(),
-    )
+    async def stream(self, plan, pipeline: bool) -> None:
+        """Fetch each step's range, decode it and record it. Pipelined: the next request is out before decoding
+        (in a worker thread) starts; otherwise it goes out after."""
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="splatcast-decode") as worker:
+            step = next(plan, None)
+            in_flight = self._request(step) if step else None
+            try:
+                while step is not None:
+                    data = await in_flight
+                    self.received += len(data)
+                    following = next(plan, None)
+                    if pipeline and following is not None:
+                        in_flight = self._request(following)
+                    t_compute = time.perf_counter()
+                    if pipeline:
+                        outcome = await loop.run_in_executor(worker, self.decode, step, data)
+                    else:
+                        outcome = self.decode(step, data)
+                    self.clock.add_compute(time.perf_counter() - t_compute)
+                    self.record(step, data, *outcome)
+                    if not pipeline and following is not None:
+                        in_flight = self._request(following)
+                    step = following
+            finally:
+                if in_flight is not None and not in_flight.done():
+                    in_flight.cancel()
+
+    def _request(self, step: _Step) -> asyncio.Future:
+        return asyncio.ensure_future(self.fetch(self.media, (step.start, step.end)))
+
+    def decode(self, step: _Step, data: bytes) -> tuple[int, float | None, bool]:
+        """Decoder work for one piece (in the worker thread when pipelining): (Gaussians on screen, recorded
+        fidelity of the decoded state, whether it is shown)."""
+        where = {"tile": step.tile} if self.tiled else {}  # (fake codecs of untiled tests take no tile)
+        _feed(self.decoder, step.layer, step.chunk, step.kind, data, where)
+        fid = self.decoder.state_fidelity(**where)
+        if not self.displays[step.tile].offer(fid):
+            return sum(self.shown_per_tile), fid, False
+        counted = self.decoder.tile(step.tile) if self.tiled else self.decoder
+        self.shown_per_tile[step.tile] = counted.visible_gaussians()
+        return sum(self.shown_per_tile), fid, True
+
+    def record(self, step: _Step, data: bytes, shown: int, fid: float | None, visible: bool) -> None:
+        """The piece, its timeline row, and the first render and layer completion times it may set."""
+        self.pieces.append(Piece(step.layer, step.chunk, step.kind, step.start, step.end, data, step.tile, visible))
+        self.applied.apply(step)
+        t = self.clock.now()
+        row = {"tile": step.tile} if self.tiled else {}
+        self.timeline.append(row | {
+            "t_s": t,
+            "bytes": self.received,
+            "layer": step.layer,
+            "chunk": step.chunk,
+            "refine": step.kind.refine,
+            "kind": "upgrade" if step.kind is StepKind.UPGRADE else "add",
+            "gaussians": shown,
+            "shown": visible,  # False: held, the decoded state is worse than the one on screen
+            "fidelity_db": fid if fid is not None and math.isfinite(fid) else None,  # None: identical
+        })
+        if self.first_render is None and shown > 0:
+            self.first_render = t
+        if self.layer_times[step.layer] is None and self.applied.layer_complete(step.layer):
+            self.layer_times[step.layer] = t
+
+    def result(self, n_layers: int) -> PlayResult:
+        complete = n_layers == len(self.index.layers)
+        return PlayResult(
+            timeline=self.timeline,
+            time_to_first_render_s=self.first_render,
+            time_to_full_s=self.layer_times[-1] if complete else None,
+            layer_times_s=self.layer_times,
+            bytes_received=self.received,
+            stream_bytes=self.index.total_bytes,
+            manifest_bytes=len(self.mpd_bytes),
+            requests=self.requests,
+            abr=self.abr.name,
+            pieces=self.pieces,
+            header=self.header,
+            final_cloud=self.decoder.cloud(),
+        )
 
 
 class _Drawn:
@@ -497,11 +542,7 @@ def replay_shown(header: bytes, pieces: list[Piece], codec=CodecAdapter):
     tiled = getattr(decoder, "tiled", False)
     shown = [GaussianCloud.empty(decoder.index.sh_degree) for _ in range(len(getattr(decoder, "tiles", [0])))]
     for p in pieces:
-        where = {"tile": p.tile} if tiled else {}
-        if p.kind == "upgrade":
-            decoder.upgrade_chunk(p.layer, p.chunk, p.data, **where)
-        else:
-            decoder.add_chunk(p.layer, p.chunk, p.data, refine=p.kind.removeprefix("add-"), **where)
+        _feed(decoder, p.layer, p.chunk, StepKind(p.kind), p.data, {"tile": p.tile} if tiled else {})
         if p.shown:
             shown[p.tile] = decoder.tile(p.tile).cloud() if tiled else decoder.cloud()
         yield shown[0] if len(shown) == 1 else GaussianCloud.concat(shown)
@@ -511,10 +552,7 @@ def replay_states(header: bytes, pieces: list[Piece], codec=CodecAdapter):
     """Yield the decoder's cloud after each piece, replaying a session offline (for fidelity)."""
     decoder = codec.decoder(header)
     for p in pieces:
-        if p.kind == "upgrade":
-            decoder.upgrade_chunk(p.layer, p.chunk, p.data)
-        else:
-            decoder.add_chunk(p.layer, p.chunk, p.data, refine=p.kind.removeprefix("add-"))
+        _feed(decoder, p.layer, p.chunk, StepKind(p.kind), p.data, {})
         yield decoder.cloud()
 
 
@@ -541,9 +579,12 @@ def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size:
         row["psnr_db"] = on_screen = value if math.isfinite(value) else None
 
 
-async def fetch_baseline(transport, path: str, decode, clock=None) -> dict:
-    """The non-scalable way: download one file whole, then decode it; times from the session's start."""
-    clock = clock or RealClock()
+async def fetch_baseline(transport: Transport, path: str, decode, clock: Clock | None = None) -> dict:
+    """The non-scalable way: download one file whole, then decode it; times from the session's start on the
+    transport's clock (``clock``, if given, must be that clock)."""
+    if clock is not None and clock is not transport.clock:
+        raise ValueError("fetch_baseline: clock must be the transport's own (the one its link runs on)")
+    clock = SessionClock(transport.clock)
     data = await transport.fetch(path, None, max_bytes=1 << 34)
     t_download = clock.now()
     t_compute = time.perf_counter()

@@ -52,7 +52,23 @@ class _Link:
         self.clock.t = self.trace.time_for_bits(self.clock.t, n_bytes * 8.0)
 
 
-class SimTransport:
+class _LinkTransport:
+    """A transport over a simulated link: its clock is the link's."""
+
+    link: _Link
+
+    @property
+    def clock(self) -> VirtualClock:
+        return self.link.clock
+
+    async def connect(self) -> float:
+        return 0.0
+
+    async def close(self) -> None:
+        pass
+
+
+class SimTransport(_LinkTransport):
     def __init__(self, root: str | Path, trace: Trace, clock: VirtualClock, latency_s: float = 0.0):
         self.root = Path(root).resolve(strict=True)
         self.link = _Link(trace, clock, latency_s)
@@ -72,11 +88,8 @@ class SimTransport:
         self.link.carry(len(data))
         return data
 
-    async def close(self) -> None:
-        pass
 
-
-class _MemoryTransport:
+class _MemoryTransport(_LinkTransport):
     """Bodies of the right length (zeros) for a stream known only by its index."""
 
     def __init__(self, files: dict[str, int | bytes], trace: Trace, clock: VirtualClock, latency_s: float):
@@ -89,9 +102,6 @@ class _MemoryTransport:
         start, end = byte_range if byte_range is not None else (0, size)
         self.link.carry(end - start)
         return body[start:end] if isinstance(body, bytes) else bytes(end - start)
-
-    async def close(self) -> None:
-        pass
 
 
 class _CountingDecoder:
@@ -119,7 +129,10 @@ class _CountingDecoder:
         return self.tiles[tile].state_fidelity()
 
     def cloud(self):
-        return range(sum(len(t.cloud()) for t in self.tiles))
+        return range(self.visible_gaussians())
+
+    def visible_gaussians(self):
+        return sum(t.visible_gaussians() for t in self.tiles)
 
 
 class _CountingTile:
@@ -142,10 +155,13 @@ class _CountingTile:
         return state_fidelity(self.index, received, self.pending)
 
     def cloud(self):
+        return range(self.visible_gaussians())
+
+    def visible_gaussians(self):
         if not self.got:
-            return ()
+            return 0
         top = max(self.got)
-        return range(sum(self.index.layers[top].chunks[c].gaussians for c in self.got[top]))
+        return sum(self.index.layers[top].chunks[c].gaussians for c in self.got[top])
 
 
 def simulate_sizes(index, trace: Trace, abr: Abr, latency_s: float = 0.0, baseline_bytes: dict | None = None) -> dict:
@@ -159,19 +175,19 @@ def simulate_sizes(index, trace: Trace, abr: Abr, latency_s: float = 0.0, baseli
             return index
 
         @staticmethod
-        def decoder(h):
+        def decoder(h, index_read=None):
             return _CountingDecoder(index)
 
     async def run():
         clock = VirtualClock(count_compute=False)
         transport = _MemoryTransport({"/manifest.mpd": mpd, "/stream.splc": index.total_bytes}, trace, clock, latency_s)
-        result = await play_stream(transport, "/manifest.mpd", codec=_Codec, abr=abr, clock=clock, pipeline=False)
+        result = await play_stream(transport, "/manifest.mpd", codec=_Codec, abr=abr, pipeline=False)
         out = result.to_json()
         out["baselines"] = {}
         for name, n_bytes in (baseline_bytes or {}).items():
             bclock = VirtualClock(count_compute=False)
             bt = _MemoryTransport({"/" + name: n_bytes}, trace, bclock, latency_s)
-            out["baselines"][name] = await fetch_baseline(bt, "/" + name, lambda p, d: None, clock=bclock)
+            out["baselines"][name] = await fetch_baseline(bt, "/" + name, lambda p, d: None)
         return out
 
     return asyncio.run(run())

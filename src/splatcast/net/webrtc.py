@@ -42,6 +42,7 @@ from splatcast.errors import NetworkError
 from splatcast.net.files import RequestError, check_range, file_size, read_pieces, resolve_path
 from splatcast.net.shaping import TraceShaper
 from splatcast.net.traces import Trace
+from splatcast.net.transport import Clock, RealClock
 
 MAX_MESSAGE_BYTES = 16 * 1024
 FRAME = struct.Struct("<IHBBQ")
@@ -327,8 +328,9 @@ class WebRTCTransport:
     With `trace`, frames are taken from the channel no faster than the trace (receiver-side shaping)."""
 
     def __init__(self, origin: str, trace: Trace | None = None, timeout_s: float = 120.0,
-                 local_addr: str | None = None):
+                 local_addr: str | None = None, clock: Clock | None = None):
         self.origin = origin.rstrip("/")
+        self.clock = clock or RealClock()
         self.local_addr = local_addr  # source address of the signalling request (None: the system's choice)
         self.shaper = TraceShaper(trace) if trace is not None else None
         self.timeout_s = timeout_s
@@ -337,7 +339,9 @@ class WebRTCTransport:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._next_id = 1
 
-    async def connect(self) -> None:
+    async def connect(self) -> float:
+        """ICE, DTLS and SCTP set-up; returns the seconds it took (a session's set-up cost, timed apart)."""
+        t0 = time.perf_counter()  # (before the imports: loading aiortc is part of the set-up, as it always was)
         import aiohttp
         from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -360,6 +364,7 @@ class WebRTCTransport:
             await asyncio.wait_for(opened.wait(), self.timeout_s)
         except asyncio.TimeoutError:
             raise NetworkError(f"data channel did not open within {self.timeout_s} s") from None
+        return time.perf_counter() - t0
 
     async def fetch(self, path: str, byte_range=None, max_bytes=None) -> bytes:
         if self.channel is None:
