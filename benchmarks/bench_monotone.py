@@ -149,6 +149,8 @@ def _run(args, bench: BenchResults) -> bool:
             runs = [{k: v for k, v in r.items() if k not in info} for r in rows if r["stream"] == name]
             bench.add(name, {**{k: v for k, v in info.items() if k != "stream"}, "runs": runs},
                       source=f"{name}: scalable, zstd, 8 chunks")
+    if not rows:
+        bench.skip(args.scenes, f"no stream found for --scenes {args.scenes} (../shared/data/scenes, demo-out/)")
     print(f"{'stream':24} {'link':44} {'client':8} {'rule':9} {'max drop dB':>11} {'drops':>5} {'held':>4} "
           f"{'first s':>7} {'full s':>7}")
     for r in rows:
