@@ -45,8 +45,9 @@ test: $(STAMP) player chromium
 	npm --prefix $(WEB) test --silent
 	$(BIN)/python -m pytest -q
 
+# the quick benchmark suite (RD + BD-rate, decode time, progressive quality; ~2 min) into out/bench
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/splatcast bench --quick --out out/bench
 
 # every fuzz target for FUZZ_SECONDS each (default 150: 30 minutes for the 12 targets); prints executions,
 # coverage and findings per target (crashes are written to tests/fuzz/findings/)

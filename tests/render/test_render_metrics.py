@@ -186,10 +186,10 @@ def test_fidelity_psnr_is_the_class_compare(rng):
 
 
 def test_fidelity_of_an_empty_reference(counting_render):
-    from splatcast.render.metrics import Fidelity, FidelityScorer
+    from splatcast.render.metrics import Fidelity
     from splatcast.scene.default import lab_bench
 
     reference = lab_bench(400, seed=1)
-    empty = FidelityScorer(reference[:0], 3, 48)  # the name splatcast.net.client imports: the same class
-    assert FidelityScorer is Fidelity and empty.cameras == []
+    empty = Fidelity(reference[:0], 3, 48)
+    assert empty.cameras == []
     assert math.isinf(empty(reference)) and counting_render.calls == []  # no views: nothing rendered

@@ -559,9 +559,9 @@ def replay_states(header: bytes, pieces: list[Piece], codec=CodecAdapter):
 def add_fidelity(result: PlayResult, codec=CodecAdapter, n_views: int = 4, size: int = 128) -> None:
     """Set timeline[i]["psnr_db"] = fidelity PSNR of what is on screen after step i (a held row keeps the shown
     state's value) against the final model (None when identical)."""
-    from splatcast.render.metrics import FidelityScorer
+    from splatcast.render.metrics import Fidelity
 
-    score = FidelityScorer(result.final_cloud, n_views, size)  # the reference's views rendered once
+    score = Fidelity(result.final_cloud, n_views, size)  # the reference's views rendered once
     on_screen = None
     if any(p.tile for p in result.pieces):  # tiled: each tile holds its own picture
         for row, cloud in zip(result.timeline, replay_shown(result.header, result.pieces, codec)):

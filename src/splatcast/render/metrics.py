@@ -133,9 +133,6 @@ class Fidelity:
         }
 
 
-FidelityScorer = Fidelity  # the name splatcast.net.client still imports
-
-
 def fidelity_psnr(
     reference,
     test,
