@@ -247,40 +247,41 @@ class TileDecoder:
 
     def cloud(self) -> GaussianCloud:
         """What to show now (see the module docstring and docs/format.md, "Partial layers")."""
-        t = self._top_started()
-        if t is None:
+        layer, mixed = self._shown()
+        if layer is None:
             return GaussianCloud.empty(self.index.sh_degree)
-        if self._layers[t].received == self._layers[t].n_chunks:
-            return self.layer_cloud(t)
-        if self.index.mode == "mdc":
-            done = [j for j in self._started() if self._layers[j].received == self._layers[j].n_chunks]
-            return self.layer_cloud(done[-1] if done else t)
-        if self.index.layers[t].coding == ct.CODING_INTRA:
-            return self.layer_cloud(t)
-        low = self.layer_cloud(t - 1)
-        if self._layers[t].received < self.index.layers[t].display_from:
-            return low  # the encoder measured that mixing fewer chunks in would lower fidelity
-        top = self.layer_cloud(t)
+        if not mixed:
+            return self.layer_cloud(layer)
+        low = self.layer_cloud(layer - 1)
         keep = np.ones(len(low), bool)
-        keep[np.concatenate(self._layers[t].parents)] = False
-        return GaussianCloud.concat([low[keep], top])
+        keep[np.concatenate(self._layers[layer].parents)] = False
+        return GaussianCloud.concat([low[keep], self.layer_cloud(layer)])
 
     def visible_gaussians(self) -> int:
         """``len(self.cloud())`` by the same rules, from counts alone (no dequantizing, no concatenation)."""
+        layer, mixed = self._shown()
+        if layer is None:
+            return 0
+        if not mixed:
+            return self._count(layer)
+        return self._count(layer - 1) - self._parents_replaced(layer) + self._count(layer)
+
+    def _shown(self) -> tuple[int | None, bool]:
+        """What the display rule shows now: (layer, mixed). ``mixed``: the received Gaussians of ``layer`` in place
+        of the lower-layer rows they replace; else ``layer`` alone (None: nothing received)."""
         t = self._top_started()
         if t is None:
-            return 0
+            return None, False
         if self._layers[t].received == self._layers[t].n_chunks:
-            return self._count(t)
+            return t, False
         if self.index.mode == "mdc":
             done = [j for j in self._started() if self._layers[j].received == self._layers[j].n_chunks]
-            return self._count(done[-1] if done else t)
+            return (done[-1] if done else t), False
         if self.index.layers[t].coding == ct.CODING_INTRA:
-            return self._count(t)
-        low = self._count(t - 1)
+            return t, False
         if self._layers[t].received < self.index.layers[t].display_from:
-            return low
-        return low - self._parents_replaced(t) + self._count(t)
+            return t - 1, False  # the encoder measured that mixing fewer chunks in would lower fidelity
+        return t, True
 
     def _count(self, layer: int) -> int:
         return sum(len(p) for p in self._layers[layer].pos)
