@@ -429,6 +429,8 @@ def state(f: File, decoded: list, layer: int, chunks: int, refine: str = "full")
         cut = N_FIXED + 3 * rest_count(f.layers[j].sh_degree)
         return p, [q[:cut] + [0] * (len(q) - cut) for q in r]
 
+    if layer == 0 and chunks == 0:  # nothing received yet: an empty cloud of the file's degree
+        return [], [], f.sh_degree
     if layer == 0 or lay.coding == 0:
         p, r = rows(layer, chunks, refine)
         return p, r, lay.sh_degree
@@ -448,7 +450,7 @@ def state(f: File, decoded: list, layer: int, chunks: int, refine: str = "full")
 def cloud_arrays(f: File, pos: list, feat: list, degree: int) -> dict:
     """Section 3.4: the f32 arrays of the output cloud (positions and features dequantized by section 2)."""
     p = np.array(pos, np.int64).reshape(-1, 3)
-    q = np.array(feat, np.int64).reshape(len(p), -1)
+    q = np.array(feat, np.int64).reshape(len(p), N_FIXED + 3 * rest_count(f.sh_degree))
     out = dequantize_features(q, f.steps, degree)
     out["means"] = dequantize_positions(p, f.grid_min, f.grid_max, f.pos_bits)
     return out

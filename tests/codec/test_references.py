@@ -160,6 +160,37 @@ def test_bilateral_predictor_by_hand():
     assert predict_with_modes(p_low, f_low, x, nbr, np.array([0], np.uint8)).tolist() == [want]
 
 
+def _bilateral_exact(dists, dcs, values):
+    """The bilateral definition in exact rationals (fractions.Fraction): d_j, DC rows, the column's values."""
+    from fractions import Fraction
+
+    k = len(dists)
+    sd = Fraction(sum(dists), k) + 1
+    m = [Fraction(sum(r[c] for r in dcs), k) for c in range(3)]
+    f = [sum((r[c] - m[c]) ** 2 for c in range(3)) for r in dcs]
+    sf = sum(f) / k + 1
+    w = [1 / ((1 + d / sd) * (1 + fj / sf)) for d, fj in zip(dists, f)]
+    return sum(wj * v for wj, v in zip(w, values)) / sum(w)
+
+
+def test_bilateral_predictor_small_distances_and_colours_by_hand():
+    """Where the "+ 1" terms of sd and sf matter: co-located and adjacent neighbours, DC spread of a few units."""
+    # spatial: d = (0, 1), equal DC (f = 0): sd = 1.5, w = (1, 0.6): 1000 * 0.6 / 1.6 = 375
+    p_low = np.array([[5, 5, 5], [5, 5, 6]], np.int32)
+    f_low = np.array([[7, 7, 7, 0], [7, 7, 7, 1000]], np.int32)
+    x = np.array([[5, 5, 5]], np.int32)
+    assert _bilateral_exact([0, 1], [[7, 7, 7]] * 2, [0, 1000]) == 375
+    assert bilateral_predict(p_low, f_low, x, np.array([[0, 1]], np.int32)).tolist() == [[7, 7, 7, 375]]
+    # colour: equal distances, DC (0, 0, 3) on channel 0: m = 1, f = (1, 1, 4), sf = 3, colour factors (3/4, 3/4, 3/7)
+    p_low = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], np.int32)
+    f_low = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [3, 0, 0, 1000]], np.int32)
+    want = _bilateral_exact([1, 1, 1], f_low[:, :3].tolist(), [0, 0, 1000])
+    assert int(np.floor(want + 0.5)) == 222  # 1000 * (3/7) / (3/2 + 3/7) = 222.2
+    dc0 = int(np.floor(_bilateral_exact([1, 1, 1], f_low[:, :3].tolist(), [0, 0, 3]) + 0.5))
+    got = bilateral_predict(p_low, f_low, np.zeros((1, 3), np.int32), np.array([[0, 1, 2]], np.int32))
+    assert got.tolist() == [[dc0, 0, 0, 222]] and dc0 == 1
+
+
 def test_predict_with_modes_matches_the_spec(scene):
     rng = np.random.default_rng(1)
     n = len(scene["pos"])
