@@ -9,3 +9,8 @@ MAX_MAHALANOBIS2 = 9.0  # a Gaussian reaches 3 sigma, no further
 MIN_ALPHA = 1.0 / 255.0  # contributions below this are skipped
 MAX_ALPHA = 0.99
 MIN_TRANSMITTANCE = 1e-4  # a pixel stops once its transmittance would drop below this
+
+# LLVM fast-math flags of the per-pixel loops (compositing and its backward pass): reassociation and fused
+# multiply-adds make them ~12% faster and move a pixel by ~1e-16; "nnan" and "ninf" stay off, so every comparison
+# keeps its IEEE meaning for NaN and infinity (the culling tests rely on it)
+PIXEL_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}

@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from splatcast.errors import SceneError
 from splatcast.render.camera import Camera
-from splatcast.render.constants import MAX_ALPHA, MIN_ALPHA, MIN_TRANSMITTANCE, TILE
+from splatcast.render.constants import MAX_ALPHA, MIN_ALPHA, MIN_TRANSMITTANCE, PIXEL_FASTMATH, TILE
 from splatcast.render.project import Projected, project
 
 
@@ -187,7 +187,7 @@ def _bin_tiles(ids, pixel_box, tiles_x, tiles_y, n_chunks):
     return tile_start, tile_ids
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=PIXEL_FASTMATH)
 def _composite_tiles(
     order,  # [T] int32 tile processing order
     tile_start,  # [T + 1] int64

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from splatcast.render.constants import MAX_ALPHA, MIN_ALPHA, TILE
+from splatcast.render.constants import MAX_ALPHA, MIN_ALPHA, PIXEL_FASTMATH, TILE
 from splatcast.render.project import (Projected, camera_arrays, clamp_limits, covariance_2d, gaussian_frame,
                                       project_arrays, screen_jacobian, view_space)
 from splatcast.render.rasterize import Bins, bin_tiles, composite_bins
@@ -115,7 +115,7 @@ def _mm(a, b, out):
 
 
 # ------------------------------------------------------------------------------------------------- backward
-@njit(cache=True, parallel=True, fastmath=True)
+@njit(cache=True, parallel=True, fastmath=PIXEL_FASTMATH)
 def _raster_backward(
     offsets, ids, xy, conic, rgb, alpha, kmax, box,  # Bins.start, .ids; Projected.uv, .conic, .colour, ...
     width, height, background, final_t, n_contrib, grad_image,
