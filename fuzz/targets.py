@@ -20,7 +20,7 @@ from splatcast.dash.layout import interpret_mpd
 from splatcast.dash.mpd import parse_mpd
 from splatcast.errors import SplatcastError
 from splatcast.net.files import RequestError, parse_range_header, resolve_path
-from splatcast.net.webrtc import decode_frame, parse_request
+from splatcast.net.webrtc import Frame, Request
 from splatcast.scene.formats import read_scene
 from splatcast.scene.formats.spz import read_spz_bytes
 
@@ -99,10 +99,10 @@ def http_range(data: bytes) -> None:
 def webrtc(data: bytes) -> None:
     """Data-channel requests (text) and response frames (binary) as the client reads them."""
     try:
-        parse_request(data.decode("utf-8"))
+        Request.parse(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
-    decode_frame(data)
+    Frame.parse(data)
 
 
 TARGETS = {f.__name__: f for f in (container, rans, zstd, lzma, ply, compressed_ply, splat, spz, sog, mpd,

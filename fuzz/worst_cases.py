@@ -200,9 +200,9 @@ def parse(parser: str, data) -> str:
 
             parse_range_header(data.decode(), 1000)
         elif parser == "webrtc":
-            from splatcast.net.webrtc import parse_request
+            from splatcast.net.webrtc import Request
 
-            parse_request(data.decode())
+            Request.parse(data.decode())
         return "parsed"
     except (SplatcastError, RequestError) as exc:
         return f"error: {type(exc).__name__}"
