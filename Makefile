@@ -8,7 +8,7 @@ export NUMBA_CACHE_DIR := $(CURDIR)/.numba-cache
 
 WEB     := web
 
-.PHONY: demo test install player chromium bench fuzz clean
+.PHONY: demo test install player chromium bench fuzz mutation clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,11 @@ demo: $(STAMP) player
 test: $(STAMP) player chromium
 	npm --prefix $(WEB) test --silent
 	$(BIN)/python -m pytest -q
+
+# one mutation at a time (flipped comparisons and constants in VQ, mode choice, bilateral prediction and the
+# quantizer) applied to a copy of src/, each run against the codec tests that should catch it (~3 min)
+mutation: $(STAMP)
+	$(BIN)/python -m tests.mutation
 
 # the quick benchmark suite (RD + BD-rate, decode time, progressive quality; ~2 min) into out/bench
 bench: $(STAMP)

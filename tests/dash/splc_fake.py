@@ -129,12 +129,14 @@ class FakeDecoder:
     def state_fidelity(self) -> None:
         return None  # a fake stream records no fidelity: every state is shown
 
-    def cloud(self) -> FakeCloud:
-        top = max((l for l, _ in self.pieces), default=None)
+    def visible_gaussians(self) -> int:
+        top = max((layer for layer, _ in self.pieces), default=None)
         if top is None:
-            return FakeCloud()
-        n = sum(self.index.layers[top].chunks[c].gaussians for (l, c) in self.pieces if l == top)
-        return FakeCloud([0] * n)
+            return 0
+        return sum(self.index.layers[top].chunks[c].gaussians for (layer, c) in self.pieces if layer == top)
+
+    def cloud(self) -> FakeCloud:
+        return FakeCloud([0] * self.visible_gaussians())
 
     def assembled(self) -> bytes:
         """The body bytes in file order (only meaningful once everything arrived)."""
@@ -147,5 +149,5 @@ class FakeCodec:
     read_index = staticmethod(read_index)
 
     @staticmethod
-    def decoder(header: bytes) -> FakeDecoder:
+    def decoder(header: bytes, index=None) -> FakeDecoder:  # the fake header is cheap: read again
         return FakeDecoder(header)

@@ -7,8 +7,7 @@ import json
 import time
 
 import pytest
-import splc_fake
-from splc_fake import make_fake_stream
+from splc_fake import FakeCodec, make_fake_stream
 
 from splatcast.dash.packager import package
 from splatcast.net.abr import ABRS, make_abr
@@ -16,18 +15,6 @@ from splatcast.net.client import HttpTransport, play_stream, split_url
 from splatcast.net.server import start_server
 from splatcast.net.simulate import SimTransport, VirtualClock, simulate_sizes
 from splatcast.net.traces import Trace, parse_trace
-
-class _FakeDecoder(splc_fake.FakeDecoder):
-    def visible_gaussians(self) -> int:
-        return len(self.cloud())
-
-
-class FakeCodec(splc_fake.FakeCodec):
-    """The fake stream's codec as the client calls it: decoder(header, index read) and visible_gaussians()."""
-
-    @staticmethod
-    def decoder(header: bytes, index=None) -> _FakeDecoder:
-        return _FakeDecoder(header)
 
 
 JSON_KEYS = {"time_to_first_render_s", "time_to_full_s", "layer_times_s", "bytes_received", "stream_bytes", "timeline"}
