@@ -249,6 +249,14 @@ def _descriptors(el, tag: str) -> list[Descriptor]:
     return [Descriptor.from_element(c) for c in _children(el, tag)]
 
 
+def _append_properties(el, obj) -> None:
+    """``obj``'s EssentialProperty then SupplementalProperty children (the schema's order) onto ``el``."""
+    for d in obj.essential_properties:
+        el.append(d.to_element("EssentialProperty"))
+    for d in obj.supplemental_properties:
+        el.append(d.to_element("SupplementalProperty"))
+
+
 @dataclass
 class SubRepresentation:
     level: int | None = None
@@ -283,10 +291,7 @@ class SubRepresentation:
         _set(el, "bandwidth", self.bandwidth)
         if self.content_component:
             _set(el, "contentComponent", self.content_component, _fmt_list)
-        for d in self.essential_properties:
-            el.append(d.to_element("EssentialProperty"))
-        for d in self.supplemental_properties:
-            el.append(d.to_element("SupplementalProperty"))
+        _append_properties(el, self)
         return el
 
 
@@ -334,10 +339,7 @@ class Representation:
         _set(el, "mimeType", self.mime_type)
         _set(el, "codecs", self.codecs)
         # schema order: RepresentationBaseType children first, then BaseURL, SubRepresentation, SegmentBase
-        for d in self.essential_properties:
-            el.append(d.to_element("EssentialProperty"))
-        for d in self.supplemental_properties:
-            el.append(d.to_element("SupplementalProperty"))
+        _append_properties(el, self)
         for url in self.base_urls:
             etree.SubElement(el, _NS + "BaseURL").text = url
         for sub in self.sub_representations:
@@ -388,10 +390,7 @@ class AdaptationSet:
         _set(el, "segmentAlignment", self.segment_alignment, _fmt_bool)
         _set(el, "subsegmentAlignment", self.subsegment_alignment, _fmt_bool)
         _set(el, "subsegmentStartsWithSAP", self.subsegment_starts_with_sap)
-        for d in self.essential_properties:
-            el.append(d.to_element("EssentialProperty"))
-        for d in self.supplemental_properties:
-            el.append(d.to_element("SupplementalProperty"))
+        _append_properties(el, self)
         for d in self.roles:
             el.append(d.to_element("Role"))
         for url in self.base_urls:

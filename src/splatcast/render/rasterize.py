@@ -140,6 +140,21 @@ def _radix_argsort_u32(keys):
     return idx
 
 
+@njit(cache=True, inline="always")
+def _scatter(ids, lo, hi, pixel_box, tiles_x, cursor, out):
+    """For each of ids[lo:hi], for each tile its box touches: out[cursor[t]] = id (unless ``out`` is empty: a
+    counting pass), cursor[t] += 1."""
+    write = out.shape[0] > 0
+    for j in range(lo, hi):
+        g = ids[j]
+        for ty in range(pixel_box[g, 2] // TILE, pixel_box[g, 3] // TILE + 1):
+            for tx in range(pixel_box[g, 0] // TILE, pixel_box[g, 1] // TILE + 1):
+                t = ty * tiles_x + tx
+                if write:
+                    out[cursor[t]] = g
+                cursor[t] += 1
+
+
 @njit(cache=True, parallel=True)
 def _bin_tiles(ids, pixel_box, tiles_x, tiles_y, n_chunks):
     """Per-tile lists of Gaussian ids, each in the order of ``ids`` (front to back).
@@ -152,14 +167,9 @@ def _bin_tiles(ids, pixel_box, tiles_x, tiles_y, n_chunks):
     m = ids.shape[0]
     n_chunks = max(1, min(n_chunks, m))
     counts = np.zeros((n_chunks, n_tiles), np.int64)
+    nothing = np.empty(0, np.int32)
     for c in prange(n_chunks):
-        lo = c * m // n_chunks
-        hi = (c + 1) * m // n_chunks
-        for j in range(lo, hi):
-            g = ids[j]
-            for ty in range(pixel_box[g, 2] // TILE, pixel_box[g, 3] // TILE + 1):
-                for tx in range(pixel_box[g, 0] // TILE, pixel_box[g, 1] // TILE + 1):
-                    counts[c, ty * tiles_x + tx] += 1
+        _scatter(ids, c * m // n_chunks, (c + 1) * m // n_chunks, pixel_box, tiles_x, counts[c], nothing)
     tile_start = np.zeros(n_tiles + 1, np.int64)
     for t in range(n_tiles):
         s = 0
@@ -175,15 +185,7 @@ def _bin_tiles(ids, pixel_box, tiles_x, tiles_y, n_chunks):
             pos += counts[c, t]
     tile_ids = np.empty(tile_start[n_tiles], np.int32)
     for c in prange(n_chunks):
-        lo = c * m // n_chunks
-        hi = (c + 1) * m // n_chunks
-        for j in range(lo, hi):
-            g = ids[j]
-            for ty in range(pixel_box[g, 2] // TILE, pixel_box[g, 3] // TILE + 1):
-                for tx in range(pixel_box[g, 0] // TILE, pixel_box[g, 1] // TILE + 1):
-                    t = ty * tiles_x + tx
-                    tile_ids[cursor[c, t]] = g
-                    cursor[c, t] += 1
+        _scatter(ids, c * m // n_chunks, (c + 1) * m // n_chunks, pixel_box, tiles_x, cursor[c], tile_ids)
     return tile_start, tile_ids
 
 
