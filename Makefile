@@ -54,7 +54,7 @@ mutation: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/splatcast bench --quick --out out/bench
 
-# every fuzz target for FUZZ_SECONDS each (default 150: 30 minutes for the 12 targets); prints executions,
+# every fuzz target for FUZZ_SECONDS each (default 150: 33 minutes for the 13 targets); prints executions,
 # coverage and findings per target (crashes are written to tests/fuzz/findings/)
 FUZZ_SECONDS ?= 150
 fuzz: $(STAMP)

@@ -56,7 +56,7 @@ def main() -> int:
             seeds[backend][f"s{i}"] = prefix + encode_stream(v, backend, ctx if backend == "rans" else None)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, suffix in (("ply", ".ply"), ("splat", ".splat"), ("spz", ".spz")):
+        for name, suffix in (("ply", ".ply"), ("splat", ".splat"), ("spz", ".spz"), ("gltf", ".glb")):
             path = tmp / f"scene{suffix}"
             write_scene(_cloud(30, 1, 4), path)
             seeds[name] = {f"seed{suffix}": path.read_bytes()}

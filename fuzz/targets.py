@@ -22,6 +22,7 @@ from splatcast.errors import SplatcastError
 from splatcast.net.files import RequestError, parse_range_header, resolve_path
 from splatcast.net.webrtc import Frame, Request
 from splatcast.scene.formats import read_scene
+from splatcast.scene.formats.gltf import read_gltf_bytes
 from splatcast.scene.formats.spz import read_spz_bytes
 
 EXPECTED = (SplatcastError, RequestError)
@@ -81,6 +82,10 @@ def sog(data: bytes) -> None:
     _scene_file(".sog", data)
 
 
+def gltf(data: bytes) -> None:
+    read_gltf_bytes(data)
+
+
 def mpd(data: bytes) -> None:
     interpret_mpd(parse_mpd(data))
 
@@ -105,5 +110,5 @@ def webrtc(data: bytes) -> None:
     Frame.parse(data)
 
 
-TARGETS = {f.__name__: f for f in (container, rans, zstd, lzma, ply, compressed_ply, splat, spz, sog, mpd,
+TARGETS = {f.__name__: f for f in (container, rans, zstd, lzma, ply, compressed_ply, splat, spz, sog, gltf, mpd,
                                     http_range, webrtc)}

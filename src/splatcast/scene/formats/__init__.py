@@ -1,7 +1,8 @@
 """Scene file formats: recognise, read and write the files 3DGS tools ship.
 
 Owns: one module per format (``ply`` INRIA 3DGS PLY, ``compressed_ply`` PlayCanvas chunked PLY, ``sog`` PlayCanvas
-SOG v1/v2 bundled or unbundled, ``spz`` Niantic SPZ v2-v4, ``splat`` antimatter15), format detection, and the shared
+SOG v1/v2 bundled or unbundled, ``spz`` Niantic SPZ v2-v4, ``splat`` antimatter15, ``gltf`` binary glTF with
+KHR_gaussian_splatting), format detection, and the shared
 guards for untrusted input (``common``). Every reader returns a :class:`GaussianCloud` in the INRIA convention
 (RDF axes, log scales, logit opacity, (w, x, y, z) quaternions, SH DC + rest) and raises
 :class:`splatcast.errors.FormatError` on anything malformed. Does not own: splatcast's own bitstream (``.splc``,
@@ -10,8 +11,9 @@ recognised here but decoded by :mod:`splatcast.codec`).
 Public API::
 
     read_scene(path) -> GaussianCloud
-    write_scene(cloud, path, format=None) -> None          # .ply (INRIA), .splat, .spz (v4)
-    detect_format(path) -> str  # "ply" | "compressed_ply" | "sog" | "sog_dir" | "sog_lod" | "spz" | "splat" | "splc"
+    write_scene(cloud, path, format=None) -> None  # .ply (INRIA), .compressed.ply, .splat, .spz (v4), .glb
+    detect_format(path) -> str  # "ply" | "compressed_ply" | "sog" | "sog_dir" | "sog_lod" | "spz" | "splat" | "gltf"
+                                # | "splc"
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from splatcast.errors import FormatError
 from splatcast.scene.cloud import GaussianCloud
 from splatcast.scene.formats.common import ReaderLimits, reader_limits
 from splatcast.scene.formats.compressed_ply import is_compressed_header, read_compressed_ply, write_compressed_ply
+from splatcast.scene.formats.gltf import read_gltf, write_gltf
 from splatcast.scene.formats.ply import read_ply, write_ply
 from splatcast.scene.formats.ply_header import MAX_HEADER_BYTES, is_ply, read_ply_header
 from splatcast.scene.formats.sog import lod_level_paths, read_sog, read_sog_lod
@@ -30,8 +33,8 @@ from splatcast.scene.formats.splat import read_splat, read_splat_bytes, splat_by
 from splatcast.scene.formats.spz import read_spz, read_spz_bytes, spz_v4_bytes, write_spz
 
 SPLC_MAGIC = b"SPLC"
-FORMATS = ("ply", "compressed_ply", "sog", "sog_dir", "sog_lod", "spz", "splat", "splc")
-WRITABLE = {".ply": "ply", ".splat": "splat", ".spz": "spz", ".compressed.ply": "compressed_ply"}
+FORMATS = ("ply", "compressed_ply", "sog", "sog_dir", "sog_lod", "spz", "splat", "gltf", "splc")
+WRITABLE = {".ply": "ply", ".splat": "splat", ".spz": "spz", ".compressed.ply": "compressed_ply", ".glb": "gltf"}
 
 _READERS = {
     "ply": read_ply,
@@ -41,8 +44,10 @@ _READERS = {
     "sog_lod": read_sog_lod,
     "spz": read_spz,
     "splat": read_splat,
+    "gltf": read_gltf,
 }
-_WRITERS = {"ply": write_ply, "splat": write_splat, "spz": write_spz, "compressed_ply": write_compressed_ply}
+_WRITERS = {"ply": write_ply, "splat": write_splat, "spz": write_spz, "compressed_ply": write_compressed_ply,
+            "gltf": write_gltf}
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -62,6 +67,8 @@ def detect_format(path: str | os.PathLike) -> str:
         return "splc"
     if is_ply(prefix):
         return "compressed_ply" if is_compressed_header(read_ply_header(p)) else "ply"
+    if prefix[:4] == b"glTF":
+        return "gltf"
     if prefix[:4] == b"PK\x03\x04":
         return "sog"
     if prefix[:4] == b"NGSP" or prefix[:2] == b"\x1f\x8b" or prefix[:4] == b"\x28\xb5\x2f\xfd":
@@ -90,7 +97,7 @@ def read_scene(path: str | os.PathLike, spz_axes: str = "rub", limits: ReaderLim
 
 
 # names that end in a writable suffix but mean a format we do not write: refused, never written as something else
-NOT_WRITABLE = {".sog": "SOG", ".glb": "glTF", ".gltf": "glTF", ".ksplat": "ksplat"}
+NOT_WRITABLE = {".sog": "SOG", ".gltf": "glTF as JSON (write binary .glb)", ".ksplat": "ksplat"}
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -106,7 +113,7 @@ def output_format(path: str | os.PathLike) -> str:
     raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use {_WRITABLE_TEXT}")
 
 
-_WRITABLE_TEXT = ".ply (INRIA), .compressed.ply (PlayCanvas), .splat, .spz"
+_WRITABLE_TEXT = ".ply (INRIA), .compressed.ply (PlayCanvas), .splat, .spz, .glb (glTF KHR_gaussian_splatting)"
 
 
 def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | None = None,

@@ -154,23 +154,28 @@ def to_u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
-# Sign of each SH basis function (degree 1..3, 3DGS order) under a 180-degree turn about x (y -> -y, z -> -z):
-# the RUB (OpenGL, SPZ's internal frame) <-> RDF (OpenCV, the INRIA PLY frame) change.
-_SH_FLIP_YZ = np.array(
-    [-1, -1, 1]  # degree 1: y, z, x
-    + [-1, 1, 1, -1, 1]  # degree 2: xy, yz, 3z^2-1, xz, x^2-y^2
-    + [-1, 1, -1, -1, 1, -1, 1],  # degree 3
-    np.float32,
+# Which of x, y, z each SH basis function (degree 1..3, 3DGS order) is odd in: a half turn about one axis negates
+# the other two coordinates, so it flips the sign of the functions odd in exactly one of them
+_SH_ODD_IN = np.array(
+    [[0, 1, 0], [0, 0, 1], [1, 0, 0]]  # degree 1: y, z, x
+    + [[1, 1, 0], [0, 1, 1], [0, 0, 0], [1, 0, 1], [0, 0, 0]]  # degree 2: xy, yz, 3z^2-1, xz, x^2-y^2
+    + [[0, 1, 0], [1, 1, 1], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 0, 1], [1, 0, 0]],  # degree 3
 )
 
 
-def flip_yz(cloud: GaussianCloud) -> GaussianCloud:
-    """Rotate a cloud 180 degrees about x (RUB <-> RDF); its own inverse. Returns a new cloud."""
+def half_turn(cloud: GaussianCloud, axis: str) -> GaussianCloud:
+    """Rotate a cloud 180 degrees about the x, y or z axis; its own inverse. Returns a new cloud.
+
+    About x: RUB (OpenGL, SPZ's internal frame) <-> RDF (OpenCV, the INRIA PLY frame); about z: the PLY frame <->
+    glTF's +Y up (what splat-transform does)."""
+    other = [i for i in range(3) if i != "xyz".index(axis)]
     out = cloud.copy()
-    out.means[:, 1:] *= -1.0
-    out.quats[:, 2:] *= -1.0  # (w, x, y, z): conjugating by a turn about x negates y and z
+    out.means[:, other] *= -1.0
+    # (w, x, y, z): conjugating by a half turn (a diagonal +-1 matrix, which commutes with the scales) negates the
+    # two other vector components
+    out.quats[:, [1 + i for i in other]] *= -1.0
     k = out.sh_rest.shape[1]
-    out.sh_rest *= _SH_FLIP_YZ[:k, None]
+    out.sh_rest *= ((-1.0) ** _SH_ODD_IN[:, other].sum(axis=1)).astype(np.float32)[:k, None]
     return out
 
 

@@ -47,7 +47,7 @@ from splatcast.scene.formats.common import (
     check_count,
     check_expansion,
     check_finite,
-    flip_yz,
+    half_turn,
     logit_to_alpha,
     read_file_bytes,
     to_u8,
@@ -185,7 +185,7 @@ def _decode_arrays(
         sh_dc=(colors / 255.0 - 0.5) / COLOR_SCALE,
         sh_rest=sh,
     )
-    return flip_yz(cloud) if axes == "rub" else cloud  # RUB -> RDF
+    return half_turn(cloud, "x") if axes == "rub" else cloud  # RUB -> RDF
 
 
 def unpack_smallest_three(comp: np.ndarray) -> np.ndarray:
@@ -327,7 +327,7 @@ def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9, axes: str = "rub") -
     """Encode ``cloud`` as SPZ v4 (32-byte header, table of contents, one zstd frame per attribute)."""
     check_axes(axes)
     cloud = cloud.validate()
-    cloud = flip_yz(cloud) if axes == "rub" else cloud  # RDF -> RUB
+    cloud = half_turn(cloud, "x") if axes == "rub" else cloud  # RDF -> RUB
     n, sh_degree = len(cloud), cloud.sh_degree
     max_abs = float(np.abs(cloud.means).max()) if n else 0.0
     # 12 fractional bits (~0.25 mm) unless the scene is too large for 24 bits; then give up precision, not range
