@@ -41,7 +41,7 @@ SWEEP = [
     "share {d}/missing.ply", "share {d}/bad.ply --out {d}/share-bad --no-serve", "share {d}/ok.ply --no-serve",
     "share {d}/ok.ply --port 99999", "share {d}/ok.ply --layers 0", "share {d}/ok.ply --out {d}/ok.ply --no-serve",
     "serve {d} --port 99999", "serve {d} --port -1", "serve {d} --max-connections 0",
-    "convert {d}/ok.ply {d}/x.sog", "convert {d}/ok.ply {d}/x.gltf",
+    "convert {d}/ok.ply {d}/x.ksplat", "convert {d}/ok.ply {d}/x.gltf",
 ]
 
 

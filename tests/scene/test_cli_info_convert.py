@@ -96,8 +96,8 @@ def test_convert_sh_degree_and_bad_extension(ply_file, tmp_path, capsys):
     assert main(["convert", str(path), str(out), "--sh-degree", "0"]) == 0
     assert read_scene(out).sh_degree == 0
     assert "40 Gaussians" in capsys.readouterr().out
-    assert main(["convert", str(path), str(tmp_path / "out.sog")]) == 2
-    assert "cannot write SOG" in capsys.readouterr().err
+    assert main(["convert", str(path), str(tmp_path / "out.ksplat")]) == 2
+    assert "cannot write ksplat" in capsys.readouterr().err
     # a name ending in .ply that asks for another format gets that format, not a plain PLY
     from splatcast.scene.formats import detect_format
 

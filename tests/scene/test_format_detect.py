@@ -51,11 +51,11 @@ def test_splc_is_recognised_but_not_read_here(tmp_path):
 
 def test_write_scene_needs_a_writable_format(tmp_path):
     cloud = random_cloud(3, 0)
-    with pytest.raises(FormatError, match="cannot write SOG"):
-        write_scene(cloud, tmp_path / "x.sog")
+    with pytest.raises(FormatError, match="cannot write ksplat"):
+        write_scene(cloud, tmp_path / "x.ksplat")
     with pytest.raises(FormatError, match="output format"):
         write_scene(cloud, tmp_path / "x.bin")
     with pytest.raises(FormatError, match="cannot write"):
-        write_scene(cloud, tmp_path / "x.bin", format="sog")
+        write_scene(cloud, tmp_path / "x.bin", format="sog_dir")
     write_scene(cloud, tmp_path / "x.bin", format="spz")
     assert detect_format(tmp_path / "x.bin") == "spz"

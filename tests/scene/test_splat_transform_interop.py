@@ -58,7 +58,7 @@ def _fidelity(a, b) -> float:
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name,axes", [("x.ply", "rub"), ("x.compressed.ply", "rub"), ("x.splat", "rub"),
-                                       ("x.spz", "raw"), ("x.spz", "rub")])
+                                       ("x.spz", "raw"), ("x.spz", "rub"), ("x.sog", "rub")])
 def test_what_splatcast_writes_reads_back_in_splat_transform(exe, scene, tmp_path, name, axes):
     ours = tmp_path / name
     write_scene(scene, ours, spz_axes=axes)

@@ -11,7 +11,7 @@ recognised here but decoded by :mod:`splatcast.codec`).
 Public API::
 
     read_scene(path) -> GaussianCloud
-    write_scene(cloud, path, format=None) -> None  # .ply (INRIA), .compressed.ply, .splat, .spz (v4), .glb
+    write_scene(cloud, path, format=None) -> None  # .ply (INRIA), .compressed.ply, .sog, .splat, .spz (v4), .glb
     detect_format(path) -> str  # "ply" | "compressed_ply" | "sog" | "sog_dir" | "sog_lod" | "spz" | "splat" | "gltf"
                                 # | "splc"
 """
@@ -29,12 +29,14 @@ from splatcast.scene.formats.gltf import read_gltf, write_gltf
 from splatcast.scene.formats.ply import read_ply, write_ply
 from splatcast.scene.formats.ply_header import MAX_HEADER_BYTES, is_ply, read_ply_header
 from splatcast.scene.formats.sog import lod_level_paths, read_sog, read_sog_lod
+from splatcast.scene.formats.sog_writer import write_sog
 from splatcast.scene.formats.splat import read_splat, read_splat_bytes, splat_bytes, write_splat
 from splatcast.scene.formats.spz import read_spz, read_spz_bytes, spz_v4_bytes, write_spz
 
 SPLC_MAGIC = b"SPLC"
 FORMATS = ("ply", "compressed_ply", "sog", "sog_dir", "sog_lod", "spz", "splat", "gltf", "splc")
-WRITABLE = {".ply": "ply", ".splat": "splat", ".spz": "spz", ".compressed.ply": "compressed_ply", ".glb": "gltf"}
+WRITABLE = {".ply": "ply", ".splat": "splat", ".spz": "spz", ".compressed.ply": "compressed_ply", ".glb": "gltf",
+            ".sog": "sog"}
 
 _READERS = {
     "ply": read_ply,
@@ -47,7 +49,7 @@ _READERS = {
     "gltf": read_gltf,
 }
 _WRITERS = {"ply": write_ply, "splat": write_splat, "spz": write_spz, "compressed_ply": write_compressed_ply,
-            "gltf": write_gltf}
+            "gltf": write_gltf, "sog": write_sog}
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -97,7 +99,7 @@ def read_scene(path: str | os.PathLike, spz_axes: str = "rub", limits: ReaderLim
 
 
 # names that end in a writable suffix but mean a format we do not write: refused, never written as something else
-NOT_WRITABLE = {".sog": "SOG", ".gltf": "glTF as JSON (write binary .glb)", ".ksplat": "ksplat"}
+NOT_WRITABLE = {".gltf": "glTF as JSON (write binary .glb)", ".ksplat": "ksplat"}
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -113,7 +115,8 @@ def output_format(path: str | os.PathLike) -> str:
     raise FormatError(f"cannot tell the output format from {Path(path).name!r}: use {_WRITABLE_TEXT}")
 
 
-_WRITABLE_TEXT = ".ply (INRIA), .compressed.ply (PlayCanvas), .splat, .spz, .glb (glTF KHR_gaussian_splatting)"
+_WRITABLE_TEXT = (".ply (INRIA), .compressed.ply (PlayCanvas), .sog (PlayCanvas SOG v2), .splat, .spz, "
+                  ".glb (glTF KHR_gaussian_splatting)")
 
 
 def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | None = None,

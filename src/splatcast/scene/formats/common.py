@@ -179,6 +179,19 @@ def half_turn(cloud: GaussianCloud, axis: str) -> GaussianCloud:
     return out
 
 
+def morton_sorted(cloud: GaussianCloud) -> GaussianCloud:
+    """The cloud in Morton order of its positions on a 1024^3 grid over its bounds: what the writers of chunked and
+    image formats store, so that neighbours in the file are neighbours in space (tighter chunks, smaller images)."""
+    from splatcast.codec.layers import morton_order
+
+    if not len(cloud):
+        return cloud
+    lo, hi = cloud.means.min(axis=0), cloud.means.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    grid = np.clip(np.rint((cloud.means - lo) / span * 1023), 0, 1023).astype(np.int32)
+    return cloud[morton_order(grid)]
+
+
 def check_finite(cloud: GaussianCloud, fmt: str) -> GaussianCloud:
     """A decoded scene with NaN or inf values is a corrupt file, not a scene; except an opacity logit of +-inf,
     which is what tools write for an alpha of exactly 1 or 0 (splat-transform 3.x does): it becomes the logit of the

@@ -33,6 +33,7 @@ from splatcast.scene.formats.common import (
     color_to_dc,
     dc_to_color,
     logit_to_alpha,
+    morton_sorted,
     place_smallest_three,
 )
 from splatcast.scene.formats.ply import load_ply_elements
@@ -186,15 +187,8 @@ def pack_rotation(quats: np.ndarray) -> np.ndarray:
 
 def write_compressed_ply(cloud: GaussianCloud, path: str | os.PathLike) -> None:
     """Write ``cloud`` as a PlayCanvas compressed PLY (Morton-sorted chunks of 256 Gaussians)."""
-    from splatcast.codec.layers import morton_order
-
-    cloud = cloud.validate()
+    cloud = morton_sorted(cloud.validate())
     n = len(cloud)
-    if n:
-        lo, hi = cloud.means.min(axis=0), cloud.means.max(axis=0)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        grid = np.clip(np.rint((cloud.means - lo) / span * 1023), 0, 1023).astype(np.int32)
-        cloud = cloud[morton_order(grid)]
     n_chunks = -(-n // CHUNK_SIZE)
     ci = np.arange(n) // CHUNK_SIZE
     means = cloud.means.astype(np.float64)

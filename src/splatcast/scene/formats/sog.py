@@ -1,4 +1,4 @@
-"""PlayCanvas SOG ("spatially ordered Gaussians"), versions 1 and 2 (read only).
+"""PlayCanvas SOG ("spatially ordered Gaussians"), versions 1 and 2: reading (``sog_writer.py`` writes version 2).
 
 A SOG scene is a ``meta.json`` plus lossless WebP images in which pixel i (row-major) belongs to Gaussian i. It is
 either a folder ("unbundled", ``sog_dir``) or a zip of the same files (``.sog``, "bundled"). Per property:
