@@ -64,8 +64,9 @@ else:
     from splatcast.train.dataset import Dataset, View
     c = lab_bench()
     cams = orbit_cameras(c, 12, 200, 200)
-    dataset = Dataset([View(k, render(c, k, (1, 1, 1)), str(i)) for i, k in enumerate(cams)], [], (1.0, 1.0, 1.0),
-                      4.0, "default")
+    alone = {"isolated": True} if "isolated" in View.__dataclass_fields__ else {}  # the same init in both trees
+    views = [View(k, render(c, k, (1, 1, 1)), str(i), **alone) for i, k in enumerate(cams)]
+    dataset = Dataset(views, [], (1.0, 1.0, 1.0), 4.0, "default")
 trainer = Trainer(dataset, TrainConfig(iterations=10**6, init_points=30000, densify_from=10**7))
 for _ in range(2):
     trainer.step()

@@ -40,7 +40,7 @@ def synthetic_dataset(resolution: int) -> Dataset:
     rng = np.random.default_rng(1)
     cloud = cloud_from_params(random_init(3000, 1.0, 0.8, 0, rng))
     cams = orbit_cameras(cloud, 16, resolution, resolution)
-    views = [View(c, render(cloud, c, (1.0, 1.0, 1.0)), f"v{i}") for i, c in enumerate(cams)]
+    views = [View(c, render(cloud, c, (1.0, 1.0, 1.0)), f"v{i}", isolated=True) for i, c in enumerate(cams)]
     return Dataset(views[2:], views[:2], (1.0, 1.0, 1.0), 4.0, "synthetic")
 
 

@@ -21,7 +21,7 @@ def main() -> None:
 
     cloud = lab_bench(600, seed=0)
     cams = orbit_cameras(cloud, 3, 32, 32)
-    views = [View(c, render(cloud, c, (1.0, 1.0, 1.0)), str(i)) for i, c in enumerate(cams)]
+    views = [View(c, render(cloud, c, (1.0, 1.0, 1.0)), str(i), isolated=True) for i, c in enumerate(cams)]
     blend_weights(cloud, cams[0])
     cloud.rotation_matrices()
     trainer = Trainer(Dataset(views, views[:1], (1.0, 1.0, 1.0), 4.0, "warm-up"),

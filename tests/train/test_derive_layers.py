@@ -59,7 +59,7 @@ def test_finetune_moves_a_layer_towards_the_images():
     from train_helpers import orbit
 
     model = small_scene_cloud(n=120)
-    views = [View(c, render(model, c, (1.0, 1.0, 1.0)), str(i)) for i, c in enumerate(orbit(6, 24))]
+    views = [View(c, render(model, c, (1.0, 1.0, 1.0)), str(i), isolated=True) for i, c in enumerate(orbit(6, 24))]
     ds = Dataset(views, views[:2], (1.0, 1.0, 1.0), 3.3)
     coarse = derive_layers(model, 2, compensation=0.0)[0]
     tuned = finetune_layer(coarse, ds, 60)

@@ -18,7 +18,8 @@ from train_helpers import orbit, small_scene_cloud, write_nerf_dataset
 
 def _dataset(size=32, n_views=12) -> Dataset:
     cloud = small_scene_cloud()
-    views = [View(c, render(cloud, c, (1.0, 1.0, 1.0)), f"v{i}") for i, c in enumerate(orbit(n_views, size))]
+    views = [View(c, render(cloud, c, (1.0, 1.0, 1.0)), f"v{i}", isolated=True)  # an object alone on white
+             for i, c in enumerate(orbit(n_views, size))]
     return Dataset([v for i, v in enumerate(views) if i % 4], [v for i, v in enumerate(views) if i % 4 == 0],
                    (1.0, 1.0, 1.0), 3.3, "synthetic")
 

@@ -29,6 +29,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--background", default="white", choices=["white", "black"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-points", type=int, default=20000, help="random initial Gaussians")
+    parser.add_argument("--init", choices=["auto", "cube", "cameras"], default="auto",
+                        help="where training starts without sparse points: cube = the reference's random cube "
+                             "(objects alone, NeRF-synthetic), cameras = what the photos see, coloured from them "
+                             "(captures with a background); auto = cube when every image has transparent pixels")
     parser.add_argument("--eval-every", type=int, default=500, help="iterations between test-PSNR evaluations")
     parser.add_argument("--additive", action="store_true",
                         help="with --save-at: freeze each saved layer's Gaussians (all but opacity and SH-DC), so "
@@ -97,7 +101,7 @@ def _train(args, dataset, out: Path, save_at: list[int]) -> dict:
     from splatcast.train.plateaus import pick_layers
     from splatcast.train.trainer import TrainConfig, Trainer
 
-    config = TrainConfig(iterations=args.iterations, seed=args.seed, init_points=args.init_points)
+    config = TrainConfig(iterations=args.iterations, seed=args.seed, init_points=args.init_points, init=args.init)
     trainer = Trainer(dataset, config)
     snapshots = out / ".snapshots"
     eval_its = set(range(args.eval_every, args.iterations + 1, args.eval_every)) | {args.iterations}
@@ -159,6 +163,7 @@ def _train(args, dataset, out: Path, save_at: list[int]) -> dict:
         "train_views": len(dataset.train),
         "test_views": len(dataset.test),
         "split": dataset.split_rule,
+        "init": trainer.init,
         "gaussians": len(trainer),
         "seconds": round(time.perf_counter() - start, 3),
         "seconds_per_iteration": round((time.perf_counter() - start) / args.iterations, 4),

@@ -32,6 +32,9 @@ class View:
     camera: Camera
     image: np.ndarray  # [H, W, 3] float32 in [0, 1], composited on the dataset's background
     name: str
+    # the object alone on a known background (a photo with transparent pixels, or a render): nothing behind it to
+    # model, so training may start from the reference's random cube (trainer.choose_init)
+    isolated: bool = False
 
 
 @dataclass
@@ -59,8 +62,9 @@ def parse_background(name_or_rgb) -> tuple[float, float, float]:
     return rgb  # type: ignore[return-value]
 
 
-def load_image(path: Path, background, width: int, height: int) -> np.ndarray:
-    """RGB(A) file -> [height, width, 3] float32 composited on ``background`` and box-filtered to the size."""
+def load_image(path: Path, background, width: int, height: int) -> tuple[np.ndarray, bool]:
+    """RGB(A) file -> ([height, width, 3] float32 composited on ``background`` and box-filtered to the size, whether
+    the file has transparent pixels)."""
     try:
         with Image.open(path) as im:
             if max(im.size) > MAX_SIDE:
@@ -70,13 +74,14 @@ def load_image(path: Path, background, width: int, height: int) -> np.ndarray:
         raise FormatError(f"{path}: image file not found") from None
     except OSError as exc:
         raise FormatError(f"{path}: cannot decode image ({exc})") from None
+    transparent = bool((rgba[..., 3] < 1.0).any())
     rgb = rgba[..., :3] * rgba[..., 3:] + np.asarray(background, np.float32) * (1.0 - rgba[..., 3:])
     if rgb.shape[:2] != (height, width):
         rgb = np.stack(
             [np.asarray(Image.fromarray(rgb[..., c], "F").resize((width, height), Image.BOX)) for c in range(3)],
             axis=-1,
         )
-    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32), transparent
 
 
 def _target_size(cameras: list[Camera], resolution: int | None) -> tuple[int, int]:
@@ -105,7 +110,8 @@ def _load_views(cameras, images, resolution: int | None, background, skipped: li
         if resolution is None:
             width, height = cam.width, cam.height
         cam = cam.resized(width, height) if (width, height) != (cam.width, cam.height) else cam
-        views.append(View(cam, load_image(img_path, background, width, height), img_path.stem))
+        image, transparent = load_image(img_path, background, width, height)
+        views.append(View(cam, image, img_path.stem, isolated=transparent))
     return views
 
 

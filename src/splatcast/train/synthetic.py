@@ -32,7 +32,7 @@ def dataset_from_scene(
     for elevation, count in zip(elevations_deg, per_ring):
         cameras += orbit_cameras(cloud, count, resolution, resolution, elevation_deg=elevation, up=up,
                                  distance_scale=distance_scale)
-    views = [View(cam, render(cloud, cam, bg), f"view_{i:03d}") for i, cam in enumerate(cameras)]
+    views = [View(cam, render(cloud, cam, bg), f"view_{i:03d}", isolated=True) for i, cam in enumerate(cameras)]
     test = [v for i, v in enumerate(views) if i % test_every == 0]
     train = [v for i, v in enumerate(views) if i % test_every != 0]
     return Dataset(train, test, bg, cameras_extent(cameras), "rendered scene", f"every {test_every}th view held out")

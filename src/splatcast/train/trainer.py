@@ -57,7 +57,11 @@ class TrainConfig:
     opacity_reset_every: int = 3000
     densify: DensifyConfig = field(default_factory=DensifyConfig)
     init_points: int = 20000
-    init_half_size: float = 1.3  # random init in [-s, s]^3 (NeRF-synthetic scenes sit in this cube)
+    # where training starts without sparse points: "cube" (the reference's random init in [-s, s]^3, s =
+    # init_half_size: NeRF-synthetic objects sit in it), "cameras" (what the photos see, coloured from them;
+    # cameras_init) or "auto" (the cube when every training view is an object alone on a known background)
+    init: str = "auto"
+    init_half_size: float = 1.3
     init_opacity: float = 0.1
     seed: int = 0
 
@@ -69,6 +73,46 @@ def random_init(n: int, half_size: float, opacity: float, max_sh_degree: int, rn
     """Reference-style random init: uniform means in a cube, random colours, isotropic scales from 3-NN distances."""
     return points_init(rng.uniform(-half_size, half_size, (n, 3)), rng.uniform(0.0, 1.0, (n, 3)), opacity,
                        max_sh_degree, half_size)
+
+
+def cameras_init(views: list[View], n: int, opacity: float, max_sh_degree: int, rng: np.random.Generator,
+                 reach: float = 2.0):
+    """``n`` Gaussians where the photos can see them, for captures with a background and no sparse points: uniform in
+    the box around the camera centres' mean with half-side ``reach`` x the largest centre distance from it, kept
+    where some training camera sees the point (in front of it, z > 0.2, inside its image) and coloured by that
+    camera's pixel (of a random one of those cameras)."""
+    centres = np.stack([v.camera.center for v in views])
+    mid = centres.mean(axis=0)
+    half = reach * max(float(np.linalg.norm(centres - mid, axis=1).max()), 1e-3)
+    points, colours = [], []
+    for _ in range(64):  # each round keeps the share of the box the cameras see
+        cand = rng.uniform(mid - half, mid + half, (max(2 * n, 1024), 3))
+        rgb = np.full((len(cand), 3), np.nan)
+        for view in (views[i] for i in rng.permutation(len(views))):
+            uv, z = view.camera.project(cand)
+            h, w = view.image.shape[:2]
+            seen = np.isnan(rgb[:, 0]) & (z > 0.2) & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+            px = uv[seen].astype(np.int64)
+            rgb[seen] = view.image[px[:, 1], px[:, 0]]
+        keep = ~np.isnan(rgb[:, 0])
+        points.append(cand[keep])
+        colours.append(rgb[keep])
+        if sum(len(p) for p in points) >= n:
+            break
+    means, rgb = np.concatenate(points)[:n], np.concatenate(colours)[:n]
+    if len(means) < n:
+        raise ValueError(f"cameras_init: the cameras see too little of the box around them ({len(means)} of {n})")
+    return points_init(means, rgb, opacity, max_sh_degree, half)
+
+
+def choose_init(dataset: Dataset, config: TrainConfig) -> str:
+    """The init of a dataset without sparse points: config.init, or for "auto" the cube when every training view
+    shows an object alone on a known background (NeRF-synthetic, renders), else what the cameras see."""
+    if config.init not in ("auto", "cube", "cameras"):
+        raise ValueError(f"init={config.init!r}: choose auto, cube or cameras")
+    if config.init != "auto":
+        return config.init
+    return "cube" if all(v.isolated for v in dataset.train) else "cameras"
 
 
 def points_init(means: np.ndarray, rgb: np.ndarray, opacity: float, max_sh_degree: int, half_size: float = 1.0):
@@ -111,11 +155,16 @@ class Trainer:
         self.dataset = dataset
         self.config = config
         self.rng = np.random.default_rng(config.seed)
-        if params is None and dataset.points is not None:  # a sparse model: start inside what the cameras saw
+        self.init = "given" if params is not None else "points" if dataset.points is not None else \
+            choose_init(dataset, config)
+        if self.init == "points":  # a sparse model: start inside what the cameras saw
             params = points_init(dataset.points, dataset.point_colors, config.init_opacity, config.max_sh_degree)
-        elif params is None:
+        elif self.init == "cube":
             params = random_init(config.init_points, config.init_half_size, config.init_opacity,
                                  config.max_sh_degree, self.rng)
+        elif self.init == "cameras":
+            params = cameras_init(dataset.train, config.init_points, config.init_opacity, config.max_sh_degree,
+                                  self.rng)
         self.params = {k: np.ascontiguousarray(params[k], dtype=np.float64) for k in PARAM_NAMES}
         self.adam = Adam(self.params)
         self.stats = DensifyStats(len(self))
