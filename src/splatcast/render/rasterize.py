@@ -1,4 +1,5 @@
-"""The fast CPU renderer: :func:`render` = project (``project.py``) -> bin into 16x16 tiles -> composite.
+"""The fast CPU renderer: :func:`render` = project (``project.py``) -> :func:`bin_tiles` (16x16 tiles) ->
+:func:`composite_bins`; the trainer runs the same stages in float64 and keeps their state for its backward pass.
 
 Binning: visible Gaussians are sorted once by depth rounded to float32 (an LSD radix sort of the float bits,
 stable, so ties keep index order), then scattered into per-tile lists with a stable counting sort by tile. The
@@ -199,7 +200,7 @@ def _composite_tiles(
     opacity,  # [N] float64
     md2_max,  # [N] float64
     pixel_box,  # [N, 4] int32
-    colour,  # [N, 3] float32
+    colour,  # [N, 3] float32 (display) or float64 (training)
     background,  # [3] float64
     width,
     height,
