@@ -54,9 +54,9 @@ mutation: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/splatcast bench --quick --out out/bench
 
-# every fuzz target for FUZZ_SECONDS each (default 150: 33 minutes for the 13 targets); prints executions,
+# every fuzz target for FUZZ_SECONDS each (default 130: 28 minutes for the 13 targets); prints executions,
 # coverage and findings per target (crashes are written to tests/fuzz/findings/)
-FUZZ_SECONDS ?= 150
+FUZZ_SECONDS ?= 130
 fuzz: $(STAMP)
 	$(BIN)/python -m fuzz.campaign --seconds $(FUZZ_SECONDS)
 

@@ -1,6 +1,6 @@
 """Run every fuzz target for a while and report executions, coverage and findings per target (`make fuzz`).
 
-    python -m fuzz.campaign [--seconds 150] [--targets container,rans,...]
+    python -m fuzz.campaign [--seconds 130] [--targets container,rans,...]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def main(argv=None) -> int:
     from fuzz.targets import TARGETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=150)
+    ap.add_argument("--seconds", type=float, default=130)
     ap.add_argument("--targets", default=",".join(TARGETS))
     args = ap.parse_args(argv)
     before = set(FINDINGS.glob("*")) if FINDINGS.is_dir() else set()
