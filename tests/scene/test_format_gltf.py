@@ -59,7 +59,8 @@ def test_written_file_follows_the_extension(scene):
     # glTF is +Y up: the PLY frame turned 180 degrees about z
     np.testing.assert_array_equal(pos, scene.means * np.array([-1, -1, 1], np.float32))
     acc = doc["accessors"][prim["attributes"]["POSITION"]]
-    np.testing.assert_allclose(acc["min"], pos.min(axis=0)) and np.testing.assert_allclose(acc["max"], pos.max(0))
+    np.testing.assert_allclose(acc["min"], pos.min(axis=0))
+    np.testing.assert_allclose(acc["max"], pos.max(axis=0))
     scale = attribute(doc, blob, f"{EXT}:SCALE", 3)
     np.testing.assert_allclose(scale, np.exp(scene.scales.astype(np.float64)), rtol=1e-6)  # linear, not log
     alpha = attribute(doc, blob, f"{EXT}:OPACITY", 1)[:, 0]
@@ -176,3 +177,18 @@ def test_opacity_and_scale_ranges_are_checked():
     blob[start:start + 4] = struct.pack("<f", 1.5)
     with pytest.raises(FormatError, match="OPACITY"):
         read_gltf_bytes(_rebuild(doc, bytes(blob)))
+
+
+def test_rotations_are_read_as_unit_quaternions():
+    """The reader returns unit quaternions (docs/formats.md), also from a file whose are not (normalized
+    integers never are exactly); a zero one becomes the identity."""
+    doc, blob = parse_glb(glb_bytes(lab_bench(50, seed=8)))
+    rot = attribute(doc, blob, f"{EXT}:ROTATION", 4).copy()
+    acc = doc["accessors"][_prim(doc)["attributes"][f"{EXT}:ROTATION"]]
+    start = doc["bufferViews"][acc["bufferView"]]["byteOffset"]
+    scaled = rot * 3.0
+    scaled[0] = 0.0
+    blob = blob[:start] + scaled.astype("<f4").tobytes() + blob[start + scaled.nbytes:]
+    back = read_gltf_bytes(_rebuild(doc, blob))
+    np.testing.assert_allclose(np.linalg.norm(back.quats, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(back.quats[0], [1, 0, 0, 0])

@@ -83,7 +83,10 @@ def composite(proj: Projected, width: int, height: int, background: np.ndarray, 
     return image
 
 
-_NOT_WANTED = np.empty((0, 0))
+# stand-ins for the outputs composite_bins is not asked for (empty: the kernel skips them)
+_NO_FINAL_T = np.empty((0, 0))
+_NO_N_CONTRIB = np.empty((0, 0), np.int64)
+_NO_PAIR_WEIGHT = np.empty(0)
 
 
 def composite_bins(proj: Projected, bins: Bins, background: np.ndarray, image: np.ndarray, final_t=None,
@@ -100,9 +103,9 @@ def composite_bins(proj: Projected, bins: Bins, background: np.ndarray, image: n
     _composite_tiles(
         order, bins.start, bins.ids, proj.uv, proj.conic, proj.opacity, proj.md2_max, proj.pixel_box, proj.colour,
         np.asarray(background, np.float64), bins.width, bins.height, bins.tiles_x, image,
-        _NOT_WANTED if final_t is None else final_t,
-        _NOT_WANTED.astype(np.int64) if n_contrib is None else n_contrib,
-        _NOT_WANTED.reshape(0) if pair_weight is None else pair_weight,
+        _NO_FINAL_T if final_t is None else final_t,
+        _NO_N_CONTRIB if n_contrib is None else n_contrib,
+        _NO_PAIR_WEIGHT if pair_weight is None else pair_weight,
     )
 
 

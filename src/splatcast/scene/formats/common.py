@@ -149,6 +149,13 @@ def place_smallest_three(abc: np.ndarray, largest: np.ndarray, dtype=np.float32)
     return out
 
 
+def unit_quats(q: np.ndarray) -> np.ndarray:
+    """[N, 4] quaternions scaled to unit length (readers return unit quaternions); a zero one becomes the identity."""
+    q = np.asarray(q, np.float64)
+    norm = np.linalg.norm(q, axis=1, keepdims=True)
+    return np.where(norm > 0, q / np.maximum(norm, 1e-12), np.array([1.0, 0.0, 0.0, 0.0]))
+
+
 def to_u8(x: np.ndarray) -> np.ndarray:
     """Round and clamp to uint8."""
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)

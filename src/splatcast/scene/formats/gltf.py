@@ -39,6 +39,7 @@ from splatcast.scene.formats.common import (
     logit_to_alpha,
     read_file_bytes,
     to_u8,
+    unit_quats,
 )
 
 FMT = "glTF"
@@ -153,9 +154,9 @@ def _accessor(doc: dict, index, binary: bytes, n_expected: int | None, width: in
     """Accessor ``index`` as an [count, width] float64 array (normalized integers mapped by the glTF rules) and its
     (normalized, componentType); every offset and length checked against ``binary``."""
     try:
-        acc = doc["accessors"][index]
-        if not isinstance(index, int) or index < 0:
+        if type(index) is not int or index < 0:
             raise IndexError
+        acc = doc["accessors"][index]
         if "sparse" in acc:
             raise FormatError(f"{FMT}: {what}: sparse accessors are not supported")
         ctype, count, kind = acc["componentType"], acc["count"], acc["type"]
@@ -256,7 +257,7 @@ def _read_primitive(doc: dict, prim: dict, binary: bytes) -> GaussianCloud:
     if n and not ((alpha >= 0) & (alpha <= 1)).all():
         raise FormatError(f"{FMT}: {EXTENSION}:OPACITY must lie in [0, 1]")
     return GaussianCloud(
-        means=means, scales=np.log(scale), quats=xyzw[:, [3, 0, 1, 2]], opacities=alpha_to_logit(alpha),
+        means=means, scales=np.log(scale), quats=unit_quats(xyzw[:, [3, 0, 1, 2]]), opacities=alpha_to_logit(alpha),
         sh_dc=dc, sh_rest=np.stack(rest, axis=1) if rest else np.zeros((n, 0, 3)),
     )
 

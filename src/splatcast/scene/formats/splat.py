@@ -23,6 +23,7 @@ from splatcast.scene.formats.common import (
     logit_to_alpha,
     read_file_bytes,
     to_u8,
+    unit_quats,
 )
 
 FMT = ".splat"
@@ -39,9 +40,7 @@ def read_splat_bytes(data: bytes) -> GaussianCloud:
     if n and not (scale > 0).all():
         i = int(np.argmax(~(scale > 0).all(axis=1)))
         raise FormatError(f"{FMT}: record {i} has a non-positive scale {scale[i].tolist()}")
-    q = (rec["rot"].astype(np.float64) - 128.0) / 128.0
-    norm = np.linalg.norm(q, axis=1, keepdims=True)
-    q = np.where(norm > 0, q / np.maximum(norm, 1e-12), np.array([1.0, 0.0, 0.0, 0.0]))
+    q = unit_quats((rec["rot"].astype(np.float64) - 128.0) / 128.0)
     rgba = rec["rgba"].astype(np.float64) / 255.0
     cloud = GaussianCloud(
         means=rec["pos"],
