@@ -75,6 +75,59 @@ def _ply_count_bomb() -> bytes:
     return head.encode() + bytes(1000)
 
 
+def _compressed_ply_count_bomb() -> bytes:
+    """A compressed PLY header declaring 2^31 - 256 vertices (and the chunks they need) over 1000 bytes."""
+    n = (1 << 31) - 256
+    chunk = "".join(f"property float {a}_{b}\n" for a in ("min", "max") for b in "xyz") + "".join(
+        f"property float {a}_scale_{b}\n" for a in ("min", "max") for b in "xyz")
+    head = (f"ply\nformat binary_little_endian 1.0\nelement chunk {n // 256}\n{chunk}element vertex {n}\n"
+            + "".join(f"property uint packed_{p}\n" for p in ("position", "rotation", "scale", "color"))
+            + "end_header\n")
+    return head.encode() + bytes(1000)
+
+
+def _splat_largest() -> bytes:
+    """The largest .splat of 1 MB (32 bytes per Gaussian: its count comes from the size, so none can lie)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, MAX_INPUT, np.uint8).tobytes()
+
+
+def _glb(text: bytes, binary: bytes) -> bytes:
+    """A GLB container around a JSON chunk and a binary chunk (each padded to 4 bytes, as the spec requires)."""
+    text += b" " * (-len(text) % 4)
+    binary += bytes(-len(binary) % 4)
+    body = struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
+    return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
+
+
+def _gltf_parts() -> tuple[dict, bytes]:
+    """The JSON and binary chunks of a real .glb splatcast writes (50 Gaussians)."""
+    from splatcast.scene.default import lab_bench
+    from splatcast.scene.formats.gltf import glb_bytes
+
+    data = glb_bytes(lab_bench(50, 1))
+    n_json = struct.unpack_from("<I", data, 12)[0]
+    doc = json.loads(data[20: 20 + n_json])
+    return doc, data[20 + n_json + 8:]
+
+
+def _gltf_count_bomb() -> bytes:
+    """Every accessor claims 2^31 - 1 elements over the binary chunk of 50 Gaussians."""
+    doc, binary = _gltf_parts()
+    for acc in doc["accessors"]:
+        acc["count"] = (1 << 31) - 1
+    return _glb(json.dumps(doc).encode(), binary)
+
+
+def _gltf_deep_json() -> bytes:
+    """A JSON chunk with 400,000 nested arrays in its extras."""
+    doc, binary = _gltf_parts()
+    text = json.dumps(doc)[:-1] + ', "extras": ' + "[" * 400_000 + "]" * 400_000 + "}"
+    return _glb(text.encode(), binary)
+
+
 def _spz_count_bomb() -> bytes:
     from splatcast.scene.default import lab_bench
     from splatcast.scene.formats import spz_v4_bytes
@@ -152,6 +205,10 @@ def cases() -> list[tuple[str, str, object]]:
         ("zstd", "1 MB of a 200 MB zstd frame read as 1,000 values", lambda: _stream_bomb("zstd")),
         ("lzma", "1 MB of a 200 MB LZMA2 stream read as 1,000 values", lambda: _stream_bomb("lzma")),
         ("ply", "header declares 2,000,000,000 vertices", _ply_count_bomb),
+        ("compressed_ply", "header declares 2^31 - 256 vertices", _compressed_ply_count_bomb),
+        ("splat", "1 MB of random bytes (32,768 Gaussians)", _splat_largest),
+        ("gltf", "every accessor claims 2^31 - 1 elements", _gltf_count_bomb),
+        ("gltf", "400,000 nested JSON arrays", _gltf_deep_json),
         ("spz", "v4 header declares 50M Gaussians", _spz_count_bomb),
         ("spz", "gzip stream inflating to 300 MB", _spz_gzip_bomb),
         ("sog", "lossless WebP declaring 8192 x 8192", _sog_giant_image),
@@ -164,6 +221,10 @@ def cases() -> list[tuple[str, str, object]]:
 
 
 # ----------------------------------------------------------------------------------------------- the parsers
+SCENE_SUFFIX = {"ply": ".ply", "compressed_ply": ".compressed.ply", "splat": ".splat", "spz": ".spz", "sog": ".sog",
+                "gltf": ".glb"}
+
+
 def parse(parser: str, data) -> str:
     """Feed one input to its parser; returns 'error: <Type>' for a project error, 'parsed' otherwise."""
     from splatcast.errors import SplatcastError
@@ -181,12 +242,12 @@ def parse(parser: str, data) -> str:
 
             payload, count = data
             decode_stream(payload, parser, count, np.dtype(np.int32))
-        elif parser in ("ply", "spz", "sog"):
+        elif parser in SCENE_SUFFIX:
             import tempfile
 
             from splatcast.scene.formats import read_scene
 
-            with tempfile.NamedTemporaryFile(suffix="." + parser) as f:
+            with tempfile.NamedTemporaryFile(suffix=SCENE_SUFFIX[parser]) as f:
                 f.write(data)
                 f.flush()
                 read_scene(f.name)
@@ -295,9 +356,9 @@ def main(argv=None) -> int:
         if as_json:
             print(json.dumps(row, sort_keys=True))
         elif "skipped" in row:
-            print(f"{row['parser']:10s} skipped: {row['skipped']}  {row['case']}")
+            print(f"{row['parser']:14s} skipped: {row['skipped']}  {row['case']}")
         else:
-            print(f"{row['parser']:10s} {row['bytes']:>9,} B  peak {row['peak_rss_mb']} MB  cpu {row['cpu_s']} s  "
+            print(f"{row['parser']:14s} {row['bytes']:>9,} B  peak {row['peak_rss_mb']} MB  cpu {row['cpu_s']} s  "
                   f"{'ok ' if row['ok'] else 'BAD'} {row['outcome']:28s} {row['case']}")
     return 0 if all(r.get("ok", True) for r in rows) else 1
 

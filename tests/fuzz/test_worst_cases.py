@@ -16,5 +16,5 @@ def test_no_crafted_input_of_at_most_1_mb_exceeds_512_mb_or_5_s():
     assert len(measured) >= 12  # the SOG cases need ../shared
     bad = [r for r in measured if not r["ok"]]
     assert not bad, bad
-    assert {r["parser"] for r in measured} >= {"container", "rans", "zstd", "lzma", "ply", "spz", "mpd",
-                                               "http_range", "webrtc"}
+    assert {r["parser"] for r in measured} >= {"container", "rans", "zstd", "lzma", "ply", "compressed_ply", "splat",
+                                               "gltf", "spz", "mpd", "http_range", "webrtc"}

@@ -145,3 +145,12 @@ def test_play_cli_camera_paths(tmp_path, tiled, capsys):
     path.write_text('{"keyframes": [{"t": "soon"}]}')
     assert main(base + ["--camera-path", str(path)]) == 2
     assert "not a camera path" in capsys.readouterr().err
+
+
+def test_a_camera_path_of_deeply_nested_json_is_refused_with_a_splatcast_error(tmp_path):
+    from splatcast.errors import SplatcastError
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(SplatcastError, match="not a camera path"):
+        CameraPath.load(path)

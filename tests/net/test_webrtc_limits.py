@@ -123,3 +123,20 @@ def test_serve_cli_passes_ice_servers():
 
     args = build_parser().parse_args(["serve", ".", "--webrtc", "--ice-server", "stun:stun.example:3478"])
     assert args.ice_server == ["stun:stun.example:3478"] and args.ice_username is None
+
+
+def test_a_deeply_nested_offer_body_gets_a_400(root):
+    """json.loads raises RecursionError past ~1000 levels, which the offer handler did not catch (HTTP 500)."""
+    pkg, _ = root
+
+    async def main():
+        server = await start_server(pkg, webrtc=True)
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.post(server.url + "webrtc/offer", data="[" * 5000,
+                                  headers={"Content-Type": "application/json"}) as r:
+                    assert r.status == 400, (r.status, await r.text())
+        finally:
+            await server.stop()
+
+    run(main())

@@ -192,3 +192,17 @@ def test_rotations_are_read_as_unit_quaternions():
     back = read_gltf_bytes(_rebuild(doc, blob))
     np.testing.assert_allclose(np.linalg.norm(back.quats, axis=1), 1.0, rtol=1e-6)
     np.testing.assert_array_equal(back.quats[0], [1, 0, 0, 0])
+
+
+def test_deeply_nested_json_is_a_format_error():
+    """json.loads raises RecursionError (not a ValueError) past ~1000 levels: it was a foreign exception (found by
+    fuzz/worst_cases.py's glTF case)."""
+    doc, blob = parse_glb(glb_bytes(lab_bench(50, seed=3)))
+    doc["extras"] = "NEST"
+    data = _rebuild(doc, blob)
+    text_len = struct.unpack_from("<I", data, 12)[0]
+    text = data[20:20 + text_len].rstrip(b" ").replace(b'"NEST"', b"[" * 5000 + b"]" * 5000)
+    text += b" " * (-len(text) % 4)
+    body = struct.pack("<II", len(text), 0x4E4F534A) + text + data[20 + text_len:]
+    with pytest.raises(FormatError, match="malformed JSON"):
+        read_gltf_bytes(struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body)

@@ -100,7 +100,7 @@ class CameraPath:
                 cam = Camera.look_at([float(v) for v in k["eye"]], [float(v) for v in k["target"]], up,
                                      width, height, fov)
                 keys.append(Keyframe(t, cam))
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # (JSONDecodeError is a ValueError)
             raise SplatcastError(f"{p}: not a camera path ({exc})") from None
         except SplatcastError as exc:
             raise SplatcastError(f"{p}: {exc}") from None

@@ -242,7 +242,7 @@ class WebRTCGateway:
             sdp, kind = offer["sdp"], offer["type"]
             if kind != "offer" or not isinstance(sdp, str):
                 raise ValueError("type must be 'offer' and sdp a string")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # (RecursionError: deeply nested JSON)
             return web.Response(status=400, text=f"expected JSON {{'type': 'offer', 'sdp': ...}}: {exc}\n")
         missing = [a for a in _REQUIRED_SDP if a not in sdp]
         if missing:  # aiortc accepts such an offer, but no connection could ever come of it

@@ -145,7 +145,7 @@ def _model(text: bytes) -> tuple[dict, set]:
     try:
         doc = json.loads(text.decode("utf-8"))
         required = set(doc.get("extensionsRequired") or [])
-    except (UnicodeDecodeError, ValueError, AttributeError, TypeError) as exc:
+    except (UnicodeDecodeError, ValueError, AttributeError, TypeError, RecursionError) as exc:  # (deep nesting)
         raise FormatError(f"{FMT}: malformed JSON chunk ({type(exc).__name__}: {exc})") from None
     return doc, required
 
