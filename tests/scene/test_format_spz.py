@@ -38,22 +38,26 @@ def test_v4_round_trip_within_quantisation(tmp_path, n, degree):
     assert_close_to(back, cloud, quat_deg=0.3, sh_tol=(8 if degree > 1 else 4) / 128 + 0.5 / 128 + 1e-6)
 
 
-def test_v4_header_and_table_of_contents_are_valid():
+def test_v4_header_extension_and_table_of_contents_are_valid():
     cloud = random_cloud(300, 1, seed=2)
     data = spz_v4_bytes(cloud)
     magic, version, n, deg, frac, flags, streams, toc = struct.unpack_from("<4sIIBBBBI", data)
-    assert (magic, version, n, deg, frac, flags, streams, toc) == (b"NGSP", 4, 300, 1, 12, 0, 6, 32)
+    # flag 0x2: one 12-byte record, SPZ_ADOBE_coordinate_system declaring RDF (code 6), before the table
+    assert (magic, version, n, deg, frac, flags, streams, toc) == (b"NGSP", 4, 300, 1, 12, 2, 6, 44)
     assert data[20:32] == bytes(12)
+    assert struct.unpack_from("<III", data, 32) == (0xADBE0003, 4, 6)
     expected_raw = [300 * 9, 300, 300 * 3, 300 * 3, 300 * 4, 300 * 9]
-    offset = 32 + 16 * streams
+    offset = toc + 16 * streams
     for i in range(streams):
-        comp, raw = struct.unpack_from("<QQ", data, 32 + 16 * i)
+        comp, raw = struct.unpack_from("<QQ", data, toc + 16 * i)
         assert raw == expected_raw[i]
         frame = data[offset : offset + comp]
         assert frame[:4] == b"\x28\xb5\x2f\xfd"
         assert len(zstandard.ZstdDecompressor().decompress(frame)) == raw
         offset += comp
     assert offset == len(data)
+    raw_file = spz_v4_bytes(cloud, axes="raw")  # splat-transform's layout: no extension
+    assert raw_file[14] == 0 and struct.unpack_from("<I", raw_file, 16)[0] == 32
 
 
 def test_large_coordinates_lower_the_fractional_bits():
@@ -99,7 +103,7 @@ def test_vectorised_smallest_three_matches_reference():
     ],
 )
 def test_malformed_v4_raises_format_error(mutate, message):
-    data = spz_v4_bytes(random_cloud(50, 0, seed=1))
+    data = spz_v4_bytes(random_cloud(50, 0, seed=1), axes="raw")  # (no extension record: the table at byte 32)
     with pytest.raises(FormatError, match=message):
         read_spz_bytes(mutate(data))
 
@@ -167,3 +171,107 @@ def test_a_trusted_caller_can_raise_the_expansion_limit():
             assert len(read_scene(path)) == n
         with pytest.raises(FormatError, match="decompression bomb"):
             read_scene(path)
+
+
+# ------------------------------------------------------------------------------- coordinate frames (axes)
+# the reference library's codes for the eight Y-axis frames and their axis directions relative to RDF, written out
+# here rather than derived from the letters as the reader does
+FRAME_SIGNS = {1: (-1, 1, -1), 2: (1, 1, -1), 3: (-1, -1, -1), 4: (1, -1, -1),  # LDB RDB LUB RUB
+               5: (-1, 1, 1), 6: (1, 1, 1), 7: (-1, -1, 1), 8: (1, -1, 1)}  # LDF RDF LUF RUF
+
+
+def _with_frame(data: bytes, code: int | None) -> bytes:
+    """An untagged v4 file (table at 32) with a coordinate-system record declaring ``code`` inserted."""
+    if code is None:
+        return data
+    head = bytearray(data[:32])
+    head[14] |= 2
+    struct.pack_into("<I", head, 16, 44)
+    return bytes(head) + struct.pack("<III", 0xADBE0003, 4, code) + data[32:]
+
+
+def _sh_colour(cloud, d):
+    """Colour of every Gaussian along unit direction d, by the renderer's basis (an oracle independent of the
+    parity table that flip_axes uses)."""
+    from splatcast.render.sh import sh_basis
+
+    basis = np.zeros(16)
+    sh_basis(float(d[0]), float(d[1]), float(d[2]), cloud.sh_degree, basis)
+    k = cloud.sh_rest.shape[1]
+    return basis[0] * cloud.sh_dc + np.einsum("k,nkc->nc", basis[1:1 + k], cloud.sh_rest)
+
+
+@pytest.mark.parametrize("signs", [(1, -1, -1), (-1, 1, 1), (-1, -1, -1), (1, 1, -1)])
+def test_axis_flips_move_covariances_and_view_dependent_colour_with_the_scene(signs):
+    from splatcast.scene.formats.common import flip_axes
+
+    cloud = random_cloud(200, 3, seed=7)
+    out = flip_axes(cloud, signs)
+    m = np.diag(np.asarray(signs, float))
+    np.testing.assert_allclose(out.means, cloud.means @ m, atol=1e-6)
+
+    def cov(c):
+        return np.einsum("nij,nj,nkj->nik", c.rotation_matrices(), np.exp(2 * c.scales), c.rotation_matrices())
+
+    np.testing.assert_allclose(cov(out), m @ cov(cloud) @ m, atol=1e-5)
+    rng = np.random.default_rng(1)
+    for d in rng.normal(size=(5, 3)):
+        d /= np.linalg.norm(d)
+        np.testing.assert_allclose(_sh_colour(out, d), _sh_colour(cloud, m @ d), atol=1e-5)
+    np.testing.assert_array_equal(flip_axes(out, signs).means, cloud.means)  # its own inverse
+
+
+@pytest.mark.parametrize("code", sorted(FRAME_SIGNS))
+def test_a_declared_frame_is_converted_to_the_inria_frame(code):
+    from splatcast.scene.formats.common import flip_axes
+
+    cloud = random_cloud(100, 2, seed=code)
+    stored = spz_v4_bytes(flip_axes(cloud, FRAME_SIGNS[code]), axes="raw")  # the scene in frame `code`
+    back = read_spz_bytes(_with_frame(stored, code))
+    assert_close_to(back, cloud, quat_deg=0.3, sh_tol=8 / 128 + 0.5 / 128 + 1e-6)
+    # without the record the specification's RUB is assumed; "raw" and "rub" ignore a record
+    np.testing.assert_allclose(read_spz_bytes(stored).means, read_spz_bytes(_with_frame(stored, 4)).means)
+    np.testing.assert_array_equal(read_spz_bytes(_with_frame(stored, code), axes="raw").means,
+                                  read_spz_bytes(stored, axes="raw").means)
+    np.testing.assert_array_equal(read_spz_bytes(_with_frame(stored, code), axes="rub").means,
+                                  read_spz_bytes(stored).means)
+
+
+@pytest.mark.parametrize("axes", ["auto", "rub", "raw"])
+def test_each_axes_choice_round_trips_through_its_own_reading(tmp_path, axes):
+    cloud = random_cloud(300, 1, seed=11)
+    path = tmp_path / "x.spz"
+    write_scene(cloud, path, spz_axes=axes)
+    assert_close_to(read_scene(path, spz_axes=axes), cloud, quat_deg=0.3, sh_tol=4 / 128 + 0.5 / 128 + 1e-6)
+    if axes != "raw":  # a declared frame reads right by default whichever was chosen
+        assert_close_to(read_scene(path), cloud, quat_deg=0.3, sh_tol=4 / 128 + 0.5 / 128 + 1e-6)
+
+
+@pytest.mark.parametrize("record, message", [
+    (struct.pack("<III", 0xADBE0003, 4, 17), "code 17"),
+    (struct.pack("<III", 0xADBE0003, 4, 9), "Z-up frame LFD"),
+    (struct.pack("<IIH", 0xADBE0003, 2, 6), "2 bytes, expected 4"),
+    (struct.pack("<III", 0xADBE0003, 4, 6) * 2, "a second one"),
+    (struct.pack("<II", 0xADBE0003, 400), "beyond the block"),
+])
+def test_bad_coordinate_system_records_are_format_errors(record, message):
+    data = spz_v4_bytes(random_cloud(20, 0, seed=2), axes="raw")
+    head = bytearray(data[:32])
+    head[14] |= 2
+    struct.pack_into("<I", head, 16, 32 + len(record))
+    with pytest.raises(FormatError, match=message):
+        read_spz_bytes(bytes(head) + record + data[32:])
+
+
+def test_a_v3_file_declaring_its_frame_in_an_extension_record_is_read_in_that_frame():
+    """v3 keeps extension records between the 16-byte header and the arrays (flag 0x2)."""
+    import gzip
+
+    cloud = random_cloud(60, 0, seed=5)
+    body = gzip.decompress(spz_legacy_bytes(cloud, 3, "gzip"))  # RUB, as the fixture writes it
+    tagged = bytearray(body[:16])
+    tagged[14] |= 2
+    as_rub = gzip.compress(bytes(tagged) + struct.pack("<III", 0xADBE0003, 4, 4) + body[16:])
+    as_rdf = gzip.compress(bytes(tagged) + struct.pack("<III", 0xADBE0003, 4, 6) + body[16:])
+    np.testing.assert_allclose(read_spz_bytes(as_rub).means, cloud.means, atol=0.5 / 4096 + 1e-6)
+    np.testing.assert_allclose(read_spz_bytes(as_rdf).means, cloud.means * [1, -1, -1], atol=0.5 / 4096 + 1e-6)

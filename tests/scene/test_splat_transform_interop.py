@@ -4,10 +4,13 @@ Oracles: the scene before any file (rendered fidelity over an orbit) and splat-t
 same scene in another format. Installed by the test itself (npm, into ~/.cache/splatcast-npm, the pinned version
 of splatcast.evaluate.formats_compare) when Node is present; skipped with the reason otherwise.
 
-SPZ axes: the SPZ specification stores RUB axes, and the two files of one scene that PlayCanvas publishes
-(``biker.spz``, ``biker.compressed.ply``) agree only when SPZ is read as RUB, which splatcast does by default.
-splat-transform 3.x stores and reads SPZ unconverted (its source says so), so it turns the biker upside down
-between its own two readers; ``--spz-axes raw`` writes and reads SPZ its way.
+SPZ axes: a file without the SPZ_ADOBE_coordinate_system extension is RUB by the specification and by the
+reference library (``@adobe/spz`` 0.2.3, the Niantic/Adobe code that splat-transform 3.7.0 itself depends on), and
+the two files of one scene that PlayCanvas publishes (``biker.spz``, ``biker.compressed.ply``) agree only when SPZ is
+read so, as splatcast does. splat-transform 3.x reads and writes SPZ unconverted (its source says so), so it turns
+the biker upside down between its own two readers. splatcast writes the INRIA coordinates and declares RDF in the
+extension: splat-transform (which converts nothing) and the reference library (which honours the extension) then
+both read our files right. The reference library's readings are an oracle here too.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ def _fidelity(a, b) -> float:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("name,axes", [("x.ply", "rub"), ("x.compressed.ply", "rub"), ("x.splat", "rub"),
-                                       ("x.spz", "raw"), ("x.spz", "rub"), ("x.sog", "rub")])
+@pytest.mark.parametrize("name,axes", [("x.ply", "auto"), ("x.compressed.ply", "auto"), ("x.splat", "auto"),
+                                       ("x.spz", "auto"), ("x.spz", "raw"), ("x.spz", "rub"), ("x.sog", "auto")])
 def test_what_splatcast_writes_reads_back_in_splat_transform(exe, scene, tmp_path, name, axes):
     ours = tmp_path / name
     write_scene(scene, ours, spz_axes=axes)
@@ -66,7 +69,7 @@ def test_what_splatcast_writes_reads_back_in_splat_transform(exe, scene, tmp_pat
     print(f"\n{name} ({axes}) as written vs the scene: {_fidelity(scene, written):.2f} dB")
     theirs = read_scene(_convert(exe, ours, tmp_path / "theirs.ply"))
     assert len(theirs) == len(scene)
-    if name.endswith(".spz") and axes == "rub":  # the specification's axes: splat-transform leaves them RUB
+    if name.endswith(".spz") and axes == "rub":  # stored RUB: splat-transform ignores the record, leaves them RUB
         assert _fidelity(written, theirs) < 20 <= FLOOR_DB <= _fidelity(written, half_turn(theirs, "x"))
     else:
         value = _fidelity(written, theirs)
@@ -90,6 +93,9 @@ def test_what_splat_transform_writes_reads_in_splatcast(exe, scene, tmp_path, na
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not BIKER.exists(), reason="../shared biker scene not available")
 def test_the_published_biker_pair_agrees_only_with_spz_read_as_rub(exe, tmp_path):
+    """Not met, and by choice: issue 13 asks for biker.spz through splat-transform within 40 dB of splatcast's
+    render; that needs reading an undeclared SPZ raw, which turns the bike upside down against its own compressed
+    PLY and against the reference library (next test)."""
     ply = read_scene(BIKER / "biker.compressed.ply")
     rub = read_scene(BIKER / "biker.spz")
     assert len(rub) == len(ply) and np.abs(rub.means - ply.means).max() < 2e-3  # per Gaussian, SPZ's 24-bit grid
@@ -128,3 +134,59 @@ def test_our_glb_holds_what_splat_transform_writes_for_the_same_scene(exe, scene
         else:
             np.testing.assert_allclose(a.astype(float), b.astype(float), rtol=1e-5, atol=1e-5 if dtype != "u1" else 1,
                                        err_msg=name)
+
+
+REFERENCE_READER = """
+import createModule from %s;
+import { readFileSync, writeFileSync } from "node:fs";
+const spz = await createModule();
+const g = spz.loadSpzFromBuffer(new Uint8Array(readFileSync(process.argv[2])), { to: spz.CoordinateSystem.RDF });
+const parts = [g.positions, g.rotations, g.scales, g.colors, g.alphas, g.sh];
+writeFileSync(process.argv[3], JSON.stringify({ n: g.numPoints, sh: g.shDegree, lengths: parts.map((p) => p.length) }));
+writeFileSync(process.argv[4], Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
+"""
+
+
+def _reference_read(exe: Path, path: Path, tmp_path: Path) -> dict:
+    """``path`` read by the reference SPZ library to the INRIA frame (``to: RDF``): means, xyzw rotations."""
+    import json
+
+    lib = exe.parents[1] / "@adobe" / "spz" / "dist" / "spz.js"
+    if not lib.exists():
+        pytest.skip(f"the reference SPZ library is not next to splat-transform ({lib})")
+    script = tmp_path / "reference_read.mjs"
+    script.write_text(REFERENCE_READER % json.dumps(str(lib)))
+    meta, blob = tmp_path / "ref.json", tmp_path / "ref.bin"
+    proc = subprocess.run(["node", str(script), str(path), str(meta), str(blob)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    info = json.loads(meta.read_text())
+    flat = np.frombuffer(blob.read_bytes(), np.float32)
+    parts = np.split(flat, np.cumsum(info["lengths"])[:-1])
+    return {"means": parts[0].reshape(-1, 3), "xyzw": parts[1].reshape(-1, 4)}
+
+
+def _same_rotations(xyzw, quats) -> bool:
+    return np.abs(rotation_matrices(xyzw[:, [3, 0, 1, 2]].astype(np.float64)) - rotation_matrices(quats)).max() < 2e-2
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("axes", ["auto", "rub"])
+def test_the_reference_spz_library_reads_our_files_as_we_do(exe, scene, tmp_path, axes):
+    path = tmp_path / "x.spz"
+    write_scene(scene, path, spz_axes=axes)
+    ours = read_scene(path)
+    ref = _reference_read(exe, path, tmp_path)
+    assert len(ref["means"]) == len(ours)
+    assert np.abs(ref["means"] - ours.means).max() < 1e-5
+    assert _same_rotations(ref["xyzw"], ours.quats)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not BIKER.exists(), reason="../shared biker scene not available")
+def test_the_reference_spz_library_reads_biker_spz_as_we_do(exe, tmp_path):
+    ours = read_scene(BIKER / "biker.spz")
+    ref = _reference_read(exe, BIKER / "biker.spz", tmp_path)
+    assert len(ref["means"]) == len(ours)
+    assert np.abs(ref["means"] - ours.means).max() < 1e-5
+    assert _same_rotations(ref["xyzw"], ours.quats)

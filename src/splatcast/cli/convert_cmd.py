@@ -13,9 +13,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("input", help="scene file or folder to read")
     parser.add_argument("output", help="file to write; its name picks the format (.ply, .compressed.ply, .splat, .spz)")
     parser.add_argument("--sh-degree", type=int, choices=[0, 1, 2, 3], help="truncate or zero-pad SH to this degree")
-    parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
-                        help="axes of SPZ read or written: rub = the SPZ specification (Niantic, Scaniverse, Spark; "
-                             "default), raw = unconverted, as @playcanvas/splat-transform 3.x reads and writes SPZ")
+    parser.add_argument("--spz-axes", default="auto", choices=["auto", "rub", "raw"],
+                        help="axes of SPZ read or written: auto = read the frame the file declares (else RUB, the SPZ "
+                             "specification), write unconverted and declare it, which the reference library and "
+                             "@playcanvas/splat-transform 3.x both read right; rub = RUB always; raw = unconverted and "
+                             "undeclared, as splat-transform 3.x writes SPZ")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (sorted keys)")
 
 

@@ -31,9 +31,10 @@ def add_arguments(parser) -> None:
                         help="keep the site (player + manifest + stream) in DIR, a new or empty folder, to copy to any "
                              "static web server that answers Range requests (default: a temporary folder)")
     parser.add_argument("--layers", type=int, default=3, help="quality layers (default 3)")
-    parser.add_argument("--spz-axes", default="rub", choices=["rub", "raw"],
-                        help="axes of an SPZ input: rub = the SPZ specification (default), raw = as splat-transform "
-                             "3.x writes SPZ (its files show upside down otherwise)")
+    parser.add_argument("--spz-axes", default="auto", choices=["auto", "rub", "raw"],
+                        help="axes of an SPZ input: auto = the frame the file declares, else RUB (the SPZ "
+                             "specification); rub = RUB always; raw = unconverted, as splat-transform 3.x writes SPZ "
+                             "(its files show upside down otherwise)")
     parser.add_argument("--tiles", type=int, default=0, metavar="N",
                         help="split a large scene into spatial tiles of about N Gaussians, streamed in the order "
                              "each student's view needs them (e.g. 15000; default 0: untiled)")

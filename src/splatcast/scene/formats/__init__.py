@@ -84,7 +84,7 @@ def detect_format(path: str | os.PathLike) -> str:
     raise FormatError(f"{p}: unrecognised scene format (starts with {prefix[:8]!r}, extension {p.suffix!r})")
 
 
-def read_scene(path: str | os.PathLike, spz_axes: str = "rub", limits: ReaderLimits | None = None) -> GaussianCloud:
+def read_scene(path: str | os.PathLike, spz_axes: str = "auto", limits: ReaderLimits | None = None) -> GaussianCloud:
     """Read any supported scene file or folder into a :class:`GaussianCloud` (``spz_axes``: see formats/spz.py;
     ``limits``: other bounds than the defaults, for a trusted file, common.ReaderLimits)."""
     if limits is not None:
@@ -120,7 +120,7 @@ _WRITABLE_TEXT = (".ply (INRIA), .compressed.ply (PlayCanvas), .sog (PlayCanvas 
 
 
 def write_scene(cloud: GaussianCloud, path: str | os.PathLike, format: str | None = None,
-                spz_axes: str = "rub") -> None:
+                spz_axes: str = "auto") -> None:
     """Write ``cloud``; the format is ``format`` ("ply", "splat", "spz") or follows the name (:func:`output_format`)."""
     if format is None:
         format = output_format(path)

@@ -161,8 +161,8 @@ def to_u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
-# Which of x, y, z each SH basis function (degree 1..3, 3DGS order) is odd in: a half turn about one axis negates
-# the other two coordinates, so it flips the sign of the functions odd in exactly one of them
+# Which of x, y, z each SH basis function (degree 1..3, 3DGS order) is odd in: negating a set of coordinates flips
+# the sign of the functions odd in an odd number of them
 _SH_ODD_IN = np.array(
     [[0, 1, 0], [0, 0, 1], [1, 0, 0]]  # degree 1: y, z, x
     + [[1, 1, 0], [0, 1, 1], [0, 0, 0], [1, 0, 1], [0, 0, 0]]  # degree 2: xy, yz, 3z^2-1, xz, x^2-y^2
@@ -170,20 +170,33 @@ _SH_ODD_IN = np.array(
 )
 
 
-def half_turn(cloud: GaussianCloud, axis: str) -> GaussianCloud:
-    """Rotate a cloud 180 degrees about the x, y or z axis; its own inverse. Returns a new cloud.
+def flip_axes(cloud: GaussianCloud, signs) -> GaussianCloud:
+    """The cloud under the axis sign flips M = diag(signs), each +-1 (a half turn when two are -1, a mirror when one
+    or three are). Returns a new cloud; its own inverse.
 
-    About x: RUB (OpenGL, SPZ's internal frame) <-> RDF (OpenCV, the INRIA PLY frame); about z: the PLY frame <->
-    glTF's +Y up (what splat-transform does)."""
-    other = [i for i in range(3) if i != "xyz".index(axis)]
+    Positions become M p. A Gaussian's covariance R S R^T becomes M R S R^T M = (M R M) S (M R M)^T (M commutes
+    with the diagonal S), and M R M is a rotation whose quaternion has vector part det(M) M v. Colour in a
+    direction d of the new frame is the old colour at M d, so each SH basis function changes sign by its parity in
+    the flipped coordinates."""
+    s = np.asarray(signs, np.float64)
+    if s.shape != (3,) or not np.all(np.abs(s) == 1):
+        raise ValueError(f"signs must be three of +-1, got {signs!r}")
     out = cloud.copy()
-    out.means[:, other] *= -1.0
-    # (w, x, y, z): conjugating by a half turn (a diagonal +-1 matrix, which commutes with the scales) negates the
-    # two other vector components
-    out.quats[:, [1 + i for i in other]] *= -1.0
+    out.means *= s
+    out.quats[:, 1:] *= s * np.prod(s)
     k = out.sh_rest.shape[1]
-    out.sh_rest *= ((-1.0) ** _SH_ODD_IN[:, other].sum(axis=1)).astype(np.float32)[:k, None]
+    out.sh_rest *= np.prod(np.where(_SH_ODD_IN == 1, s, 1.0), axis=1).astype(np.float32)[:k, None]
     return out
+
+
+def half_turn(cloud: GaussianCloud, axis: str) -> GaussianCloud:
+    """Rotate a cloud 180 degrees about the x, y or z axis (two of the three coordinates negated); its own inverse.
+
+    About x: RUB (OpenGL, SPZ's default frame) <-> RDF (OpenCV, the INRIA PLY frame); about z: the PLY frame <->
+    glTF's +Y up (what splat-transform does)."""
+    signs = [-1.0, -1.0, -1.0]
+    signs["xyz".index(axis)] = 1.0
+    return flip_axes(cloud, signs)
 
 
 def morton_sorted(cloud: GaussianCloud) -> GaussianCloud:

@@ -19,13 +19,23 @@ index of the largest of x, y, z, w, then for the other components in order a sig
 by 1/sqrt2, the last one in the lowest bits); SH bytes b give (b - 128) / 128, coefficient-major with the colour
 channel fastest (exactly ``sh_rest[N, K, 3]``).
 
-Coordinates (``axes``): SPZ stores RUB (OpenGL) axes by its specification, the INRIA PLY frame is RDF, so by default
-(``axes="rub"``) reading and writing turn the scene 180 degrees about x (y and z negated, quaternion y/z negated, SH
-signs flipped per basis function), as the reference library does with ``from``/``to`` = RDF; ``biker.spz`` and
-``biker.compressed.ply`` of the same publisher then agree per Gaussian. ``axes="raw"`` stores and reads the INRIA
-coordinates unconverted, which is what ``@playcanvas/splat-transform`` 3.x does (its own SPZ files, and what it
-expects in ours). Extension records are skipped (SH min/max-scaling extensions are not
-supported); degree-4 SH is truncated to degree 3.
+Coordinates (``axes``, one vocabulary for reading and writing). A file may declare its frame in the
+SPZ_ADOBE_coordinate_system extension (type 0xADBE0003, a u32 code: 0 unspecified, 1-8 the Y-axis systems LDB RDB
+LUB RUB LDF RDF LUF RUF, 9-16 the Z-up systems, in the reference library's order). Without it, the SPZ
+specification and the reference library (``@adobe/spz``, the Niantic/Adobe code, with ``to`` = RDF) take RUB
+(OpenGL). The INRIA PLY frame is RDF.
+
+- ``"auto"`` (default). Reading honours the extension (codes 1-8; the Z-up family is refused), else RUB. Writing
+  stores the INRIA coordinates unconverted and declares RDF in the extension, so the reference library and readers
+  that convert nothing (``@playcanvas/splat-transform`` 3.x, whose source says it reads and writes SPZ raw) agree.
+- ``"rub"``: RUB whatever the file says; writing turns the scene 180 degrees about x and declares RUB (what the
+  reference writer stores by default).
+- ``"raw"``: INRIA coordinates unconverted whatever the file says, and no extension written (splat-transform 3.x's
+  own SPZ files, which declare nothing).
+
+``biker.spz`` (no extension) read by the default agrees per Gaussian with ``biker.compressed.ply`` of the same
+publisher and with the reference library. Other extension records are skipped (SH min/max-scaling extensions are
+not supported); degree-4 SH is truncated to degree 3.
 """
 
 from __future__ import annotations
@@ -47,7 +57,7 @@ from splatcast.scene.formats.common import (
     check_count,
     check_expansion,
     check_finite,
-    half_turn,
+    flip_axes,
     logit_to_alpha,
     read_file_bytes,
     to_u8,
@@ -67,6 +77,12 @@ FLAG_EXTENSIONS = 0x2
 _DIM = {0: 0, 1: 3, 2: 8, 3: 15, 4: 24}  # SH coefficients per channel above DC
 _SQRT1_2 = np.float64(np.sqrt(0.5))
 WRITE_FRACTIONAL_BITS = 12
+EXT_COORDINATE_SYSTEM = 0xADBE0003  # SPZ_ADOBE_coordinate_system: payload u32, the frame's code
+# codes of the reference library's CoordinateSystem; the first eight are axis sign flips of RDF (x right, y down,
+# z forward): R/L the sign of x, D/U of y, F/B of z
+COORDINATE_SYSTEMS = ("UNSPECIFIED", "LDB", "RDB", "LUB", "RUB", "LDF", "RDF", "LUF", "RUF",
+                      "LFD", "RFD", "LFU", "RFU", "LBD", "RBD", "LBU", "RBU")
+RDF, RUB = COORDINATE_SYSTEMS.index("RDF"), COORDINATE_SYSTEMS.index("RUB")
 SH1_BITS, SH_REST_BITS = 5, 4  # the reference writer's default SH precision
 
 
@@ -145,16 +161,37 @@ def _legacy_limit(head: bytes, compressed_bytes: int) -> int:
 
 
 # ----------------------------------------------------------------------------------------------- attribute decoding
-AXES = ("rub", "raw")
+AXES = ("auto", "rub", "raw")
 
 
 def check_axes(axes: str) -> None:
     if axes not in AXES:
-        raise FormatError(f"{FMT}: axes={axes!r}: choose rub (the SPZ specification) or raw (splat-transform 3.x)")
+        raise FormatError(f"{FMT}: axes={axes!r}: choose auto (the file's declared frame, else the SPZ "
+                          "specification's RUB), rub, or raw (unconverted, as splat-transform 3.x)")
+
+
+def _signs_to_rdf(code: int) -> tuple[float, float, float]:
+    """Axis signs taking coordinates of frame ``code`` (1..8) to RDF."""
+    name = COORDINATE_SYSTEMS[code]
+    return (1.0 if name[0] == "R" else -1.0, 1.0 if name[1] == "D" else -1.0, 1.0 if name[2] == "F" else -1.0)
+
+
+def _source_frame(axes: str, declared: int | None) -> int:
+    """The frame the stored coordinates are in (a COORDINATE_SYSTEMS code)."""
+    if axes == "raw":
+        return RDF
+    if axes == "rub" or not declared:  # no extension, or one declaring UNSPECIFIED: the specification's RUB
+        return RUB
+    if declared >= len(COORDINATE_SYSTEMS):
+        raise FormatError(f"{FMT}: coordinate-system extension declares code {declared}, known codes are 0..16")
+    if declared > 8:
+        raise FormatError(f"{FMT}: the file declares the Z-up frame {COORDINATE_SYSTEMS[declared]} (code {declared}); "
+                          "only the Y-axis frames (codes 1-8) are supported: convert it to RDF or RUB first")
+    return declared
 
 
 def _decode_arrays(
-    arrays: list[bytes], n: int, sh_degree: int, frac_bits: int, version: int, axes: str
+    arrays: list[bytes], n: int, sh_degree: int, frac_bits: int, version: int, frame: int
 ) -> GaussianCloud:
     pos_b = np.frombuffer(arrays[0], np.uint8).reshape(n * 3, 3).astype(np.int32)
     fixed = pos_b[:, 0] | (pos_b[:, 1] << 8) | (pos_b[:, 2] << 16)
@@ -185,7 +222,7 @@ def _decode_arrays(
         sh_dc=(colors / 255.0 - 0.5) / COLOR_SCALE,
         sh_rest=sh,
     )
-    return half_turn(cloud, "x") if axes == "rub" else cloud  # RUB -> RDF
+    return cloud if frame == RDF else flip_axes(cloud, _signs_to_rdf(frame))
 
 
 def unpack_smallest_three(comp: np.ndarray) -> np.ndarray:
@@ -244,13 +281,17 @@ def _read_legacy(data: bytes, axes: str) -> GaussianCloud:
             f"{FMT}: truncated payload at offset {LEGACY_HEADER.size}: {n} Gaussians need {needed} bytes, "
             f"{body} present"
         )
-    # extension records (v3, flag 0x2) sit between header and arrays; skip exactly what is beyond the arrays
-    offset = LEGACY_HEADER.size + (body - needed if flags & FLAG_EXTENSIONS else 0)
+    # extension records (v3, flag 0x2) sit between header and arrays: exactly what is beyond the arrays
+    ext_bytes = body - needed if flags & FLAG_EXTENSIONS else 0
+    if ext_bytes > MAX_EXTENSION_BYTES:
+        raise FormatError(f"{FMT}: {ext_bytes} bytes of extension records, at most {MAX_EXTENSION_BYTES} allowed")
+    declared = _read_extensions(payload[LEGACY_HEADER.size : LEGACY_HEADER.size + ext_bytes], LEGACY_HEADER.size)
+    offset = LEGACY_HEADER.size + ext_bytes
     arrays = []
     for size in sizes:
         arrays.append(payload[offset : offset + size])
         offset += size
-    return check_finite(_decode_arrays(arrays, n, sh, fb, version, axes), FMT)
+    return check_finite(_decode_arrays(arrays, n, sh, fb, version, _source_frame(axes, declared)), FMT)
 
 
 def _read_v4(data: bytes, axes: str) -> GaussianCloud:
@@ -267,7 +308,8 @@ def _read_v4(data: bytes, axes: str) -> GaussianCloud:
     toc_end = toc_offset + num_streams * TOC_ENTRY.size
     if toc_end > len(data):
         raise FormatError(f"{FMT}: v4 table of contents at offset {toc_offset} runs past the end ({len(data)} bytes)")
-    _skip_extensions(data[V4_HEADER.size : toc_offset])
+    declared = _read_extensions(data[V4_HEADER.size : toc_offset], V4_HEADER.size)
+    frame = _source_frame(axes, declared)  # (refused before any stream is inflated)
     offset = toc_end
     arrays = []
     for i, expected in enumerate(sizes):
@@ -283,22 +325,30 @@ def _read_v4(data: bytes, axes: str) -> GaussianCloud:
             raise FormatError(f"{FMT}: v4 stream {i} inflated to {len(raw)} bytes, expected {expected}")
         arrays.append(raw)
         offset += comp_size
-    return check_finite(_decode_arrays(arrays, n, sh, fb, version, axes), FMT)
+    return check_finite(_decode_arrays(arrays, n, sh, fb, version, frame), FMT)
 
 
-def _skip_extensions(block: bytes) -> None:
-    """Walk the length-delimited extension records, checking they tile the block exactly."""
-    pos = 0
+def _read_extensions(block: bytes, start: int) -> int | None:
+    """Walk the length-delimited extension records (``start``: the block's file offset), checking they tile the
+    block exactly; returns the frame code the coordinate-system extension declares (None without one)."""
+    pos, declared = 0, None
     while pos < len(block):
         if len(block) - pos < 8:
-            raise FormatError(f"{FMT}: extension record header truncated at offset {32 + pos}")
-        _, length = struct.unpack_from("<II", block, pos)
+            raise FormatError(f"{FMT}: extension record header truncated at offset {start + pos}")
+        kind, length = struct.unpack_from("<II", block, pos)
         if length > len(block) - pos - 8:
-            raise FormatError(f"{FMT}: extension record at offset {32 + pos} claims {length} bytes, beyond the block")
+            raise FormatError(f"{FMT}: extension record at offset {start + pos} claims {length} bytes, beyond the "
+                              "block")
+        if kind == EXT_COORDINATE_SYSTEM:
+            if length < 4 or declared is not None:
+                raise FormatError(f"{FMT}: coordinate-system extension at offset {start + pos}: "
+                                  + ("a second one" if declared is not None else f"{length} bytes, expected 4"))
+            declared = struct.unpack_from("<I", block, pos + 8)[0]
         pos += 8 + length
+    return declared
 
 
-def read_spz_bytes(data: bytes, axes: str = "rub") -> GaussianCloud:
+def read_spz_bytes(data: bytes, axes: str = "auto") -> GaussianCloud:
     """Decode SPZ bytes (any supported version and compression); ``axes`` as in the module docstring."""
     check_axes(axes)
     if data[:4] == MAGIC_BYTES and len(data) >= 8 and struct.unpack_from("<I", data, 4)[0] >= 4:
@@ -308,7 +358,7 @@ def read_spz_bytes(data: bytes, axes: str = "rub") -> GaussianCloud:
     raise FormatError(f"{FMT}: unknown start {data[:4]!r}: expected gzip, zstd or b'NGSP'")
 
 
-def read_spz(path: str | os.PathLike, axes: str = "rub") -> GaussianCloud:
+def read_spz(path: str | os.PathLike, axes: str = "auto") -> GaussianCloud:
     return read_spz_bytes(read_file_bytes(path, FMT), axes)
 
 
@@ -323,11 +373,15 @@ def _quantize_sh(sh: np.ndarray) -> np.ndarray:
     return out
 
 
-def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9, axes: str = "rub") -> bytes:
-    """Encode ``cloud`` as SPZ v4 (32-byte header, table of contents, one zstd frame per attribute)."""
+def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9, axes: str = "auto") -> bytes:
+    """Encode ``cloud`` as SPZ v4 (32-byte header, extension records, table of contents, one zstd frame per
+    attribute); ``axes`` as in the module docstring."""
     check_axes(axes)
     cloud = cloud.validate()
-    cloud = half_turn(cloud, "x") if axes == "rub" else cloud  # RDF -> RUB
+    frame = RUB if axes == "rub" else RDF
+    if frame != RDF:
+        cloud = flip_axes(cloud, _signs_to_rdf(frame))  # (its own inverse: RDF -> the frame)
+    extensions = b"" if axes == "raw" else struct.pack("<III", EXT_COORDINATE_SYSTEM, 4, frame)
     n, sh_degree = len(cloud), cloud.sh_degree
     max_abs = float(np.abs(cloud.means).max()) if n else 0.0
     # 12 fractional bits (~0.25 mm) unless the scene is too large for 24 bits; then give up precision, not range
@@ -349,12 +403,13 @@ def spz_v4_bytes(cloud: GaussianCloud, zstd_level: int = 9, axes: str = "rub") -
         streams.append(_quantize_sh(cloud.sh_rest).tobytes())
     cctx = zstandard.ZstdCompressor(level=zstd_level, write_content_size=True)
     frames = [cctx.compress(s) for s in streams]
-    header = V4_HEADER.pack(MAGIC, 4, n, sh_degree, frac_bits, 0, len(frames), V4_HEADER.size)
+    flags = FLAG_EXTENSIONS if extensions else 0
+    header = V4_HEADER.pack(MAGIC, 4, n, sh_degree, frac_bits, flags, len(frames), V4_HEADER.size + len(extensions))
     toc = b"".join(TOC_ENTRY.pack(len(f), len(s)) for f, s in zip(frames, streams))
-    return header + toc + b"".join(frames)
+    return header + extensions + toc + b"".join(frames)
 
 
-def write_spz(cloud: GaussianCloud, path: str | os.PathLike, axes: str = "rub") -> None:
+def write_spz(cloud: GaussianCloud, path: str | os.PathLike, axes: str = "auto") -> None:
     data = spz_v4_bytes(cloud, axes=axes)  # before opening: a bad argument leaves no empty file behind
     with open(path, "wb") as f:
         f.write(data)
