@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 HELP = ("convert a scene between formats (reads PLY, compressed PLY, SOG, SPZ, .splat; writes .ply, "
@@ -23,11 +24,15 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from splatcast.scene.formats import detect_format, output_format, read_scene, write_scene
+    from splatcast.scene.formats.spz import undeclared_frame_note
 
     out = Path(args.output)
     fmt_out = output_format(out)  # refused before anything is read or written
     fmt_in = detect_format(args.input)
     cloud = read_scene(args.input, spz_axes=args.spz_axes)
+    note = undeclared_frame_note(args.input, args.spz_axes)
+    if note:
+        print(f"splatcast convert: note: {note}", file=sys.stderr)
     if args.sh_degree is not None:
         cloud = cloud.with_sh_degree(args.sh_degree)
     write_scene(cloud, out, spz_axes=args.spz_axes)

@@ -79,6 +79,7 @@ def run(args) -> int:
     from splatcast.cli.progress import progress
     from splatcast.dash.site import encode_for_player, write_site
     from splatcast.scene.formats import read_scene
+    from splatcast.scene.formats.spz import undeclared_frame_note
     from splatcast.train.derive_layers import derive_layers
 
     src = Path(args.input)
@@ -107,6 +108,9 @@ def run(args) -> int:
         else:
             _say(f"[1/4] reading {src}")
             model = read_scene(src, spz_axes=args.spz_axes)
+            note = undeclared_frame_note(src, args.spz_axes)
+            if note:
+                _say(f"      note: {note}")
             if len(model) == 0:
                 raise SplatcastError(f"{src}: the scene has no Gaussians")
             _say(f"      {len(model):,} Gaussians, SH degree {model.sh_degree}; deriving {args.layers} layers")

@@ -362,6 +362,26 @@ def read_spz(path: str | os.PathLike, axes: str = "auto") -> GaussianCloud:
     return read_spz_bytes(read_file_bytes(path, FMT), axes)
 
 
+def undeclared_frame_note(path: str | os.PathLike, axes: str) -> str | None:
+    """The warning a command prints when ``axes="auto"`` reads an SPZ that declares no frame (so RUB is assumed):
+    files from tools that store SPZ unconverted (splat-transform 3.x) then show upside down. None otherwise, or when
+    the header cannot be read (the reader reports that)."""
+    if axes != "auto" or os.path.splitext(str(path))[1].lower() != ".spz":
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(V4_HEADER.size + MAX_EXTENSION_BYTES)
+        if head[:4] != MAGIC_BYTES:  # legacy gzip: v3 extension records are rare; say nothing
+            return None
+        _, version, _, _, _, flags, _, toc = V4_HEADER.unpack_from(head)
+        if version >= 4 and flags & FLAG_EXTENSIONS and _read_extensions(head[V4_HEADER.size: toc], 32):
+            return None
+    except (OSError, struct.error, FormatError):
+        return None
+    return (f"{path} declares no coordinate frame: read as RUB, the SPZ specification's (if it shows upside down, "
+            "it was stored unconverted, as splat-transform 3.x does: use --spz-axes raw)")
+
+
 # ----------------------------------------------------------------------------------------------- writer
 def _quantize_sh(sh: np.ndarray) -> np.ndarray:
     """[N, K, 3] float -> uint8 with the reference writer's default 5 bits (degree 1) / 4 bits (higher)."""
