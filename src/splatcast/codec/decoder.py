@@ -15,7 +15,15 @@ import numpy as np
 
 from splatcast.codec import container as ct
 from splatcast.codec.entropy import decode_stream
-from splatcast.codec.features import DC, FEATURE_GROUPS, from_stream, stream_context
+from splatcast.codec.features import (
+    COLOUR_DELTA_MAJOR,
+    DC,
+    FEATURE_GROUPS,
+    add_stream,
+    from_stream,
+    prefix_sum,
+    stream_context,
+)
 from splatcast.codec.fidelity import started_layers, state_fidelity
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.predict import predict_with_modes
@@ -25,6 +33,8 @@ from splatcast.errors import BitstreamError, BitstreamFormatError, TruncatedErro
 from splatcast.scene.cloud import GaussianCloud
 
 REFINES = ("dc", "full")
+_INT32 = (-(1 << 31), (1 << 31) - 1)
+_NO_EXTRA = np.zeros((0, 3), np.int64)
 
 
 class _LayerState:
@@ -64,23 +74,26 @@ class ProgressiveDecoder:
     A tiled file (docs/format.md 1.7) is one independent stream per tile: every call names its ``tile`` (0 in an
     untiled file) and chunk numbers count that tile's chunks of the layer; what is shown is every tile's state,
     tile 0's rows first.
+
+    ``reference=True`` decodes every chunk with the plain numpy definitions (TileDecoder.*_reference) instead of the
+    fused kernels; the tests compare both.
     """
 
-    def __init__(self, header: bytes):
-        self._start(ct.read_index(header))
+    def __init__(self, header: bytes, reference: bool = False):
+        self._start(ct.read_index(header), reference)
 
     @classmethod
-    def from_index(cls, index: ct.StreamIndex) -> "ProgressiveDecoder":
+    def from_index(cls, index: ct.StreamIndex, reference: bool = False) -> "ProgressiveDecoder":
         """A decoder over an index already read from the header (a client checks it against its manifest first and
         need not parse it again)."""
         dec = cls.__new__(cls)
-        dec._start(index)
+        dec._start(index, reference)
         return dec
 
-    def _start(self, index: ct.StreamIndex) -> None:
+    def _start(self, index: ct.StreamIndex, reference: bool = False) -> None:
         self.index = index
         self.stats = {"bytes": 0, "chunks": 0, "decode_s": 0.0}
-        self.tiles = [TileDecoder(view, self.stats) for view in ct.tile_views(self.index)]
+        self.tiles = [TileDecoder(view, self.stats, reference) for view in ct.tile_views(self.index)]
 
     @property
     def tiled(self) -> bool:
@@ -154,8 +167,9 @@ class TileDecoder:
     """One tile's progressive stream (an untiled file is its own tile 0): the rules of an untiled file over the
     tile's view of the index (:meth:`StreamIndex.tile_view`), positions checked against the tile's box."""
 
-    def __init__(self, index: ct.StreamIndex, stats: dict):
+    def __init__(self, index: ct.StreamIndex, stats: dict, reference: bool = False):
         self.index = index
+        self.reference = reference  # the plain numpy decode (tests); else fused kernels that fall back to it
         self.grid = Grid(self.index.grid_min, self.index.grid_max, self.index.pos_bits)
         self.steps = self.index.steps
         self.cols = feature_columns(self.index.sh_degree)
@@ -321,13 +335,17 @@ class TileDecoder:
         return li
 
     def _get(self, streams: dict, sid: int, count: int, what: str, ctx=None) -> np.ndarray:
+        return self._values(streams, sid, count, what, ctx).astype(np.int32)
+
+    def _values(self, streams: dict, sid: int, count: int, what: str, ctx=None) -> np.ndarray:
+        """A stream's values in its own dtype (int8..int32; :meth:`_get` widens them to int32)."""
         if count == 0:
             return np.zeros(0, np.int32)
         if sid not in streams:
             raise BitstreamFormatError(f"{what}: stream {ct.STREAM_NAMES[sid]} is missing")
         dtype, _intra, payload = streams[sid]
         try:
-            return decode_stream(payload, self.index.entropy, count, dtype, ctx).astype(np.int32)
+            return decode_stream(payload, self.index.entropy, count, dtype, ctx)
         except BitstreamError as exc:
             raise type(exc)(f"{what} stream {ct.STREAM_NAMES[sid]}: {exc}") from None
 
@@ -366,7 +384,135 @@ class TileDecoder:
             bad = pos[~in_box(pos, box)][0].tolist()
             raise BitstreamFormatError(f"{what}: position {bad} outside its tile's box {box.tolist()}")
 
+    # Fast paths: the same streams decoded in the same order, but each group's values go through one fused kernel
+    # (stream layout, colour sums, prediction, int32 write) that returns the ranges the checks need. Whenever a
+    # range is off, the chunk is decoded again by the *_reference method, which raises exactly its error; nothing
+    # is stored before that decision.
     def _decode_intra(self, dc: bytes, g: int, what: str):
+        if self.reference:
+            return self._decode_intra_reference(dc, g, what)
+        streams = ct.unpack_streams(dc, what, self._newer)
+        dpos = self._values(streams, ct.STREAM_POS, 3 * g, what, stream_context(self.major, 3, g))
+        pos = np.empty((g, 3), np.int32)
+        lo, hi = prefix_sum(dpos, g, 3, pos)
+        if not self._positions_ok(pos, lo, hi):
+            return self._decode_intra_reference(dc, g, what)
+        feat = np.empty((g, self.cols), np.int32)
+        rows = np.arange(g)
+        if not self._groups_into(streams, FEATURE_GROUPS, g, None, None, rows, feat, what):
+            return self._decode_intra_reference(dc, g, what)
+        return pos, feat
+
+    def _decode_inter(self, layer: int, chunk: int, dc: bytes, rest: bytes | None, what: str) -> None:
+        if self.reference:
+            return self._decode_inter_reference(layer, chunk, dc, rest, what)
+        li = self.index.layers[layer]
+        st = self._layers[layer]
+        low_pos, low_feat = self.layer_arrays(layer - 1)
+        m = len(low_pos)
+        ce = li.chunks[chunk]
+        g = ce.gaussians
+        joint = ce.dc_bytes == ce.full_bytes
+        streams = ct.unpack_streams(dc, what, self._newer)
+        dpar = self._values(streams, ct.STREAM_PARENT_DELTA, g, what)
+        self._check_range(dpar, 0, max(m - 1, 0), "parent delta", what)
+        parents = np.cumsum(dpar, dtype=np.int64)
+        self._check_range(parents, 0, m - 1, "parent", what)
+        copy = np.zeros(g, bool)
+        if ct.STREAM_COPY in streams:
+            if self.index.version[0] < 2:
+                raise BitstreamFormatError(f"{what}: stream copy needs version 2")
+            flags = self._values(streams, ct.STREAM_COPY, g, what)
+            self._check_range(flags, 0, 1, "copy flag", what)
+            copy = flags.astype(bool)
+        live = np.flatnonzero(~copy)
+        n = len(live)
+        dpos = self._values(streams, ct.STREAM_POS, 3 * n, what, stream_context(self.major, 3, n))
+        pos = low_pos[parents]  # copies keep their parent's position
+        _, _, lo, hi = add_stream(dpos, n, 3, False, False, low_pos, parents[live], True, _NO_EXTRA, live, pos, 0)
+        if not self._positions_ok(pos, lo, hi):
+            return self._decode_inter_reference(layer, chunk, dc, rest, what)
+        k = min(li.knn_k, m)
+        modes = self._values(streams, ct.STREAM_MODE, n, what)
+        self._check_range(modes, 0, k, "mode", what)
+        modes = modes.astype(np.uint8)
+        if layer - 1 not in self._nindex:
+            self._nindex[layer - 1] = NeighbourIndex(low_pos)
+        live_pos = pos[live]
+        live_nbr = self._nindex[layer - 1].query(live_pos, li.knn_k)
+        pred = predict_with_modes(low_pos, low_feat, live_pos, live_nbr, modes)
+        feat = low_feat[parents]  # copies: their parent's features
+        rows = np.arange(n)
+        dc_raw = self._values(streams, ct.STREAM_DC, 3 * n, what, stream_context(self.major, 3, n, modes))
+        colour = self.major >= COLOUR_DELTA_MAJOR
+        if li.codebook_size:
+            dc_res = np.empty((n, 3), np.int64)
+            clo, chi, _, _ = add_stream(dc_raw, n, 3, False, colour, pred, rows, False, _NO_EXTRA, rows, dc_res, 0)
+            if clo < _INT32[0] or chi > _INT32[1]:
+                return self._decode_inter_reference(layer, chunk, dc, rest, what)
+            vq = self._get(streams, ct.STREAM_VQ_INDEX, n, what, stream_context(self.major, 1, n, modes))
+            self._check_range(vq, 0, li.codebook_size - 1, "vq index", what)
+            dc_val = pred[:, 0:3].astype(np.int64) + dc_res + li.codebook[vq]
+            self._check_range(dc_val, -FEATURE_LIMIT, FEATURE_LIMIT, "sh_dc", what)
+            feat[live, 0:3] = dc_val
+        else:
+            clo, chi, lo, hi = add_stream(dc_raw, n, 3, False, colour, pred, rows, True, _NO_EXTRA, live, feat, 0)
+            if clo < _INT32[0] or chi > _INT32[1] or lo < -FEATURE_LIMIT or hi > FEATURE_LIMIT:
+                return self._decode_inter_reference(layer, chunk, dc, rest, what)
+        if joint or rest is not None:
+            part = streams if joint else ct.unpack_streams(rest, what + " rest part", self._newer)
+            if not self._groups_into(part, FEATURE_GROUPS[1:], n, pred, modes, live, feat, what):
+                return self._decode_inter_reference(layer, chunk, dc, rest, what)
+        else:
+            feat[live, 3:] = pred[:, 3:]
+            st.pending[chunk] = (pred, modes, live)
+        nbr = np.full((g, k), -1, np.int32)  # copies: no search, only their parent
+        nbr[:, 0] = parents
+        nbr[live] = live_nbr
+        st.pos.append(pos)
+        st.feat.append(feat)
+        st.parents.append(parents.astype(np.int32))
+        st.neighbours.append(nbr)
+
+    def _rest_residuals(self, streams: dict, pred, modes, feat, what, live) -> np.ndarray:
+        """Columns 3.. of the rows ``live`` (the chunk's Gaussians that are not copies) from the rest streams."""
+        if not self.reference:
+            out = feat.copy()
+            if self._groups_into(streams, FEATURE_GROUPS[1:], len(pred), pred, modes, live, out, what):
+                return out
+        return self._rest_residuals_reference(streams, pred, modes, feat, what, live)
+
+    def _positions_ok(self, pos: np.ndarray, lo: int, hi: int) -> bool:
+        """The checks of :meth:`_check_positions` from the kernel's range of the decoded rows (the others are
+        positions of the layer below, already checked)."""
+        if lo < 0 or hi > (1 << self.grid.bits) - 1:
+            return False
+        box = self.index.box
+        return box is None or not len(pos) or bool(in_box(pos, box).all())
+
+    def _groups_into(self, streams, groups, n, pred, modes, rows, out, what) -> bool:
+        """Feature groups into out[rows] (plus ``pred`` unless a stream is INTRA-flagged; ``pred`` None: intra);
+        False where a colour sum leaves int32 or a feature leaves +-FEATURE_LIMIT."""
+        lo, hi = 0, 0
+        ar = np.arange(n)
+        for fg in groups:
+            c0, width = fg.first, fg.stop(self.cols) - fg.first
+            if width == 0:
+                continue
+            v = self._values(streams, fg.stream, width * n, what, stream_context(self.major, width, n, modes,
+                                                                                   fg.gaussian_major))
+            add = pred is not None and not (n and streams[fg.stream][1])
+            colour = fg.colour and self.major >= COLOUR_DELTA_MAJOR
+            clo, chi, glo, ghi = add_stream(v, n, width, fg.gaussian_major, colour, out if pred is None else pred, ar,
+                                            add, _NO_EXTRA, rows, out, c0)
+            if clo < _INT32[0] or chi > _INT32[1]:
+                return False
+            lo, hi = min(lo, glo), max(hi, ghi)
+        return -FEATURE_LIMIT <= lo and hi <= FEATURE_LIMIT
+
+    def _decode_intra_reference(self, dc: bytes, g: int, what: str):
+        """The plain numpy decode of an intra chunk: the definition :meth:`_decode_intra` is tested against, and what
+        produces its errors."""
         streams = ct.unpack_streams(dc, what, self._newer)
         dpos = self._get(streams, ct.STREAM_POS, 3 * g, what, stream_context(self.major, 3, g)).reshape(3, g).T
         pos = np.cumsum(dpos.astype(np.int64), axis=0)
@@ -375,7 +521,9 @@ class TileDecoder:
         self._check_range(feat, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)
         return pos.astype(np.int32), feat
 
-    def _decode_inter(self, layer: int, chunk: int, dc: bytes, rest: bytes | None, what: str) -> None:
+    def _decode_inter_reference(self, layer: int, chunk: int, dc: bytes, rest: bytes | None, what: str) -> None:
+        """The plain numpy decode of an inter chunk: the definition :meth:`_decode_inter` is tested against, and what
+        produces its errors."""
         li = self.index.layers[layer]
         st = self._layers[layer]
         low_pos, low_feat = self.layer_arrays(layer - 1)
@@ -422,12 +570,12 @@ class TileDecoder:
         feat[live] = pred
         feat[live, 0:3] = dc_val
         if joint:
-            feat = self._rest_residuals(streams, pred, modes, feat, what, live)
+            feat = self._rest_residuals_reference(streams, pred, modes, feat, what, live)
         elif rest is None:
             st.pending[chunk] = (pred, modes, live)
         else:
             rest_streams = ct.unpack_streams(rest, what + " rest part", self._newer)
-            feat = self._rest_residuals(rest_streams, pred, modes, feat, what, live)
+            feat = self._rest_residuals_reference(rest_streams, pred, modes, feat, what, live)
         nbr = np.full((g, k), -1, np.int32)  # copies: no search, only their parent
         nbr[:, 0] = parents
         nbr[live] = live_nbr
@@ -436,8 +584,8 @@ class TileDecoder:
         st.parents.append(parents.astype(np.int32))
         st.neighbours.append(nbr)
 
-    def _rest_residuals(self, streams: dict, pred, modes, feat, what, live) -> np.ndarray:
-        """Columns 3.. of the rows ``live`` (the chunk's Gaussians that are not copies) from the rest streams."""
+    def _rest_residuals_reference(self, streams: dict, pred, modes, feat, what, live) -> np.ndarray:
+        """The plain numpy :meth:`_rest_residuals`. Columns 3.. of the rows ``live`` (the chunk's Gaussians that are not copies) from the rest streams."""
         r, intra = self._features(streams, len(pred), what, 3, modes)
         val = np.where(intra[None, :], r, pred[:, 3:].astype(np.int64) + r)
         self._check_range(val, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)

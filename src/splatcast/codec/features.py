@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from splatcast.codec import container as ct
 from splatcast.errors import BitstreamFormatError
@@ -103,3 +104,53 @@ def from_stream(
     if group.colour and major >= COLOUR_DELTA_MAJOR:
         block = colour_undelta(block)
     return block
+
+
+@njit(cache=True, nogil=True)
+def add_stream(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows, out, col0):
+    """:func:`from_stream` fused with what the decoder does next, in one pass over a group's stream values:
+    ``out[rows[i], col0 + c] = value(i, c) [+ extra[i, c]] [+ base[base_rows[i], col0 + c]]`` (int64 sums written
+    as int32), ``value`` read component- or Gaussian-major and, with ``colour``, summed over each triple. ``extra``
+    has 0 rows when unused. Returns (lo, hi) of the colour sums (0, 0 without colour) and (lo, hi) of the results,
+    for the caller's range checks (a result outside int32 is never written unchecked: the caller refuses it)."""
+    big = np.int64(1) << 62
+    clo, chi, lo, hi = big, -big, big, -big
+    use_extra = extra.shape[0] > 0
+    for i in range(g):
+        acc = np.int64(0)
+        r = rows[i]
+        for c in range(width):
+            v = np.int64(values[i * width + c] if gaussian_major else values[c * g + i])
+            if colour:
+                if c % 3 == 0:
+                    acc = 0
+                acc += v
+                v = acc
+                clo = min(clo, v)
+                chi = max(chi, v)
+            if use_extra:
+                v += extra[i, c]
+            if add_base:
+                v += base[base_rows[i], col0 + c]
+            lo = min(lo, v)
+            hi = max(hi, v)
+            out[r, col0 + c] = v
+    if not colour or g * width == 0:
+        clo, chi = 0, 0
+    return clo, chi, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def prefix_sum(values, g, width, out):
+    """out[i, c] = sum of value(j, c), j <= i, of a component-major stream (int64 sums written as int32; intra
+    positions). Returns (lo, hi) of the sums for the caller's range check."""
+    big = np.int64(1) << 62
+    lo, hi = big, -big
+    for c in range(width):
+        acc = np.int64(0)
+        for i in range(g):
+            acc += values[c * g + i]
+            lo = min(lo, acc)
+            hi = max(hi, acc)
+            out[i, c] = acc
+    return lo, hi
