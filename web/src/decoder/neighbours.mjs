@@ -4,11 +4,16 @@
 // stored once with its rows as a run in ascending order (co-located points cost O(k)); each query visits the
 // cells around its own in ascending order of their smallest possible distance (a precomputed stencil), skips
 // cells that cannot hold a closer or tying point and stops once none can; rare queries continue in shells of
-// cells. Queries run in cell order. A work bound refuses crafted geometries (LimitError, format.md 1.6).
+// cells. Before that, a query scans the 2x2x2 cells nearest it in one go (four contiguous runs of cell-ordered
+// positions, no per-cell culling) and keeps the result when those cells provably hold the k nearest. Queries run in
+// cell order. A work bound refuses crafted geometries (LimitError, format.md 1.6).
 import { LimitError } from "./errors.mjs";
 
 const STENCIL_RADIUS = 3; // cells within Chebyshev distance 3 come from the stencil, farther ones from shells
 const MAX_CELLS_PER_POINT = 4;
+// fast path: the 2x2x2 cells nearest a query scanned as 4 contiguous runs (no per-cell culling), used when they hold
+// at most this many distinct positions (bounded work) and provably the k nearest
+const MAX_BLOCK_POSITIONS = 512;
 const QUERY_BLOCK = 512;
 export const MAX_VISITS_PER_QUERY = 20000; // cells + positions examined, averaged over a block of queries
 
@@ -54,14 +59,13 @@ function sortByPosition(idx, a, b, p) {
 }
 
 /**
- * Merge the rows at the positions of cell c into the sorted candidates bd/bi (have so far); returns the new count
- * and adds the work done to work[0]. A position's rows share one distance and come in ascending order: the first
- * rejected ends them.
+ * Merge the rows at distinct positions u0..u1 (a cell, or a grid row's cells: contiguous in cell order) into the
+ * sorted candidates bd/bi (have so far); returns the new count and adds the work done (positions examined and rows
+ * merged) to work[0]. A position's rows share one distance and come in ascending order: the first rejected ends them.
  */
-function scanCell(index, c, x, y, z, have, kk, bd, bi, work) {
-  const { start, uPos, runStart, runEnd, members } = index;
-  let w = 1 + start[c + 1] - start[c];
-  for (let u = start[c], e = start[c + 1]; u < e; u++) {
+function scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work) {
+  let w = u1 - u0;
+  for (let u = u0; u < u1; u++) {
     const dx = uPos[3 * u] - x, dy = uPos[3 * u + 1] - y, dz = uPos[3 * u + 2] - z;
     const d2 = dx * dx + dy * dy + dz * dz;
     if (have === kk && d2 > bd[kk - 1]) continue;
@@ -76,6 +80,12 @@ function scanCell(index, c, x, y, z, have, kk, bd, bi, work) {
   }
   work[0] += w;
   return have;
+}
+
+/** scanRange over the positions of cell c (work: one more for the cell). */
+function scanCell(c, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work) {
+  work[0] += 1;
+  return scanRange(start[c], start[c + 1], uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
 }
 
 export class NeighbourIndex {
@@ -199,6 +209,8 @@ export class NeighbourIndex {
       }
     };
     const work = new Float64Array(1);
+    const { start, uPos, runStart, runEnd, members } = this;
+    const lo3 = new Int32Array(3), hi3 = new Int32Array(3), ranges = new Float64Array(8);
     let blockStart = 0; // work at the start of this block of queries
     for (let o = 0; o < n; o++) {
       if (o % QUERY_BLOCK === 0) blockStart = work[0];
@@ -210,6 +222,30 @@ export class NeighbourIndex {
       const rx = x - lo[0], ry = y - lo[1], rz = z - lo[2];
       const cell = qCell[q];
       const cx = cell % nx, cy = Math.floor(cell / nx) % ny, cz = Math.floor(cell / (nx * ny));
+      // fast path: brute force over the 2x2x2 cells nearest the query (its cell and the neighbour on the query's
+      // side along each axis), kept when they provably hold the k nearest; else the stencil search
+      const c3 = [cx, cy, cz], r3 = [rx, ry, rz];
+      let blockSize = 0, nRows = 0, inner = true, reach = 2 ** 62;
+      for (let a = 0; a < 3; a++) {
+        const ca = c3[a];
+        let la, ha;
+        if (2 * (r3[a] - ca * cs) < cs) { la = Math.max(ca - 1, 0); ha = ca; } else { la = ca; ha = Math.min(ca + 1, dims[a] - 1); }
+        lo3[a] = la; hi3[a] = ha;
+        // every point outside the box lies beyond one of its sides (a side at the grid's border has nothing beyond)
+        if (la > 0) { inner = false; reach = Math.min(reach, r3[a] - la * cs + 1); }
+        if (ha < dims[a] - 1) { inner = false; reach = Math.min(reach, (ha + 1) * cs - r3[a]); }
+      }
+      for (let Z = lo3[2]; Z <= hi3[2]; Z++) {
+        for (let Y = lo3[1]; Y <= hi3[1]; Y++) { // a grid row's cells are contiguous in cell order
+          const row = (Z * ny + Y) * nx, u0 = start[row + lo3[0]], u1 = start[row + hi3[0] + 1];
+          if (u1 > u0) { ranges[2 * nRows] = u0; ranges[2 * nRows + 1] = u1; nRows++; blockSize += u1 - u0; }
+        }
+      }
+      if (blockSize <= MAX_BLOCK_POSITIONS) {
+        let have = 0;
+        for (let t = 0; t < nRows; t++) have = scanRange(ranges[2 * t], ranges[2 * t + 1], uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
+        if (inner || (have === kk && reach > 0 && bd[kk - 1] < reach * reach)) { out.set(bi, q * kk); continue; }
+      }
       axisGaps(rx, cx, 0, nx); axisGaps(ry, cy, W, ny); axisGaps(rz, cz, 2 * W, nz);
       let have = 0, done = false;
       for (let s = 0; s < nStencil; s++) {
@@ -219,7 +255,7 @@ export class NeighbourIndex {
         const X = cx + ox, Y = cy + oy, Z = cz + oz;
         if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
         if (have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
-        have = scanCell(this, (Z * ny + Y) * nx + X, x, y, z, have, kk, bd, bi, work);
+        have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
       }
       // rare (sparse or outlying queries): shells of cells beyond the stencil's cube until provably complete
       for (let r = R; !done; r++) {
@@ -239,10 +275,10 @@ export class NeighbourIndex {
           for (let Y = Math.max(cy - e, 0); Y <= Math.min(cy + e, ny - 1); Y++) {
             const row = (Z * ny + Y) * nx;
             if (Z === cz - e || Z === cz + e || Y === cy - e || Y === cy + e) {
-              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) have = scanCell(this, row + X, x, y, z, have, kk, bd, bi, work);
+              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) have = scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
             } else {
-              if (cx - e >= 0) have = scanCell(this, row + cx - e, x, y, z, have, kk, bd, bi, work);
-              if (cx + e < nx) have = scanCell(this, row + cx + e, x, y, z, have, kk, bd, bi, work);
+              if (cx - e >= 0) have = scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
+              if (cx + e < nx) have = scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
             }
           }
         }
