@@ -11,7 +11,7 @@ import pytest
 from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import EncoderConfig, decode, encode
-from splatcast.codec.knn import NeighbourIndex, knn_reference
+from splatcast.codec.knn import NeighbourIndex, _build_reference, _quantile_linear, knn_reference
 
 
 def _scene(kind: str, rng, m: int, extent: int) -> np.ndarray:
@@ -50,6 +50,59 @@ def test_every_cell_size_gives_the_same_neighbours():
     want = knn_reference(pts, qs, 8)
     for cs in (1, 2, 3, 7, 20, 100):
         assert np.array_equal(NeighbourIndex(pts, cell_size=cs).query(qs, 8), want), cs
+
+
+_BUILT = ("unique", "run_start", "run_end", "members", "start", "lo", "cs", "dims")
+
+
+def _assert_built_as_reference(pts, cell_size=None):
+    got = NeighbourIndex(pts, cell_size=cell_size)
+    for name, want in zip(_BUILT, _build_reference(pts, cell_size)):
+        have = getattr(got, name)
+        if isinstance(want, np.ndarray):
+            assert have.dtype == want.dtype and have.shape == want.shape, (name, have.dtype, want.dtype)
+            assert np.array_equal(have, want), (name, len(pts), cell_size)
+        else:
+            assert type(have) is type(want) and have == want, (name, have, want)
+
+
+@pytest.mark.parametrize("kind", ["volume", "plane", "co-located", "shell", "lattice"])
+@pytest.mark.parametrize("extent", [50, 4096, (1 << 21) - 1])
+def test_fast_build_equals_reference(kind, extent):
+    """The radix-sorted build (numba) gives NeighbourIndex exactly the arrays of the lexsort/argsort definition."""
+    rng = np.random.default_rng(hash((kind, extent, "build")) % 2**32)
+    for m in (1, 2, 9, 300, 5000):
+        pts = _scene(kind, rng, m, extent)
+        _assert_built_as_reference(pts)
+        floaters = rng.integers(-(1 << 21), 1 << 22, (max(1, m // 50), 3))  # far outliers: border cells
+        _assert_built_as_reference(np.concatenate([pts, floaters]).astype(np.int32))
+        _assert_built_as_reference(pts[rng.permutation(m)])  # input order only moves the rows
+        if extent <= 4096:
+            for cs in (1, 3, 17):
+                _assert_built_as_reference(pts, cell_size=cs if extent <= 50 else cs * 64)
+
+
+def test_fast_build_equals_reference_on_any_int32():
+    """Spans too wide for one packed 63-bit key (the per-axis radix path), negative coordinates, duplicates."""
+    rng = np.random.default_rng(11)
+    lo, hi = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    for m in (1, 3, 40, 2000):
+        pts = rng.integers(lo, hi, (m, 3), endpoint=True).astype(np.int32)
+        _assert_built_as_reference(pts)
+        _assert_built_as_reference(np.concatenate([pts, pts[: m // 2 + 1], [[lo] * 3, [hi] * 3]]).astype(np.int32))
+        pts[:, 1] = rng.integers(-3, 3, m)  # one wide axis and one narrow
+        _assert_built_as_reference(pts)
+
+
+def test_quantile_from_order_statistics_is_numpys():
+    """_cell_size's quantile (two order statistics, numpy's float operations) equals np.quantile bit for bit."""
+    rng = np.random.default_rng(5)
+    sizes = list(range(1, 400)) + list(rng.integers(400, 300_000, 40))
+    for n in sizes:
+        x = rng.integers(-(1 << 31), 1 << 31, n) if n % 3 else rng.integers(0, 50, n)
+        s = np.sort(x)
+        for q in (0.005, 0.995):
+            assert _quantile_linear(s, n, q) == float(np.quantile(x, q)), (n, q)
 
 
 def test_co_located_points_cost_linear_time():

@@ -9,7 +9,8 @@ runs of cell-ordered positions, no per-cell culling) and keeps the result when t
 nearest (82 % of playbot's queries). Duplicates cost O(k) per query (a KD-tree's tie repair was quadratic on
 co-located points); geometries that would need far more work per query (crafted equidistant lattices) are refused
 with LimitError, so the cost stays linear in the input. :func:`knn_reference` is the brute-force definition
-the tests compare with. The web player's decoder (web/src/decoder/neighbours.mjs) uses the same algorithm.
+the tests compare with; the grid is built with radix sorts in numba, :func:`_build_reference` is the numpy
+definition of its arrays. The web player's decoder (web/src/decoder/neighbours.mjs) uses the same algorithm.
 """
 
 from __future__ import annotations
@@ -46,12 +47,92 @@ _OFFSETS, _BOUNDS = _stencil(STENCIL_RADIUS)
 
 
 def _cell_size(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
-    """(grid origin, cell edge, cells per axis) for distinct positions [U, 3].
+    """(grid origin, cell edge, cells per axis) for distinct positions [U, 3] int64, sorted by (x, y, z).
 
     The grid spans the robust box of the points (0.5 % .. 99.5 % per axis): the border cells reach to infinity
     and hold the outliers, so a few far floaters (common in captured scenes) do not make the cells huge. Cell edge:
     about 4 points per cell for a volume, refined for surfaces while occupied cells hold > 3 points on average,
-    never more than MAX_CELLS_PER_POINT cells per point."""
+    never more than MAX_CELLS_PER_POINT cells per point. Same result as :func:`_cell_size_reference`, faster: the
+    quantiles from two order statistics per axis (x sorted already, y and z by np.partition), occupied cells
+    counted in a numba loop instead of np.unique."""
+    m = len(points)
+    lo = np.empty(3, np.int64)
+    hi = np.empty(3, np.int64)
+    for a in range(3):
+        col = points[:, a]
+        need = sorted({i for q in (0.005, 0.995) for i in _quantile_ranks(m, q)})
+        if a > 0:  # x ascends already (points sorted by (x, y, z))
+            col = np.partition(col, need)
+        lo[a] = np.floor(_quantile_linear(col, m, 0.005))
+        hi[a] = np.ceil(_quantile_linear(col, m, 0.995))
+    ext = hi - lo + 1
+    budget = MAX_CELLS_PER_POINT * m + 64
+    cs = max(1, int(np.ceil(np.cbrt(float(np.prod(ext.astype(np.float64))) * 4 / m))))
+    dims = (ext - 1) // cs + 1
+    while int(np.prod(dims)) > budget:
+        cs *= 2
+        dims = (ext - 1) // cs + 1
+    for _ in range(12):
+        if cs == 1:
+            break
+        if m / _occupied_cells(points, lo, np.int64(cs), dims, int(np.prod(dims))) <= 3:
+            break
+        finer = (cs + 1) // 2
+        fdims = (ext - 1) // finer + 1
+        if int(np.prod(fdims)) > budget:
+            break
+        cs, dims = finer, fdims
+    return lo, cs, dims
+
+
+def _quantile_ranks(n: int, q: float) -> tuple[int, ...]:
+    """The ranks (0-based, in ascending order) that np.quantile(..., q) with the default "linear" method reads."""
+    vi = (n - 1) * q
+    if vi >= n - 1:
+        return (n - 1,)
+    prev = int(np.floor(vi))
+    return (prev, prev + 1)
+
+
+def _quantile_linear(ranked: np.ndarray, n: int, q: float) -> float:
+    """np.quantile(x, q) (method "linear") of integers x [n], from ``ranked``: x with the ranks of
+    :func:`_quantile_ranks` in place (sorted, or np.partition'ed at them). The same floating-point operations as
+    numpy's (virtual index (n - 1) q, gamma its fractional part, lerp from the nearer side), so bit-identical."""
+    vi = (n - 1) * q
+    if vi >= n - 1:
+        return float(ranked[n - 1])
+    prev = int(np.floor(vi))
+    a, b = int(ranked[prev]), int(ranked[prev + 1])
+    gamma = vi - prev
+    d = float(b - a)
+    if gamma >= 0.5:
+        return float(b) - d * (1 - gamma)
+    return float(a) + d * gamma
+
+
+@njit(cache=True)
+def _occupied_cells(points, lo, cs, dims, n_cells):
+    """How many grid cells hold at least one of the positions (clamped into the grid, as NeighbourIndex._cells)."""
+    seen = np.zeros(n_cells, np.bool_)
+    count = 0
+    for u in range(len(points)):
+        c = _cell_of(points[u, 0], points[u, 1], points[u, 2], lo, cs, dims)
+        if not seen[c]:
+            seen[c] = True
+            count += 1
+    return count
+
+
+@njit(cache=True, inline="always")
+def _cell_of(x, y, z, lo, cs, dims):
+    cx = min(max((x - lo[0]) // cs, 0), dims[0] - 1)
+    cy = min(max((y - lo[1]) // cs, 0), dims[1] - 1)
+    cz = min(max((z - lo[2]) // cs, 0), dims[2] - 1)
+    return (cz * dims[1] + cy) * dims[0] + cx
+
+
+def _cell_size_reference(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """The definition of :func:`_cell_size` (np.quantile, np.unique), for tests."""
     m = len(points)
     p = points.astype(np.int64)
     lo = np.floor(np.quantile(p, 0.005, axis=0)).astype(np.int64)
@@ -79,10 +160,165 @@ def _cell_size(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     return lo, cs, dims
 
 
+@njit(cache=True)
+def _radix_sort(key, perm, bits):
+    """Stable LSD radix sort of key [M] (int64, 0 <= key < 2^bits), perm [M] permuted alike; returns both, sorted
+    (either the arguments or new arrays). Digits of at most 11 bits; a pass whose digit is constant is skipped."""
+    m = len(key)
+    if bits == 0:
+        return key, perm
+    passes = (bits + 10) // 11
+    width = (bits + passes - 1) // passes
+    mask = (np.int64(1) << width) - 1
+    count = np.zeros((passes, (1 << width) + 1), np.int64)
+    for i in range(m):
+        k = key[i]
+        for s in range(passes):
+            count[s, ((k >> (s * width)) & mask) + 1] += 1
+    key2 = np.empty(m, np.int64)
+    perm2 = np.empty(m, np.int64)
+    for s in range(passes):
+        shift = s * width
+        c = count[s]
+        if c.max() == m:  # one digit value: this pass would not move anything
+            continue
+        for d in range(1, len(c)):
+            c[d] += c[d - 1]
+        for i in range(m):
+            k = key[i]
+            d = (k >> shift) & mask
+            j = c[d]
+            c[d] = j + 1
+            key2[j] = k
+            perm2[j] = perm[i]
+        key, key2 = key2, key
+        perm, perm2 = perm2, perm
+    return key, perm
+
+
+@njit(cache=True)
+def _bit_length(v):
+    bits = 0
+    while (v >> bits) > 0:
+        bits += 1
+    return bits
+
+
+@njit(cache=True)
+def _sort_positions(points):
+    """Rows [M] sorted by (x, y, z, row) (np.lexsort's order, by stable LSD radix sorts of the rows: on one packed
+    key (x, y, z) when the three spans fit 63 bits, else z, then y, then x), the first sorted row of each distinct
+    position and those positions [U, 3] int64."""
+    m = len(points)
+    mn = np.empty(3, np.int64)
+    bits = np.empty(3, np.int64)
+    for a in range(3):
+        lo_a = np.int64(points[0, a])
+        hi_a = lo_a
+        for i in range(m):
+            v = np.int64(points[i, a])
+            lo_a = min(lo_a, v)
+            hi_a = max(hi_a, v)
+        mn[a] = lo_a
+        bits[a] = _bit_length(hi_a - lo_a)
+    perm = np.arange(m)
+    key = np.empty(m, np.int64)
+    if bits[0] + bits[1] + bits[2] <= 63:
+        for i in range(m):
+            key[i] = (((np.int64(points[i, 0]) - mn[0]) << bits[1] | (np.int64(points[i, 1]) - mn[1])) << bits[2]
+                      | (np.int64(points[i, 2]) - mn[2]))
+        key, perm = _radix_sort(key, perm, bits[0] + bits[1] + bits[2])
+    else:
+        for a in (2, 1, 0):
+            for i in range(m):
+                key[i] = np.int64(points[perm[i], a]) - mn[a]
+            key, perm = _radix_sort(key, perm, bits[a])
+    first = np.empty(m, np.int64)
+    n_unique = 0
+    for i in range(m):
+        r = perm[i]
+        if i == 0:
+            first[n_unique] = 0
+            n_unique += 1
+        else:
+            q = perm[i - 1]
+            if points[r, 0] != points[q, 0] or points[r, 1] != points[q, 1] or points[r, 2] != points[q, 2]:
+                first[n_unique] = i
+                n_unique += 1
+    run_start = first[:n_unique].copy()
+    unique = np.empty((n_unique, 3), np.int64)
+    for u in range(n_unique):
+        r = perm[run_start[u]]
+        for a in range(3):
+            unique[u, a] = points[r, a]
+    return perm, run_start, unique
+
+
+@njit(cache=True)
+def _cell_order(unique, run_start, by_pos, lo, cs, dims, n_cells):
+    """Distinct positions [U, 3] (sorted by (x, y, z)) stably sorted by cell, so in (x, y, z) order inside a cell,
+    their runs of rows (members[run_start:run_end], ascending), and each cell's first position: start."""
+    n_unique = len(unique)
+    m = len(by_pos)
+    cell = np.empty(n_unique, np.int64)
+    start = np.zeros(n_cells + 1, np.int64)
+    for u in range(n_unique):
+        c = _cell_of(unique[u, 0], unique[u, 1], unique[u, 2], lo, cs, dims)
+        cell[u] = c
+        start[c + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    # (a radix sort, 2 passes over ~M cells, beats one counting-sort scatter: fewer cache misses)
+    _, order = _radix_sort(cell, np.arange(n_unique), _bit_length(np.int64(n_cells - 1)))
+    out_unique = np.empty((n_unique, 3), np.int64)
+    out_start = np.empty(n_unique, np.int64)
+    out_end = np.empty(n_unique, np.int64)
+    members = np.empty(m, np.int64)
+    t = 0
+    for v in range(n_unique):
+        u = order[v]
+        for a in range(3):
+            out_unique[v, a] = unique[u, a]
+        out_start[v] = t
+        for r in range(run_start[u], run_start[u + 1] if u + 1 < n_unique else m):
+            members[t] = by_pos[r]
+            t += 1
+        out_end[v] = t
+    return out_unique, out_start, out_end, members, start
+
+
 def _runs_gather(starts: np.ndarray, lengths: np.ndarray, total: int) -> np.ndarray:
     """Concatenation of the ranges starts[i] .. starts[i] + lengths[i] (indices)."""
     offset = np.cumsum(lengths) - lengths
     return np.arange(total) - np.repeat(offset - starts, lengths)
+
+
+def _build_reference(points: np.ndarray, cell_size: int | None = None) -> tuple:
+    """The definition of NeighbourIndex's arrays (np.lexsort, np.argsort, np.unique), for tests: (unique,
+    run_start, run_end, members, start, lo, cs, dims)."""
+    p = np.ascontiguousarray(points, dtype=np.int32).astype(np.int64)
+    m = len(p)
+    by_pos = np.lexsort((np.arange(m), p[:, 2], p[:, 1], p[:, 0]))  # rows ascending inside each position
+    sp = p[by_pos]
+    first = np.ones(m, bool)
+    first[1:] = (sp[1:] != sp[:-1]).any(axis=1)
+    run_start = np.flatnonzero(first)
+    unique = sp[run_start]  # [U, 3]
+    run_end = np.append(run_start[1:], m)
+    lo, cs, dims = _cell_size_reference(unique)
+    if cell_size is not None:
+        cs = int(cell_size)
+        dims = (unique.max(axis=0) - lo) // cs + 1
+    c = np.clip((unique - lo) // cs, 0, dims - 1)
+    cell = (c[:, 2] * dims[1] + c[:, 1]) * dims[0] + c[:, 0]
+    order = np.argsort(cell, kind="stable")
+    length = (run_end - run_start)[order]
+    cum_end = np.cumsum(length)
+    members = by_pos[_runs_gather(run_start[order], length, m)].astype(np.int64)
+    n_cells = int(np.prod(dims))
+    start = np.zeros(n_cells + 1, np.int64)
+    np.cumsum(np.bincount(cell, minlength=n_cells), out=start[1:])
+    return np.ascontiguousarray(unique[order]), cum_end - length, cum_end, members, start, lo, cs, dims
 
 
 class NeighbourIndex:
@@ -97,31 +333,18 @@ class NeighbourIndex:
         m = len(self.points)
         if m == 0:
             return
-        p = self.points.astype(np.int64)
-        by_pos = np.lexsort((np.arange(m), p[:, 2], p[:, 1], p[:, 0]))  # rows ascending inside each position
-        sp = p[by_pos]
-        first = np.ones(m, bool)
-        first[1:] = (sp[1:] != sp[:-1]).any(axis=1)
-        run_start = np.flatnonzero(first)
-        unique = sp[run_start]  # [U, 3]
-        run_end = np.append(run_start[1:], m)
+        # distinct positions sorted by (x, y, z), the rows at each in ascending order (by_pos[run_start[u]:...])
+        by_pos, run_start, unique = _sort_positions(self.points)
         self.lo, cs, self.dims = _cell_size(unique)
         if cell_size is not None:  # tests force other sizes
             cs = int(cell_size)
             self.dims = (unique.max(axis=0) - self.lo) // cs + 1
         self.cs = cs
-        cell = self._cells(unique)
-        order = np.argsort(cell, kind="stable")
-        self.unique = np.ascontiguousarray(unique[order])  # distinct positions in cell order
-        # their rows, members[run_start:run_end], also in cell order: a search reads them next to their positions
-        # (in position order every candidate's row was a cache miss)
-        length = (run_end - run_start)[order]
-        self.run_end = np.cumsum(length)
-        self.run_start = self.run_end - length
-        self.members = by_pos[_runs_gather(run_start[order], length, m)].astype(np.int64)
-        n_cells = int(np.prod(self.dims))
-        self.start = np.zeros(n_cells + 1, np.int64)
-        np.cumsum(np.bincount(cell, minlength=n_cells), out=self.start[1:])
+        # distinct positions in cell order (stable: (x, y, z) order inside a cell), their rows members[run_start:
+        # run_end] also in cell order: a search reads them next to their positions (in position order every
+        # candidate's row was a cache miss); start[c]: the first position of cell c. As _build_reference.
+        self.unique, self.run_start, self.run_end, self.members, self.start = _cell_order(
+            unique, run_start, by_pos, self.lo, np.int64(cs), self.dims.astype(np.int64), int(np.prod(self.dims)))
 
     def _cells(self, pos: np.ndarray) -> np.ndarray:
         """Cell of each position, clamped into the grid (queries may lie outside the reference bounds)."""
