@@ -69,7 +69,7 @@ def streams() -> list[tuple[str, list]]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backends", nargs="+", default=["lzma", "rans", "zstd"])
+    ap.add_argument("--backends", nargs="+", default=["lzma", "rans", "irans", "zstd"])
     ap.add_argument("--repeats", type=int, default=3)
     add_json_argument(ap)
     args = ap.parse_args(argv)

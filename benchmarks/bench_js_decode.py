@@ -30,7 +30,7 @@ CLI = ROOT / "web" / "src" / "cli" / "decode.mjs"
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--entropy", nargs="+", default=["rans", "zstd"])
+    ap.add_argument("--entropy", nargs="+", default=["rans", "irans", "zstd"])
     ap.add_argument("--levels", nargs="+", default=["2_0", "1_0", "0_0"])
     ap.add_argument("--repeats", type=int, default=3)
     add_json_argument(ap)

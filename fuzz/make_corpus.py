@@ -30,7 +30,7 @@ def _cloud(n: int, degree: int, seed: int):
 
 def main() -> int:
     from splatcast.codec import EncoderConfig, encode
-    from splatcast.codec.entropy import encode_stream
+    from splatcast.codec.entropy import encode_stream, irans_backend
     from splatcast.dash.packager import package
     from splatcast.net.webrtc import encode_frames
     from splatcast.scene.formats import write_scene
@@ -41,19 +41,23 @@ def main() -> int:
     high = _cloud(80, 1, 2)
     seeds["container"] = {
         f"{e}.splc": encode([low, high], EncoderConfig(entropy=e, chunks=2, partial="replace"))
-        for e in ("rans", "zstd", "lzma")
+        for e in ("rans", "irans", "zstd", "lzma")
     }
     # a tiled (4.0) file: tile boxes, per-tile chunk tables, box checks (docs/format.md 1.7)
     seeds["container"]["rans_tiled.splc"] = encode(
         [_cloud(80, 1, 1), _cloud(160, 1, 2)], EncoderConfig(chunks=2, partial="replace", tile_gaussians=100))
     rng = np.random.default_rng(3)
-    for backend in ("rans", "zstd", "lzma"):
+    for backend in ("rans", "zstd", "lzma", "irans"):  # (irans last: the older seeds keep their random draws)
         seeds[backend] = {}
+        n = 1100 if backend == "irans" else 300
         for i, (dtype, ctx_flag) in enumerate([(np.int8, 0), (np.int16, 1), (np.int32, 0)]):
-            v = np.clip(np.round(rng.laplace(0, 9, 300)), -100, 100).astype(dtype)
-            ctx = (np.arange(300) % (1 + 3 % 7)).astype(np.int32) if ctx_flag else None
-            prefix = struct.pack("<HBB", 300, i, 3 if ctx_flag else 0)
-            seeds[backend][f"s{i}"] = prefix + encode_stream(v, backend, ctx if backend == "rans" else None)
+            v = np.clip(np.round(rng.laplace(0, 9, n)), -100, 100).astype(dtype)
+            ctx = (np.arange(n) % (1 + 3 % 7)).astype(np.int32) if ctx_flag else None
+            prefix = struct.pack("<HBB", n, i, 3 if ctx_flag else 0)
+            if backend == "irans":  # on 4 lanes (the encoder would choose one for so few values)
+                seeds[backend][f"s{i}"] = prefix + irans_backend.encode(v, ctx, 4)
+            else:
+                seeds[backend][f"s{i}"] = prefix + encode_stream(v, backend, ctx if backend == "rans" else None)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name, suffix in (("ply", ".ply"), ("splat", ".splat"), ("spz", ".spz"), ("gltf", ".glb")):

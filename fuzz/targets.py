@@ -48,6 +48,10 @@ def rans(data: bytes) -> None:
     _stream("rans", data)
 
 
+def irans(data: bytes) -> None:
+    _stream("irans", data)
+
+
 def zstd(data: bytes) -> None:
     _stream("zstd", data)
 
@@ -110,5 +114,5 @@ def webrtc(data: bytes) -> None:
     Frame.parse(data)
 
 
-TARGETS = {f.__name__: f for f in (container, rans, zstd, lzma, ply, compressed_ply, splat, spz, sog, gltf, mpd,
+TARGETS = {f.__name__: f for f in (container, rans, irans, zstd, lzma, ply, compressed_ply, splat, spz, sog, gltf, mpd,
                                     http_range, webrtc)}

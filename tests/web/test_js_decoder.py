@@ -1,7 +1,7 @@
 """The JavaScript decoder (web/src/decoder, CLI web/src/cli/decode.mjs) writes byte-identical PLY to `splatcast decode`.
 
-Skips when `node` or web/node_modules is missing. Streams: synthetic 3-layer scalable (rans, zstd), an mdc stream,
-truncated prefixes, refine dc/full; and playbot-lod levels 5_0 -> 4_0 -> 3_0 when ../shared/data/scenes exists.
+Skips when `node` or web/node_modules is missing. Streams: synthetic 3-layer scalable (rans, irans, zstd), an mdc
+stream, truncated prefixes, refine dc/full; and playbot-lod levels 5_0 -> 4_0 -> 3_0 when ../shared/data/scenes exists.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def layers():
 
 STREAMS = [
     ("rans", "scalable", "auto"),
+    ("irans", "scalable", "auto"),
+    ("irans", "scalable-growing-chunks", "off"),
     ("rans", "scalable-growing-chunks", "auto"),
     ("rans", "scalable", "off"),
     ("zstd", "scalable", "auto"),
@@ -164,22 +166,25 @@ def test_real_scene_statues(tmp_path, name):
 
 RANS_DECODE_JS = """
 import { readFileSync } from "node:fs";
-import { decodeRans } from "%s";
+import { decodeIrans, decodeRans } from "%s";
 const cases = JSON.parse(readFileSync(0, "utf8"));
-const out = cases.map((c) => Array.from(decodeRans(Uint8Array.from(Buffer.from(c.payload, "base64")), c.count,
-  c.width, c.context === null ? null : Int32Array.from(c.context))));
+const out = cases.map((c) => Array.from((c.backend === "irans" ? decodeIrans : decodeRans)(
+  Uint8Array.from(Buffer.from(c.payload, "base64")), c.count, c.width,
+  c.context === null ? null : Int32Array.from(c.context))));
 process.stdout.write(JSON.stringify(out));
 """
 
 
-def test_rans_payloads_of_every_width_decode_in_js():
-    """Python-encoded rans payloads (every element width, values up to the type's limits, 1-3 context models)."""
+@pytest.mark.parametrize("backend", ["rans", "irans"])
+def test_rans_payloads_of_every_width_decode_in_js(backend):
+    """Python-encoded rans / irans payloads (every element width, values up to the type's limits, 1-3 context
+    models; irans on 1, 2, 4 and 8 lanes)."""
     import base64
     import json
 
     import numpy as np
 
-    from splatcast.codec.entropy import encode_stream
+    from splatcast.codec.entropy import encode_stream, irans_backend
 
     rng = np.random.default_rng(3)
     cases, want = [], []
@@ -197,9 +202,12 @@ def test_rans_payloads_of_every_width_decode_in_js():
                 v = rng.choice([info.min, info.max, 0, -1, 1], n)
             v = v.astype(dtype)
             for ctx in (None, rng.integers(0, 3, n).astype(np.int32)):
-                payload = encode_stream(v, "rans", ctx)
+                if backend == "rans":
+                    payload = encode_stream(v, "rans", ctx)
+                else:
+                    payload = irans_backend.encode(v, ctx, [1, 2, 4, 8][len(cases) % 4])
                 cases.append({"payload": base64.b64encode(payload).decode(), "count": n, "width": 8 * v.itemsize,
-                              "context": None if ctx is None else ctx.tolist()})
+                              "context": None if ctx is None else ctx.tolist(), "backend": backend})
                 want.append(v.astype(np.int64).tolist())
     script = RANS_DECODE_JS % (WEB / "src" / "decoder" / "rans.mjs").as_uri()
     res = subprocess.run([NODE, "--input-type=module", "-e", script], input=json.dumps(cases), capture_output=True,

@@ -53,7 +53,7 @@ MAX_TILES = 4096
 MAX_HEADER_BYTES = 64 << 20
 MAX_STREAMS_PER_PART = 64
 
-ENTROPY_IDS = {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4}
+ENTROPY_IDS = {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4, "irans": 5}
 ENTROPY_NAMES = {v: k for k, v in ENTROPY_IDS.items()}
 MODE_IDS = {"scalable": 1, "mdc": 2}
 MODE_NAMES = {v: k for k, v in MODE_IDS.items()}

@@ -23,7 +23,7 @@ from splatcast.evaluate.layersets import LayerSet, cap_layers
 from splatcast.evaluate.rd import layer_bytes
 from splatcast.scene.formats import read_scene, write_scene
 
-BACKENDS = ("lzma", "paq", "zstd", "rans")
+BACKENDS = ("lzma", "paq", "zstd", "rans", "irans")
 SLOW_DECODE_S = 20.0  # a back-end whose first full decode takes longer is timed once (quick mode: 2 s)
 QUICK_SLOW_DECODE_S = 2.0
 

@@ -12,7 +12,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Entropy back-ends the JavaScript decoder reads (web/src/decoder/backends.mjs SUPPORTED): paq has no JS
 # decoder (docs/entropy.md); lzma (raw LZMA2) would need a synchronous JS LZMA2 decoder, not written yet.
-PLAYABLE_ENTROPY = ("rans", "zstd")
+PLAYABLE_ENTROPY = ("rans", "irans", "zstd")
 
 
 def is_built() -> bool:

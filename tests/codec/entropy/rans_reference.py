@@ -104,6 +104,10 @@ def decode(data: bytes, count: int, width: int, signed: bool, context: list[int]
             tokens[i] = s
     assert state == 0 and not stack, "ANS stream did not end empty"
 
+    return _values(tokens, k, m, raw, width, signed)
+
+def _values(tokens: list[int], k: int, m: int, raw: bytes, width: int, signed: bool) -> list[int]:
+    """Tokens + raw bits (stream order, LSB first) -> values, with the section-length check."""
     bitpos = 0
     acc = int.from_bytes(raw, "little")
     out = []
@@ -122,3 +126,61 @@ def decode(data: bytes, count: int, width: int, signed: bool, context: list[int]
     for v in out:
         assert (-(1 << (width - 1)) <= v < 1 << (width - 1)) if signed else (0 <= v < 1 << width)
     return out
+
+
+def decode_irans(data: bytes, count: int, width: int, signed: bool, context: list[int] | None) -> list[int]:
+    """The ``irans`` payload (docs/entropy.md "irans"): the rans fields, then lanes; value i on lane i mod Lanes."""
+    pos = 2
+    k, m = data[0], data[1]
+    n_values, pos = read_varint(data, pos)
+    assert n_values == count
+    n_ctx, pos = read_varint(data, pos)
+    n_models, pos = read_varint(data, pos)
+    model_of = []
+    for _ in range(n_ctx):
+        j, pos = read_varint(data, pos)
+        model_of.append(j)
+    tables = []
+    for _ in range(n_models):
+        t, pos = read_varint(data, pos)
+        p = data[pos]
+        pos += 1
+        f = []
+        for _ in range(t):
+            fi, pos = read_varint(data, pos)
+            f.append(fi)
+        freq = ans_frequencies(f, p)
+        cum = [0]
+        for fi in freq:
+            cum.append(cum[-1] + fi)
+        tables.append((freq, cum))
+    lanes = data[pos]
+    pos += 1
+    assert lanes in (1, 2, 4, 8)
+    counts = []
+    for _ in range(lanes):
+        nw, pos = read_varint(data, pos)
+        counts.append(nw)
+    stacks, states = [], []
+    for nw in counts:
+        words = [int.from_bytes(data[pos + 4 * i : pos + 4 * i + 4], "little") for i in range(nw)]
+        pos += 4 * nw
+        state = words.pop() if words else 0
+        if words:
+            state = (state << 32) | words.pop()
+        stacks.append(words)
+        states.append(state)
+    raw = data[pos:]
+    tokens = []
+    for i in range(count):
+        lane = i % lanes
+        freq, cum = tables[model_of[context[i] if context is not None else 0]]
+        x = states[lane] & ((1 << 24) - 1)
+        s = next(s for s in range(len(freq)) if cum[s] <= x < cum[s + 1])
+        state = (states[lane] >> 24) * freq[s] + (x - cum[s])
+        if state < 1 << 32 and stacks[lane]:
+            state = (state << 32) | stacks[lane].pop()
+        states[lane] = state
+        tokens.append(s)
+    assert all(s == 0 for s in states) and not any(stacks), "ANS lanes did not end empty"
+    return _values(tokens, k, m, raw, width, signed)

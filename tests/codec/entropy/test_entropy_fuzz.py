@@ -11,7 +11,7 @@ from entropy_streams import laplace_residuals, modes, morton_deltas, vq_indices
 from splatcast.codec.entropy import decode_stream, encode_stream
 from splatcast.errors import BitstreamError, ChecksumError, TruncatedError
 
-N_MUTATIONS = {"lzma": 1200, "zstd": 1200, "rans": 2000, "paq": 100}
+N_MUTATIONS = {"lzma": 1200, "zstd": 1200, "rans": 2000, "irans": 2000, "paq": 100}
 
 
 def _payloads(backend):
@@ -39,7 +39,7 @@ def _decode_or_bitstream_error(data, backend, values, ctx):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("backend", ["lzma", "zstd", "rans", "paq"])
+@pytest.mark.parametrize("backend", ["lzma", "zstd", "rans", "irans", "paq"])
 def test_truncations_and_bit_flips(backend):
     rng = np.random.default_rng(1)
     cases = [(v, c, encode_stream(v, backend, c)) for v, c in _payloads(backend)]
@@ -57,7 +57,7 @@ def test_truncations_and_bit_flips(backend):
             _decode_or_bitstream_error(bytes(data), backend, values, ctx)
 
 
-@pytest.mark.parametrize("backend", ["lzma", "zstd", "rans", "paq"])
+@pytest.mark.parametrize("backend", ["lzma", "zstd", "rans", "irans", "paq"])
 def test_garbage_and_wrong_count(backend):
     rng = np.random.default_rng(2)
     values = laplace_residuals(rng, 1000, 2.0)
@@ -73,7 +73,7 @@ def test_garbage_and_wrong_count(backend):
 
 
 def test_empty_payload_is_truncated():
-    for backend in ("lzma", "zstd", "rans", "paq"):
+    for backend in ("lzma", "zstd", "rans", "irans", "paq"):
         with pytest.raises(BitstreamError):
             decode_stream(b"", backend, 5, np.int32)
     with pytest.raises(TruncatedError):
@@ -114,12 +114,13 @@ def test_lzma_bomb_stops_at_expected_size():
         decode_stream(big, "lzma", 16, np.int64)
 
 
-def test_rans_context_out_of_range_is_a_bitstream_error():
+@pytest.mark.parametrize("backend", ["rans", "irans"])
+def test_rans_context_out_of_range_is_a_bitstream_error(backend):
     values = np.arange(10, dtype=np.int32)
     ctx = np.array([0, 1] * 5)
-    payload = encode_stream(values, "rans", ctx)
+    payload = encode_stream(values, backend, ctx)
     with pytest.raises(BitstreamError):
-        decode_stream(payload, "rans", 10, np.int32, np.full(10, 7))
+        decode_stream(payload, backend, 10, np.int32, np.full(10, 7))
 
 
 class _HangingPaq:

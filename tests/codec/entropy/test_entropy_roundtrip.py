@@ -13,7 +13,7 @@ from splatcast.codec.entropy import BACKEND_IDS, BACKENDS, MAX_COUNT, decode_str
 from splatcast.errors import LimitError
 
 DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
-FAST = ["lzma", "zstd", "rans"]
+FAST = ["lzma", "zstd", "rans", "irans"]
 
 
 def roundtrip(values, backend, context=None):
@@ -25,7 +25,7 @@ def roundtrip(values, backend, context=None):
 
 
 def test_wire_ids_are_literal():
-    assert BACKEND_IDS == {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4}
+    assert BACKEND_IDS == {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4, "irans": 5}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -38,7 +38,7 @@ def test_edge_sizes_and_extremes(backend, dtype, n):
     if n >= 2:
         values[:2] = [info.min, info.max]  # widest escapes the hybrid-uint mapping can meet
     roundtrip(values, backend)
-    if backend == "rans" and n:
+    if backend in ("rans", "irans") and n:
         roundtrip(values, backend, rng.integers(0, 3, n))
 
 
@@ -79,6 +79,7 @@ def test_property_rans_realistic_residuals(scale, n, seed, n_ctx):
     ctx = rng.integers(0, n_ctx, n)
     roundtrip(values, "rans", ctx)
     roundtrip(values, "rans")
+    roundtrip(values, "irans", ctx)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,7 +1,7 @@
 // Entropy back-ends (docs/entropy.md): payload -> integer values of one stream.
 import { decompress as zstdDecompress } from "fzstd";
 import { BitstreamFormatError, TruncatedError } from "./errors.mjs";
-import { decodeRans } from "./rans.mjs";
+import { decodeIrans, decodeRans } from "./rans.mjs";
 
 const MAX_ZSTD_WINDOW = 1 << 27;
 
@@ -42,7 +42,7 @@ function decodeZstd(data, size) {
 }
 
 /** Back-ends decodeStream() handles (lzma: no synchronous LZMA2 decoder for the browser yet; paq: see entropy.md). */
-export const SUPPORTED = ["rans", "zstd"];
+export const SUPPORTED = ["rans", "irans", "zstd"];
 
 function rawToValues(raw, count, bpv) {
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -60,6 +60,7 @@ function rawToValues(raw, count, bpv) {
  */
 export function decodeStream(payload, entropy, count, bpv, context) {
   if (entropy === "rans") return decodeRans(payload, count, 8 * bpv, context);
+  if (entropy === "irans") return decodeIrans(payload, count, 8 * bpv, context);
   const size = count * bpv;
   if (entropy === "zstd") return rawToValues(decodeZstd(payload, size), count, bpv);
   throw new BitstreamFormatError(`entropy back-end ${entropy} is not supported by this decoder (supported: ${SUPPORTED.join(", ")})`);

@@ -27,7 +27,7 @@ const MAX_GAUSSIANS_PER_DC_BYTE = 8, COPIES_PER_LOWER_GAUSSIAN = 4, GAUSSIANS_PE
 const MAX_CHUNKS_PER_LAYER = 65536;
 const MAX_CODEBOOK = 4096;
 const MAX_STREAMS_PER_PART = 64;
-export const ENTROPY_NAMES = { 1: "lzma", 2: "paq", 3: "zstd", 4: "rans" };
+export const ENTROPY_NAMES = { 1: "lzma", 2: "paq", 3: "zstd", 4: "rans", 5: "irans" };
 const MODE_NAMES = { 1: "scalable", 2: "mdc" };
 export const STREAM = { POS: 1, PARENT_DELTA: 2, MODE: 3, VQ_INDEX: 4, DC: 5, OPACITY: 6, SCALE: 7, QUAT: 8, REST: 9, COPY: 10 };
 export const STREAM_NAMES = { 1: "pos", 2: "parent_delta", 3: "mode", 4: "vq_index", 5: "dc", 6: "opacity", 7: "scale", 8: "quat", 9: "rest", 10: "copy" };
@@ -87,7 +87,7 @@ export function readIndex(data) {
   const f32 = (o) => v.getFloat32(o, true);
   const gridMin = [f32(32), f32(36), f32(40)], gridMax = [f32(44), f32(48), f32(52)];
   const steps = [f32(56), f32(60), f32(64), f32(68), f32(72)];
-  if (!(entropyId in ENTROPY_NAMES)) throw new BitstreamFormatError(`entropy id at offset 24: expected one of 1,2,3,4, got ${entropyId}`);
+  if (!(entropyId in ENTROPY_NAMES)) throw new BitstreamFormatError(`entropy id at offset 24: expected one of 1,2,3,4,5, got ${entropyId}`);
   if (!(modeId in MODE_NAMES)) throw new BitstreamFormatError(`mode id at offset 25: expected one of 1,2, got ${modeId}`);
   if (shDegree > 3) throw new BitstreamFormatError(`sh_degree at offset 26: expected 0..3, got ${shDegree}`);
   if (nLayers < 1 || nLayers > MAX_LAYERS) throw new LimitError(`layer_count at offset 27: ${nLayers} outside 1..${MAX_LAYERS}`);

@@ -6,14 +6,18 @@ const WHERE = "rans payload";
 const PRECISION = 24;
 const MASK24 = (1 << PRECISION) - 1;
 const TWO32 = 4294967296;
-const INV16 = 1 / 65536, INV32 = 1 / TWO32;
+const INV32 = 1 / TWO32;
+// The state update in two uint32 halves (hi, lo), state = hi * 2^32 + lo < 2^64: with q = state >> 24 (< 2^40, exact
+// in a double), the new low half is (q * f + d) mod 2^32, exact with Math.imul on q's low 32 bits; the new high half
+// is (q * f + d - lo') / 2^32, an integer, and q * f rounded to a double is off by at most 2^11, so rounding the
+// quotient recovers it exactly: one multiply, one imul and one round per symbol (no 64-bit type).
 const MAX_CONTEXTS = 1024;
 
 class Reader {
-  constructor(data) { this.data = data; this.pos = 0; }
+  constructor(data, where = WHERE) { this.data = data; this.pos = 0; this.where = where; }
   get remaining() { return this.data.length - this.pos; }
   u8(field) {
-    if (this.pos >= this.data.length) throw new TruncatedError(`${WHERE}: ${field} at offset ${this.pos}: data ends`);
+    if (this.pos >= this.data.length) throw new TruncatedError(`${this.where}: ${field} at offset ${this.pos}: data ends`);
     return this.data[this.pos++];
   }
   varint(field, max) {
@@ -24,12 +28,12 @@ class Reader {
       value += (b & 0x7f) * scale;
       scale *= 128;
       if (!(b & 0x80)) {
-        if (i > 0 && b === 0) throw new BitstreamFormatError(`${WHERE}: ${field} at offset ${at}: varint not minimally encoded`);
-        if (value > max) throw new LimitError(`${WHERE}: ${field} = ${value} at offset ${at} exceeds ${max}`);
+        if (i > 0 && b === 0) throw new BitstreamFormatError(`${this.where}: ${field} at offset ${at}: varint not minimally encoded`);
+        if (value > max) throw new LimitError(`${this.where}: ${field} = ${value} at offset ${at} exceeds ${max}`);
         return value;
       }
     }
-    throw new BitstreamFormatError(`${WHERE}: ${field} at offset ${at}: varint longer than 10 bytes`);
+    throw new BitstreamFormatError(`${this.where}: ${field} at offset ${at}: varint longer than 10 bytes`);
   }
 }
 
@@ -41,6 +45,7 @@ export function maxToken(k, m, width) {
 }
 
 function readTable(r, tokenLimit, what) {
+  const WHERE = r.where;
   const T = r.varint(`${what} alphabet size`, Math.min(tokenLimit, r.remaining));
   if (T < 2) throw new BitstreamFormatError(`${WHERE}: ${what} alphabet size ${T}, expected >= 2`);
   const P = r.u8(`${what} table log`);
@@ -84,26 +89,48 @@ function slotTable(L, T, values) {
   slot[n] = T - 1;
   return { slot, shift };
 }
+/** The fields `rans` and `irans` share (entropy.md "Payload layout"): k, m, N, contexts and tables. */
+function readHeader(r, count, width, where) {
+  const k = r.u8("split_exponent"), m = r.u8("msb_in_token");
+  if (k > 16 || m > Math.min(k, 8)) throw new BitstreamFormatError(`${where}: split_exponent=${k}, msb_in_token=${m}; expected k <= 16, m <= min(k, 8)`);
+  const tokenLimit = maxToken(k, m, width) + 1;
+  const coded = r.varint("value_count", Number.MAX_SAFE_INTEGER);
+  if (coded !== count) throw new BitstreamFormatError(`${where}: value_count = ${coded} at offset 2, the container expects ${count}`);
+  const nContexts = r.varint("context_count", MAX_CONTEXTS);
+  if (nContexts < 1) throw new BitstreamFormatError(`${where}: context_count = 0, expected >= 1`);
+  const nModels = r.varint("model_count", nContexts);
+  if (nModels < 1) throw new BitstreamFormatError(`${where}: model_count = 0, expected >= 1`);
+  const modelOf = new Int32Array(nContexts);
+  for (let c = 0; c < nContexts; c++) modelOf[c] = r.varint(`model_of[${c}]`, nModels - 1);
+  const tables = [];
+  for (let j = 0; j < nModels; j++) tables.push(readTable(r, tokenLimit, `model[${j}]`));
+  return { k, m, modelOf, tables };
+}
+
+/** Model index of every value (null context: all use model_of[0]) and the number of values per model. */
+function valueModels(context, count, modelOf, nModels, where) {
+  const sizes = new Float64Array(nModels);
+  if (context === null) { sizes[modelOf[0]] = count; return { valueModel: null, sizes }; }
+  const nContexts = modelOf.length;
+  const valueModel = new Uint16Array(count);
+  for (let i = 0; i < count; i++) {
+    const c = context[i];
+    if (c < 0 || c >= nContexts) throw new BitstreamFormatError(`${where}: context value ${c} at ${i}, payload models 0..${nContexts - 1}`);
+    valueModel[i] = modelOf[c];
+    sizes[valueModel[i]]++;
+  }
+  return { valueModel, sizes };
+}
+
 /**
  * Payload -> Int32Array of `count` values.
  * @param {Uint8Array} data @param {number} count @param {number} width bits of the signed element type
  * @param {Int32Array|null} context per-value context (null: all 0)
  */
 export function decodeRans(data, count, width, context) {
-  const r = new Reader(data);
-  const k = r.u8("split_exponent"), m = r.u8("msb_in_token");
-  if (k > 16 || m > Math.min(k, 8)) throw new BitstreamFormatError(`${WHERE}: split_exponent=${k}, msb_in_token=${m}; expected k <= 16, m <= min(k, 8)`);
-  const tokenLimit = maxToken(k, m, width) + 1;
-  const coded = r.varint("value_count", Number.MAX_SAFE_INTEGER);
-  if (coded !== count) throw new BitstreamFormatError(`${WHERE}: value_count = ${coded} at offset 2, the container expects ${count}`);
-  const nContexts = r.varint("context_count", MAX_CONTEXTS);
-  if (nContexts < 1) throw new BitstreamFormatError(`${WHERE}: context_count = 0, expected >= 1`);
-  const nModels = r.varint("model_count", nContexts);
-  if (nModels < 1) throw new BitstreamFormatError(`${WHERE}: model_count = 0, expected >= 1`);
-  const modelOf = new Int32Array(nContexts);
-  for (let c = 0; c < nContexts; c++) modelOf[c] = r.varint(`model_of[${c}]`, nModels - 1);
-  const tables = [];
-  for (let j = 0; j < nModels; j++) tables.push(readTable(r, tokenLimit, `model[${j}]`));
+  const r = new Reader(data, WHERE);
+  const { k, m, modelOf, tables } = readHeader(r, count, width, WHERE);
+  const nModels = tables.length;
   const nWords = r.varint("ans_word_count", Math.floor(r.remaining / 4));
   const wv = new DataView(data.buffer, data.byteOffset + r.pos, 4 * nWords);
   r.pos += 4 * nWords;
@@ -111,20 +138,7 @@ export function decodeRans(data, count, width, context) {
   const raw = data.subarray(r.pos);
 
   // which model each value uses, and the size of each model's sub-stream
-  const sizes = new Float64Array(nModels);
-  let valueModel = null;
-  if (context === null) {
-    sizes[modelOf[0]] = count;
-  } else {
-    valueModel = new Uint16Array(count);
-    for (let i = 0; i < count; i++) {
-      const c = context[i];
-      if (c < 0 || c >= nContexts) throw new BitstreamFormatError(`${WHERE}: context value ${c} at ${i}, payload models 0..${nContexts - 1}`);
-      valueModel[i] = modelOf[c];
-      sizes[valueModel[i]]++;
-    }
-  }
-
+  const { valueModel, sizes } = valueModels(context, count, modelOf, nModels, WHERE);
   // rANS: sub-streams in model order, each in stream order
   let sp = nWords, hi = 0, lo = 0;
   if (sp >= 1) lo = wv.getUint32(4 * --sp, true);
@@ -144,21 +158,16 @@ export function decodeRans(data, count, width, context) {
         if (L[mid] <= x) s = mid; else top = mid - 1;
       }
       grouped[g++] = s;
-      // state = (state >> 24) * F[s] + (x - L[s]), exactly: state >> 24 = aH * 2^16 + aL with aH < 2^24, aL < 2^16
-      const aH = hi >>> 8, aL = ((hi & 0xff) << 8) | (lo >>> 24);
-      const f = F[s];
-      const p = aH * f;                 // < 2^48
-      const pH = Math.floor(p * INV16);  // (exact: scaling by a power of two)
-      const t = (p - pH * 65536) * 65536 + aL * f + (x - L[s]);  // < 2^41
-      const tHi = Math.floor(t * INV32);
-      lo = t - tHi * TWO32;
-      hi = pH + tHi;
+      // state = (state >> 24) * F[s] + (x - L[s]) (see nextHalves)
+      const q = hi * 256 + (lo >>> 24), f = F[s], d = x - L[s];
+      lo = (Math.imul((hi << 8) | (lo >>> 24), f) + d) >>> 0;
+      hi = Math.round((q * f - lo + d) * INV32);
       if (hi === 0 && sp > 0) { hi = lo; lo = wv.getUint32(4 * --sp, true); }
     }
   }
   if (hi !== 0 || lo !== 0 || sp !== 0) throw new BitstreamFormatError(`${WHERE}: ANS stream does not end empty after ${count} symbols (corrupt)`);
 
-  // tokens back in stream order, then raw bits (stream order, LSB first) and zigzag
+  // tokens back in stream order
   let tokens = grouped;
   if (valueModel !== null && nModels > 1) {
     const starts = new Float64Array(nModels);
@@ -166,6 +175,88 @@ export function decodeRans(data, count, width, context) {
     tokens = new Int32Array(count);
     for (let i = 0; i < count; i++) tokens[i] = grouped[starts[valueModel[i]]++];
   }
+  return finishValues(tokens, k, m, raw, count, WHERE);
+}
+
+const IWHERE = "irans payload";
+export const LANE_COUNTS = [1, 2, 4, 8];
+
+/**
+ * The `irans` payload (entropy.md "irans"): `rans`'s header, tables and raw bits, the tokens coded in stream order,
+ * value i by lane i mod Lanes. Lanes decode in turn, so consecutive symbols have independent dependency chains.
+ * @param {Uint8Array} data @param {number} count @param {number} width @param {Int32Array|null} context
+ */
+export function decodeIrans(data, count, width, context) {
+  const r = new Reader(data, IWHERE);
+  const { k, m, modelOf, tables } = readHeader(r, count, width, IWHERE);
+  const nModels = tables.length;
+  const lanes = r.u8("lane_count");
+  if (!LANE_COUNTS.includes(lanes)) throw new BitstreamFormatError(`${IWHERE}: lane_count = ${lanes}, expected one of 1, 2, 4, 8`);
+  const budget = Math.floor(r.remaining / 4);
+  const laneWords = new Float64Array(lanes);
+  let total = 0;
+  for (let l = 0; l < lanes; l++) { laneWords[l] = r.varint(`word_count[${l}]`, budget); total += laneWords[l]; }
+  if (4 * total > r.remaining) throw new BitstreamFormatError(`${IWHERE}: the lanes hold ${total} words, ${r.remaining} bytes remain`);
+  const wv = new DataView(data.buffer, data.byteOffset + r.pos, 4 * total);
+  r.pos += 4 * total;
+  const raw = data.subarray(r.pos);
+  const { valueModel, sizes } = valueModels(context, count, modelOf, nModels, IWHERE);
+
+  // every model's tables in flat arrays: cumulative L (T + 1 each), F, and a slot table sized to its values
+  let nL = 0, nF = 0, nS = 0;
+  const slots = tables.map((t, j) => slotTable(t.L, t.T, sizes[j]));
+  for (let j = 0; j < nModels; j++) { nL += tables[j].T + 1; nF += tables[j].T; nS += slots[j].slot.length; }
+  const Lf = new Float64Array(nL), Ff = new Float64Array(nF), Sf = new Int32Array(nS);
+  const lOff = new Int32Array(nModels), fOff = new Int32Array(nModels), sOff = new Int32Array(nModels), shifts = new Int32Array(nModels);
+  for (let j = 0, a = 0, b = 0, c = 0; j < nModels; j++) {
+    lOff[j] = a; fOff[j] = b; sOff[j] = c; shifts[j] = slots[j].shift;
+    Lf.set(tables[j].L, a); Ff.set(tables[j].F, b); Sf.set(slots[j].slot, c);
+    a += tables[j].T + 1; b += tables[j].T; c += slots[j].slot.length;
+  }
+
+  // lane states as two uint32 halves, each initialised like a rans stream from its own words
+  const hi = new Float64Array(lanes), lo = new Float64Array(lanes), sp = new Float64Array(lanes), spBase = new Float64Array(lanes);
+  for (let l = 0, at = 0; l < lanes; l++) {
+    let p = at + laneWords[l];
+    spBase[l] = at;
+    if (laneWords[l] && wv.getUint32(4 * (p - 1), true) === 0) throw new BitstreamFormatError(`${IWHERE}: lane ${l}'s last word is zero (a final state never ends in 0)`);
+    if (p > at) lo[l] = wv.getUint32(4 * --p, true);
+    if (p > at) { hi[l] = lo[l]; lo[l] = wv.getUint32(4 * --p, true); }
+    sp[l] = p;
+    at += laneWords[l];
+  }
+  const tokens = new Int32Array(count);
+  // (unrolling the lanes into locals gains under 10 % in V8: the table lookups, not the state's dependency chain,
+  // bound this loop; numba gains 2.6x from the same lanes)
+  const mask = lanes - 1, j0 = modelOf[0];
+  for (let i = 0; i < count; i++) {
+    const l = i & mask;
+    const j = valueModel === null ? j0 : valueModel[i];
+    const lb = lOff[j];
+    let h = hi[l], w = lo[l];
+    const x = w & MASK24;
+    const slotAt = sOff[j] + (x >>> shifts[j]);
+    let s = Sf[slotAt], top = Sf[slotAt + 1];
+    while (s < top) {  // the s with L[s] <= x < L[s + 1]
+      const mid = (s + top + 1) >>> 1;
+      if (Lf[lb + mid] <= x) s = mid; else top = mid - 1;
+    }
+    tokens[i] = s;
+    // state = (state >> 24) * F[s] + (x - L[s]), as in decodeRans
+    const q = h * 256 + (w >>> 24), f = Ff[fOff[j] + s], d = x - Lf[lb + s];
+    w = (Math.imul((h << 8) | (w >>> 24), f) + d) >>> 0;
+    h = Math.round((q * f - w + d) * INV32);
+    if (h === 0 && sp[l] > spBase[l]) { h = w; w = wv.getUint32(4 * --sp[l], true); }
+    hi[l] = h; lo[l] = w;
+  }
+  for (let l = 0; l < lanes; l++) {
+    if (hi[l] !== 0 || lo[l] !== 0 || sp[l] !== spBase[l]) throw new BitstreamFormatError(`${IWHERE}: ANS lanes do not end empty after ${count} symbols (corrupt)`);
+  }
+  return finishValues(tokens, k, m, raw, count, IWHERE);
+}
+
+/** Tokens in stream order + the raw-bit section -> values (raw bits in stream order, LSB first; zigzag). */
+function finishValues(tokens, k, m, raw, count, where) {
   const out = new Int32Array(count);  // signed values of <= 32 bits
   const split = 2 ** k, mant = 2 ** m;
   const totalBits = raw.length * 8;
@@ -181,7 +272,7 @@ export function decodeRans(data, count, width, context) {
     } else {
       const rr = t - split;
       const e = k + (rr >> m), nb = e - m;
-      if (bit + nb > totalBits) throw new TruncatedError(`${WHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
+      if (bit + nb > totalBits) throw new TruncatedError(`${where}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
       let bits;
       if (nb <= 24) {
         const at = bit >> 3;
@@ -200,7 +291,7 @@ export function decodeRans(data, count, width, context) {
     }
     out[i] = (u >>> 1) ^ -(u & 1);  // zigzag, in int32
   }
-  if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${WHERE}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
-  if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${WHERE}: nonzero padding bits after the last raw bit`);
+  if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${where}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
+  if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${where}: nonzero padding bits after the last raw bit`);
   return out;
 }

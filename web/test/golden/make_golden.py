@@ -31,6 +31,8 @@ STREAMS = {
     "rans_mdc": dict(entropy="rans", mode="mdc", chunks=2, partial="replace"),
     "rans_joint": dict(entropy="rans", mode="scalable", chunks=3, partial="auto", dc_only="off"),
     "zstd_copies": dict(entropy="zstd", mode="scalable", chunks=3, partial="replace", dc_only="on"),  # nested
+    # irans: payloads of >= 8192 values run on 4 lanes (the rest streams of the top layer's chunks here)
+    "irans_scalable": dict(entropy="irans", mode="scalable", chunks=2, partial="auto", vq=16, dc_only="on"),
     # version 4.0: spatial tiles (docs/format.md 1.7), on the larger layer set
     "rans_tiled": dict(entropy="rans", mode="scalable", chunks=3, partial="auto", vq=16, dc_only="on",
                        tile_gaussians=150),
@@ -54,13 +56,15 @@ def ply_sha(cloud) -> str:
 def main() -> None:
     layers = synthetic_layers(n0=60, n_layers=3, sh_degree=1, seed=3)
     larger = synthetic_layers(n0=140, n_layers=3, sh_degree=1, seed=4)  # enough Gaussians for a few tiles
+    big = synthetic_layers(n0=800, n_layers=3, sh_degree=1, seed=5)
     # nested layers (each holds the one below unchanged, plus new Gaussians): exact copies, stream 10
     nested = [layers[0]]
     for extra in layers[1:]:
         nested.append(GaussianCloud.concat([nested[-1], extra[: len(extra) // 2]]))
     expected, fidelity = {}, {}
     for name, kw in STREAMS.items():
-        source = nested if name.endswith("copies") else larger if name.endswith("tiled") else layers
+        source = nested if name.endswith("copies") else larger if name.endswith("tiled") else \
+            big if name.startswith("irans") else layers
         data = encode(source, EncoderConfig(**kw))
         (HERE / f"{name}.splc").write_bytes(data)
         expected[name] = {op_key(op): ply_sha(decode(data, *op)) for op in OPS}

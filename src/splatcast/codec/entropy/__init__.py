@@ -6,13 +6,14 @@ Contract (every back-end, same signature):
   uint8..uint64); the payload is self-contained (any model tables travel inside it).
 - ``decode_stream(data, backend, count, dtype, context=None) -> np.ndarray``: the container supplies ``count`` and
   ``dtype``; ``context`` (same length as the values, small non-negative ints < 1024, e.g. the prediction mode) must
-  be the same array the encoder saw. Only ``rans`` models contexts; the others ignore it.
+  be the same array the encoder saw. Only ``rans`` and ``irans`` model contexts; the others ignore it.
 - Bad payloads raise :class:`splatcast.errors.BitstreamError` subclasses (TruncatedError, BitstreamFormatError,
   LimitError, ChecksumError), never anything else; ``count`` is checked against :data:`MAX_COUNT` before allocating.
 
-Wire ids are literal values (never list positions): lzma=1, paq=2, zstd=3, rans=4. One module per back-end
+Wire ids are literal values (never list positions): lzma=1, paq=2, zstd=3, rans=4, irans=5. One module per back-end
 (``lzma_backend``, ``paq_backend``, ``zstd_backend``, ``rans_backend`` with ``hybrid_uint`` symbol mapping,
-``rans_model`` tables and the numba ``ans_decoder``); byte layouts in docs/entropy.md. ``rans`` encodes with
+``rans_model`` tables and the numba ``ans_decoder``; ``irans_backend``: the same header and tables, words on
+interleaved lanes in stream order, ``ans_lanes``); byte layouts in docs/entropy.md. ``rans`` encodes with
 constriction's AnsCoder and decodes with a bit-exact numba kernel (constriction is the reference the tests compare
 with). ``paq`` is an encoder-side rate anchor: its decoder (paq9a) is guarded by a CRC and size checks and runs in a
 time- and memory-limited child process (paq_backend).
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from splatcast.codec.entropy import lzma_backend, paq_backend, rans_backend, zstd_backend
+from splatcast.codec.entropy import irans_backend, lzma_backend, paq_backend, rans_backend, zstd_backend
 from splatcast.codec.entropy.byte_layout import from_le_bytes, to_le_bytes
 from splatcast.errors import BitstreamFormatError, LimitError
 
-BACKEND_IDS = {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4}
+BACKEND_IDS = {"lzma": 1, "paq": 2, "zstd": 3, "rans": 4, "irans": 5}
 BACKENDS = tuple(BACKEND_IDS)
 BACKEND_NAMES = {wire_id: name for name, wire_id in BACKEND_IDS.items()}
 MAX_COUNT = 1 << 28
@@ -56,7 +57,7 @@ def _check_context(context: np.ndarray | None, count: int) -> np.ndarray | None:
 
 
 def encode_stream(values: np.ndarray, backend: str, context: np.ndarray | None = None) -> bytes:
-    """Losslessly code a [N] integer array with ``backend``; ``context`` ([N] small ints) helps ``rans`` only."""
+    """Losslessly code a [N] integer array with ``backend``; ``context`` ([N] small ints) helps ``rans``/``irans``."""
     _check_backend(backend)
     values = np.asarray(values)
     if values.ndim != 1 or values.dtype.kind not in "iu" or values.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
@@ -67,6 +68,8 @@ def encode_stream(values: np.ndarray, backend: str, context: np.ndarray | None =
     context = _check_context(context, values.shape[0])
     if backend == "rans":
         return rans_backend.encode(values, context)
+    if backend == "irans":
+        return irans_backend.encode(values, context)
     return _BYTE_BACKENDS[backend][0](to_le_bytes(values))
 
 
@@ -84,5 +87,7 @@ def decode_stream(
     context = _check_context(context, count)
     if backend == "rans":
         return rans_backend.decode(bytes(data), count, dtype, context)
+    if backend == "irans":
+        return irans_backend.decode(bytes(data), count, dtype, context)
     raw = _BYTE_BACKENDS[backend][1](bytes(data), count * dtype.itemsize)
     return from_le_bytes(raw, count, dtype, backend)

@@ -83,14 +83,15 @@ def scatter_by_model(grouped, value_model, model_sizes, out):
 
 
 @njit(cache=True, nogil=True)
-def prepare_models(f_flat, t_offsets, table_logs):
+def prepare_models(f_flat, t_offsets, table_logs, with_lut=True):
     """All of a payload's tables at once: table frequencies (sum 2**P each) -> (freq_flat, cum_flat, lut) as
-    :func:`build_tables` of :func:`rans_model.ans_frequencies` gives them (the slow reference, compared in tests)."""
+    :func:`build_tables` of :func:`rans_model.ans_frequencies` gives them (the slow reference, compared in tests).
+    ``with_lut=False``: lut is empty (irans builds smaller ones, :func:`.ans_lanes.compact_luts`)."""
     n_models = table_logs.shape[0]
     total = t_offsets[n_models]
     freq = np.empty(total, np.uint64)
     cum = np.empty(total + n_models, np.uint64)
-    lut = np.empty((n_models, 1 << LUT_BITS), np.int32)
+    lut = np.empty((n_models, (1 << LUT_BITS) if with_lut else 0), np.int32)
     shift = PRECISION - LUT_BITS
     for j in range(n_models):
         a, b = t_offsets[j], t_offsets[j + 1]
@@ -112,7 +113,7 @@ def prepare_models(f_flat, t_offsets, table_logs):
             acc += freq[i]
         cum[c + b - a] = acc
         s = 0
-        for k in range(1 << LUT_BITS):
+        for k in range(lut.shape[1]):
             x = np.uint64(k) << np.uint64(shift)
             while cum[c + s + 1] <= x:
                 s += 1

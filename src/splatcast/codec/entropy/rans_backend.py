@@ -67,8 +67,9 @@ def _assign_models(tokens: np.ndarray, context: np.ndarray, n_contexts: int) -> 
     return model_of
 
 
-def encode(values: np.ndarray, context: np.ndarray | None) -> bytes:
-    """[N] int array (+ optional [N] context) -> payload bytes."""
+def prepare(values: np.ndarray, context: np.ndarray | None):
+    """The part of the payload shared with ``irans``: values -> (header bytes up to the last table, tokens [N],
+    each value's model [N], per-model tables [(f, table_log)], raw-bit counts, raw bits)."""
     u = hu.to_unsigned(values)
     n = u.shape[0]
     k, m = _choose_split(u)
@@ -90,22 +91,28 @@ def encode(values: np.ndarray, context: np.ndarray | None) -> bytes:
     write_varint(out, n_models)
     for j in model_of.tolist():
         write_varint(out, j)
+    tables = []
+    for j in range(n_models):
+        sub = tokens[value_model == j] if n_models > 1 else tokens
+        f, table_log, _ = rm.best_table(_counts(sub, max(2, int(sub.max()) + 1 if sub.shape[0] else 2)))
+        rm.write_table(out, f, table_log)
+        tables.append((f, table_log))
+    return out, tokens, value_model, tables, nbits, raw
+
+
+def encode(values: np.ndarray, context: np.ndarray | None) -> bytes:
+    """[N] int array (+ optional [N] context) -> payload bytes."""
+    out, tokens, value_model, tables, nbits, raw = prepare(values, context)
+    n_models = len(tables)
     if n_models > 1:  # each model's sub-stream: its values' tokens in stream order
         order = np.argsort(value_model, kind="stable")
         subs = np.split(tokens[order], np.cumsum(np.bincount(value_model, minlength=n_models))[:-1])
     else:
         subs = [tokens]
-    streams = []
-    for sub in subs:
-        counts = _counts(sub, max(2, int(sub.max()) + 1 if sub.shape[0] else 2))
-        f, table_log, _ = rm.best_table(counts)
-        rm.write_table(out, f, table_log)
-        streams.append((sub, rm.ans_model_weights(f, table_log)))
-
     coder = AnsCoder()
-    for sub, weights in reversed(streams):  # a stack: the last model pushed is the first one decoded
+    for sub, (f, table_log) in reversed(list(zip(subs, tables))):  # a stack: the last pushed is the first decoded
         if sub.shape[0]:
-            coder.encode_reverse(sub, Categorical(weights, perfect=False))
+            coder.encode_reverse(sub, Categorical(rm.ans_model_weights(f, table_log), perfect=False))
     words = coder.get_compressed().astype("<u4")
     write_varint(out, words.shape[0])
     out += words.tobytes()
@@ -116,6 +123,17 @@ def encode(values: np.ndarray, context: np.ndarray | None) -> bytes:
 def _context_error(context: np.ndarray, n_contexts: int) -> BitstreamFormatError:
     return BitstreamFormatError(f"{WHERE}: context values span {int(context.min())}..{int(context.max())}, payload "
                                 f"models 0..{n_contexts - 1}")
+
+
+def fast_tables(tables, luts: bool = True):
+    """Every table of a payload prepared in one numba pass -> (freq, cum, offsets, lut) of :mod:`.ans_decoder`
+    (``luts=False``: (freq, cum, offsets), no lookup tables)."""
+    t_offsets = np.zeros(len(tables) + 1, np.int64)
+    t_offsets[1:] = np.cumsum([f.shape[0] for f, _ in tables])
+    f_flat = np.concatenate([f for f, _ in tables]).astype(np.int64)
+    logs = np.array([log for _, log in tables], np.int64)
+    freq, cum, lut = ans.prepare_models(f_flat, t_offsets, logs, luts)
+    return (freq, cum, t_offsets, lut) if luts else (freq, cum, t_offsets)
 
 
 def _decode_tokens(words, tables, context, model_of, n_models, count, reference):
@@ -138,11 +156,7 @@ def _decode_tokens(words, tables, context, model_of, n_models, count, reference)
         tokens = np.empty(count, np.int32)
         ans.scatter_by_model(grouped, value_model.astype(np.int64), sizes, tokens)
         return tokens
-    t_offsets = np.zeros(len(tables) + 1, np.int64)
-    t_offsets[1:] = np.cumsum([f.shape[0] for f, _ in tables])
-    f_flat = np.concatenate([f for f, _ in tables]).astype(np.int64)
-    logs = np.array([log for _, log in tables], np.int64)
-    freq, cum, lut = ans.prepare_models(f_flat, t_offsets, logs)
+    freq, cum, t_offsets, lut = fast_tables(tables)
     tokens = np.empty(count, np.int32)
     if context is None:
         sizes = np.zeros(n_models, np.int64)
@@ -158,6 +172,53 @@ def _decode_tokens(words, tables, context, model_of, n_models, count, reference)
     return tokens
 
 
+def read_header(reader: ByteReader, count: int, dtype: np.dtype, where: str = WHERE):
+    """The fields shared with ``irans`` -> (k, m, model_of [C], tables [(f, table_log)])."""
+    k = reader.u8("split_exponent")
+    m = reader.u8("msb_in_token")
+    if k > hu.MAX_SPLIT_EXPONENT or m > min(k, hu.MAX_MSB_IN_TOKEN):
+        raise BitstreamFormatError(
+            f"{where}: split_exponent={k}, msb_in_token={m}; expected k <= {hu.MAX_SPLIT_EXPONENT}, m <= min(k, 8)"
+        )
+    width = dtype.itemsize * 8
+    token_limit = hu.max_token(k, m, width) + 1
+    coded = reader.varint("value_count", 1 << 64)
+    if coded != count:
+        raise BitstreamFormatError(f"{where}: value_count = {coded} at offset 2, the container expects {count}")
+    n_contexts = reader.varint("context_count", MAX_CONTEXTS)
+    if n_contexts < 1:
+        raise BitstreamFormatError(f"{where}: context_count = 0, expected >= 1")
+    n_models = reader.varint("model_count", n_contexts)
+    if n_models < 1:
+        raise BitstreamFormatError(f"{where}: model_count = 0, expected >= 1")
+    model_of = reader.varints(n_contexts, "model_of", n_models - 1)
+    tables = [rm.read_table(reader, token_limit, f"model[{j}]") for j in range(n_models)]
+    return k, m, model_of, tables
+
+
+def check_context(context: np.ndarray | None, count: int) -> np.ndarray | None:
+    if context is not None:
+        ctx = np.asarray(context)
+        if ctx.shape != (count,) or ctx.dtype.kind not in "iu":
+            raise ValueError(f"context must be a [count={count}] integer array, got {ctx.dtype} {ctx.shape}")
+        context = ctx
+    return context
+
+
+def finish(tokens: np.ndarray, k: int, m: int, raw_buf: bytes, dtype: np.dtype, where: str = WHERE) -> np.ndarray:
+    """Tokens + the raw-bit section -> values, with the section's length and padding checks."""
+    values, used_bits = hu.merge_tokens(tokens, k, m, raw_buf, dtype)
+    if used_bits < 0:
+        raise TruncatedError(f"{where}: raw-bit section ({len(raw_buf)} bytes) ends before the last escaped value")
+    if (used_bits + 7) // 8 != len(raw_buf):
+        raise BitstreamFormatError(
+            f"{where}: raw-bit section is {len(raw_buf)} bytes, the tokens need {(used_bits + 7) // 8}"
+        )
+    if used_bits & 7 and raw_buf[-1] >> (used_bits & 7):
+        raise BitstreamFormatError(f"{where}: nonzero padding bits after the last raw bit")
+    return values
+
+
 def decode(
     data: bytes, count: int, dtype: np.dtype, context: np.ndarray | None, reference: bool = False
 ) -> np.ndarray:
@@ -166,45 +227,12 @@ def decode(
     ``reference=True`` decodes the ANS words with constriction instead of the numba kernel (tests compare both).
     """
     reader = ByteReader(data, WHERE)
-    k = reader.u8("split_exponent")
-    m = reader.u8("msb_in_token")
-    if k > hu.MAX_SPLIT_EXPONENT or m > min(k, hu.MAX_MSB_IN_TOKEN):
-        raise BitstreamFormatError(
-            f"{WHERE}: split_exponent={k}, msb_in_token={m}; expected k <= {hu.MAX_SPLIT_EXPONENT}, m <= min(k, 8)"
-        )
-    width = dtype.itemsize * 8
-    token_limit = hu.max_token(k, m, width) + 1
-    coded = reader.varint("value_count", 1 << 64)
-    if coded != count:
-        raise BitstreamFormatError(f"{WHERE}: value_count = {coded} at offset 2, the container expects {count}")
-    n_contexts = reader.varint("context_count", MAX_CONTEXTS)
-    if n_contexts < 1:
-        raise BitstreamFormatError(f"{WHERE}: context_count = 0, expected >= 1")
-    n_models = reader.varint("model_count", n_contexts)
-    if n_models < 1:
-        raise BitstreamFormatError(f"{WHERE}: model_count = 0, expected >= 1")
-    model_of = reader.varints(n_contexts, "model_of", n_models - 1)
-    tables = [rm.read_table(reader, token_limit, f"model[{j}]") for j in range(n_models)]
+    k, m, model_of, tables = read_header(reader, count, dtype)
     n_words = reader.varint("ans_word_count", reader.remaining // 4)
     words = np.frombuffer(reader.take(4 * n_words, "ans_words"), "<u4").astype(np.uint32)
     if n_words and words[-1] == 0:
         raise BitstreamFormatError(f"{WHERE}: last ANS word is zero (the coder's final state never ends in 0)")
     raw_buf = bytes(reader.take(reader.remaining, "raw_bits"))
-
-    if context is not None:
-        ctx = np.asarray(context)
-        if ctx.shape != (count,) or ctx.dtype.kind not in "iu":
-            raise ValueError(f"context must be a [count={count}] integer array, got {ctx.dtype} {ctx.shape}")
-        context = ctx
-
-    tokens = _decode_tokens(words, tables, context, model_of, n_models, count, reference)
-    values, used_bits = hu.merge_tokens(tokens, k, m, raw_buf, dtype)
-    if used_bits < 0:
-        raise TruncatedError(f"{WHERE}: raw-bit section ({len(raw_buf)} bytes) ends before the last escaped value")
-    if (used_bits + 7) // 8 != len(raw_buf):
-        raise BitstreamFormatError(
-            f"{WHERE}: raw-bit section is {len(raw_buf)} bytes, the tokens need {(used_bits + 7) // 8}"
-        )
-    if used_bits & 7 and raw_buf[-1] >> (used_bits & 7):
-        raise BitstreamFormatError(f"{WHERE}: nonzero padding bits after the last raw bit")
-    return values
+    context = check_context(context, count)
+    tokens = _decode_tokens(words, tables, context, model_of, len(tables), count, reference)
+    return finish(tokens, k, m, raw_buf, dtype)
