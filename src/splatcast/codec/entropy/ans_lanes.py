@@ -111,6 +111,65 @@ def compact_luts(cum_flat, offsets):
 
 
 @njit(cache=True, nogil=True)
+def _decode_four(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context, model_of,
+                 has_context, out):
+    """The first n - n mod 4 symbols of a four-lane payload (the encoder's choice for long streams): states and word
+    positions in registers, the lanes unrolled (~20 % faster than the generic loop on playbot's payloads). Updates
+    state / top in place."""
+    n = out.shape[0]
+    mask = np.uint64((1 << PRECISION) - 1)
+    low = np.uint64(1) << np.uint64(32)
+    prec = np.uint64(PRECISION)
+    w32 = np.uint64(32)
+    j0 = j1 = j2 = j3 = model_of[0]
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    t0, t1, t2, t3 = top[0], top[1], top[2], top[3]
+    b0, b1, b2, b3 = base[0], base[1], base[2], base[3]
+    for i in range(0, n - 3, 4):
+        if has_context:
+            j0 = model_of[context[i]]
+            j1 = model_of[context[i + 1]]
+            j2 = model_of[context[i + 2]]
+            j3 = model_of[context[i + 3]]
+        x0, x1, x2, x3 = s0 & mask, s1 & mask, s2 & mask, s3 & mask
+        a0 = np.int64(lut[lut_start[j0] + np.int64(x0 >> np.uint64(lut_shift[j0]))])
+        a1 = np.int64(lut[lut_start[j1] + np.int64(x1 >> np.uint64(lut_shift[j1]))])
+        a2 = np.int64(lut[lut_start[j2] + np.int64(x2 >> np.uint64(lut_shift[j2]))])
+        a3 = np.int64(lut[lut_start[j3] + np.int64(x3 >> np.uint64(lut_shift[j3]))])
+        c0, c1, c2, c3 = offsets[j0] + j0, offsets[j1] + j1, offsets[j2] + j2, offsets[j3] + j3
+        while cum_flat[c0 + a0 + 1] <= x0:
+            a0 += 1
+        while cum_flat[c1 + a1 + 1] <= x1:
+            a1 += 1
+        while cum_flat[c2 + a2 + 1] <= x2:
+            a2 += 1
+        while cum_flat[c3 + a3 + 1] <= x3:
+            a3 += 1
+        s0 = (s0 >> prec) * freq_flat[offsets[j0] + a0] + (x0 - cum_flat[c0 + a0])
+        s1 = (s1 >> prec) * freq_flat[offsets[j1] + a1] + (x1 - cum_flat[c1 + a1])
+        s2 = (s2 >> prec) * freq_flat[offsets[j2] + a2] + (x2 - cum_flat[c2 + a2])
+        s3 = (s3 >> prec) * freq_flat[offsets[j3] + a3] + (x3 - cum_flat[c3 + a3])
+        if s0 < low and t0 > b0:
+            s0 = (s0 << w32) | np.uint64(words[t0 - 1])
+            t0 -= 1
+        if s1 < low and t1 > b1:
+            s1 = (s1 << w32) | np.uint64(words[t1 - 1])
+            t1 -= 1
+        if s2 < low and t2 > b2:
+            s2 = (s2 << w32) | np.uint64(words[t2 - 1])
+            t2 -= 1
+        if s3 < low and t3 > b3:
+            s3 = (s3 << w32) | np.uint64(words[t3 - 1])
+            t3 -= 1
+        out[i] = a0
+        out[i + 1] = a1
+        out[i + 2] = a2
+        out[i + 3] = a3
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    top[0], top[1], top[2], top[3] = t0, t1, t2, t3
+
+
+@njit(cache=True, nogil=True)
 def decode_lanes(words, lane_words, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context, model_of, out):
     """Decode len(out) tokens in stream order; ``context`` [N] int (or a length-0 array: every value context 0);
     lut / lut_start / lut_shift from :func:`compact_luts`.
@@ -121,16 +180,26 @@ def decode_lanes(words, lane_words, freq_flat, cum_flat, offsets, lut, lut_start
     lanes = lane_words.shape[0]
     n_contexts = model_of.shape[0]
     has_context = context.shape[0] == n and n > 0
-    if has_context:
+    if has_context:  # one branch-free (vectorised) pass; the first bad value is looked for only if there is one
+        bad = False
         for i in range(n):
-            c = context[i]
-            if c < 0 or c >= n_contexts:
-                return i, np.uint64(0), 0
+            bad |= (context[i] < 0) | (context[i] >= n_contexts)
+        if bad:
+            for i in range(n):
+                if context[i] < 0 or context[i] >= n_contexts:
+                    return i, np.uint64(0), 0
     state, top, base = _init_lanes(words, lane_words)
     mask = np.uint64((1 << PRECISION) - 1)
     low = np.uint64(1) << np.uint64(32)
+    prec = np.uint64(PRECISION)
+    w32 = np.uint64(32)
     j = model_of[0]
-    for i in range(n):
+    start = 0
+    if lanes == 4:
+        _decode_four(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context,
+                     model_of, has_context, out)
+        start = n - n % 4
+    for i in range(start, n):  # any lane count, one symbol at a time (and the last n mod 4 of four lanes)
         lane = i & (lanes - 1)  # lanes is a power of two
         if has_context:
             j = model_of[context[i]]
@@ -141,9 +210,9 @@ def decode_lanes(words, lane_words, freq_flat, cum_flat, offsets, lut, lut_start
         s = np.int64(lut[lut_start[j] + np.int64(x >> np.uint64(lut_shift[j]))])
         while cum_flat[cb + s + 1] <= x:
             s += 1
-        st = (st >> np.uint64(PRECISION)) * freq_flat[b + s] + (x - cum_flat[cb + s])
+        st = (st >> prec) * freq_flat[b + s] + (x - cum_flat[cb + s])
         if st < low and top[lane] > base[lane]:
-            st = (st << np.uint64(32)) | np.uint64(words[top[lane] - 1])
+            st = (st << w32) | np.uint64(words[top[lane] - 1])
             top[lane] -= 1
         state[lane] = st
         out[i] = s

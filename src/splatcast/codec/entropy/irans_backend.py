@@ -49,6 +49,11 @@ def encode(values: np.ndarray, context: np.ndarray | None, lanes: int | None = N
     return bytes(out)
 
 
+def _context_error(context: np.ndarray, model_of: np.ndarray) -> BitstreamFormatError:
+    return BitstreamFormatError(f"{WHERE}: context values span {int(context.min())}..{int(context.max())}, payload "
+                                f"models 0..{len(model_of) - 1}")
+
+
 def decode(
     data: bytes, count: int, dtype: np.dtype, context: np.ndarray | None, reference: bool = False
 ) -> np.ndarray:
@@ -72,10 +77,9 @@ def decode(
             raise BitstreamFormatError(f"{WHERE}: lane {lane}'s last word is zero (a final state never ends in 0)")
     raw_buf = bytes(reader.take(reader.remaining, "raw_bits"))
     context = rb.check_context(context, count)
-    if context is not None and count and (int(context.min()) < 0 or int(context.max()) >= len(model_of)):
-        raise BitstreamFormatError(f"{WHERE}: context values span {int(context.min())}..{int(context.max())}, "
-                                   f"payload models 0..{len(model_of) - 1}")
     if reference:
+        if context is not None and count and (int(context.min()) < 0 or int(context.max()) >= len(model_of)):
+            raise _context_error(context, model_of)
         freqs = [rm.ans_frequencies(f, log) for f, log in tables]
         tokens, ok = ans_lanes.decode_lanes_reference(words, lane_words.tolist(), freqs, context, model_of, count)
     else:
@@ -83,8 +87,10 @@ def decode(
         lut, lut_start, lut_shift = ans_lanes.compact_luts(cum, offsets)
         ctx = np.zeros(0, np.int64) if context is None else np.ascontiguousarray(context)
         tokens = np.empty(count, np.int32)
-        _, ored, left = ans_lanes.decode_lanes(words, lane_words, freq, cum, offsets, lut, lut_start, lut_shift, ctx,
-                                               model_of, tokens)
+        bad, ored, left = ans_lanes.decode_lanes(words, lane_words, freq, cum, offsets, lut, lut_start, lut_shift,
+                                                 ctx, model_of, tokens)
+        if bad >= 0:
+            raise _context_error(context, model_of)
         ok = ored == 0 and left == 0
     if not ok:
         raise BitstreamFormatError(f"{WHERE}: ANS lanes do not end empty after {count} symbols (corrupt)")
