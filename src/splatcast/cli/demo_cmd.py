@@ -29,8 +29,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resolution", type=int, default=128, help="training image side in pixels")
     parser.add_argument("--views", type=int, default=48, help="rendered views (every 8th held out for testing)")
     parser.add_argument("--layers", type=int, default=3, help="quality layers to capture")
-    parser.add_argument("--entropy", default="rans", choices=["rans", "irans", "lzma", "paq", "zstd"],
-                        help="entropy back-end for the comparison streams (default rans)")
+    parser.add_argument("--entropy", default="irans", choices=["irans", "rans", "lzma", "paq", "zstd"],
+                        help="entropy back-end for the comparison streams (default irans)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the table as JSON (sorted keys)")
     parser.add_argument("--no-serve", action="store_true",

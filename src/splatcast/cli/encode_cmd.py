@@ -22,8 +22,9 @@ def _vq(value: str):
 def add_arguments(parser) -> None:
     parser.add_argument("layers", nargs="+", help="scene files or folders, coarsest first")
     parser.add_argument("-o", "--output", required=True, help=".splc file to write")
-    parser.add_argument("--entropy", default="rans", choices=["rans", "irans", "lzma", "paq", "zstd"],
-                        help="entropy back-end (default rans: smallest on real streams, decodable by the web player)")
+    parser.add_argument("--entropy", default="irans", choices=["irans", "rans", "lzma", "paq", "zstd"],
+                        help="entropy back-end (default irans: smallest on real streams with rans, fastest to decode "
+                             "in Python; both decodable by the web player)")
     parser.add_argument("--vq", default="auto", help="SH-DC residual VQ: auto (rate-chosen K), K, or off")
     parser.add_argument("--mode", default="scalable", choices=["scalable", "mdc"],
                         help="scalable (layers predicted from the one below) or mdc (each layer coded on its own)")

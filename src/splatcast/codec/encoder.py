@@ -49,7 +49,9 @@ MAJOR = ct.VERSION_MAJOR  # the encoder writes the newest version (its stream co
 @dataclass
 class EncoderConfig:
     mode: str = "scalable"  # "scalable" | "mdc"
-    entropy: str = "rans"  # "rans" (smallest on real streams, decodes in the browser) | "lzma" | "paq" | "zstd"
+    # "irans" (rans on interleaved lanes: as small, entropy-decodes ~2x as fast in Python) | "rans" | "lzma" | "paq"
+    # | "zstd"
+    entropy: str = "irans"
     vq: str | int = "auto"  # "auto" | K | "off"
     chunks: int = 8  # chunks per layer (importance prefixes)
     chunk_growth: float = 1.0  # chunk i of a layer holds ~growth**i x the first one's share (1: equal chunks)

@@ -31,8 +31,9 @@ TILE_CHUNK_GROWTH = 2.0  # (playbot, 64 tiles: orbit -7.2 -> -2.2 dB worst again
 
 
 def encode_for_player(clouds, progress=None, tile_gaussians: int = 0) -> bytes:
-    """The layers as the web player streams them best: scalable + VQ, rans (its fastest back-end, smallest on real
-    streams), growing chunks; ``tile_gaussians`` > 0: spatial tiles fetched in the order the viewer needs them."""
+    """The layers as the web player streams them best: scalable + VQ, rans (as small as irans and as fast in
+    JavaScript, where irans's lanes gain nothing: benchmarks.bench_js_decode), growing chunks;
+    ``tile_gaussians`` > 0: spatial tiles fetched in the order the viewer needs them."""
     from splatcast.codec import EncoderConfig
     from splatcast.codec.encoder import encode_with_stats
 

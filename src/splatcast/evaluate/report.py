@@ -369,7 +369,7 @@ def findings(results: dict) -> list[str]:
         if results["settings"].get("quick"):
             out.append(f"{scene}: quick mode — layers of a few thousand Gaussians, so decode times below are "
                        "dominated by per-call overheads; see a full run for per-Gaussian costs.")
-        for name in ("lzma", "rans"):
+        for name in ("lzma", "rans", "irans"):
             if b.get(name, {}).get("status") == "ok":
                 rows = b[name]["layers"]
                 worst = max(x["ms_per_kgaussian"] for x in rows)

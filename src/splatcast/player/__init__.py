@@ -25,4 +25,5 @@ def unplayable_reason(entropy: str) -> str | None:
     if entropy in PLAYABLE_ENTROPY:
         return None
     return (f"the web player cannot decode entropy back-end {entropy!r} (it reads {', '.join(PLAYABLE_ENTROPY)}); "
-            "re-encode with `splatcast encode --entropy rans`, or pass --allow-unplayable to package it anyway")
+            "re-encode with `splatcast encode --entropy irans` (or rans, zstd), or pass --allow-unplayable to package "
+            "it anyway")
