@@ -217,3 +217,66 @@ def test_rans_payloads_of_every_width_decode_in_js(backend):
     assert len(got) == len(want) == 24
     for i, (g, w) in enumerate(zip(got, want)):
         assert g == w, f"case {i}"
+
+
+CORRUPT_DECODE_JS = """
+import { readFileSync } from "node:fs";
+import { BitstreamError } from "%s";
+import { decodeIrans } from "%s";
+const cases = JSON.parse(readFileSync(0, "utf8"));
+const out = cases.map((c) => {
+  try {
+    return Array.from(decodeIrans(Uint8Array.from(Buffer.from(c.payload, "base64")), c.count, c.width,
+      c.context === null ? null : Int32Array.from(c.context)));
+  } catch (exc) {
+    return exc instanceof BitstreamError ? "BitstreamError" : `other ${exc && exc.name}: ${exc && exc.message}`;
+  }
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def test_corrupt_irans_payloads_fail_alike_in_js():
+    """Bit flips and truncations of irans payloads (1 and 4 lanes, with and without contexts): where the Python
+    decoder reads values the JS one reads the same ones, and where it refuses the payload the JS decoder throws a
+    BitstreamError (never another exception)."""
+    import base64
+    import json
+
+    import numpy as np
+
+    from splatcast.codec.entropy import decode_stream, irans_backend
+    from splatcast.errors import BitstreamError
+
+    rng = np.random.default_rng(11)
+    n = 1200
+    sources = []
+    for lanes in (1, 4):
+        for with_ctx in (False, True):
+            v = np.clip(np.round(rng.laplace(0, 6, n)), -32768, 32767).astype(np.int16)
+            ctx = rng.integers(0, 3, n).astype(np.int32) if with_ctx else None
+            sources.append((v, ctx, irans_backend.encode(v, ctx, lanes)))
+    cases, want = [], []
+    for i in range(160):
+        v, ctx, payload = sources[i % len(sources)]
+        data = bytearray(payload)
+        if i % 4 == 0:
+            data = data[: int(rng.integers(0, len(data)))]
+        else:
+            for _ in range(int(rng.integers(1, 3))):
+                data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            want.append(decode_stream(bytes(data), "irans", n, np.int16, ctx).astype(np.int64).tolist())
+        except BitstreamError:
+            want.append("BitstreamError")
+        cases.append({"payload": base64.b64encode(bytes(data)).decode(), "count": n, "width": 16,
+                      "context": None if ctx is None else ctx.tolist()})
+    decoder = WEB / "src" / "decoder"
+    script = CORRUPT_DECODE_JS % ((decoder / "errors.mjs").as_uri(), (decoder / "rans.mjs").as_uri())
+    res = subprocess.run([NODE, "--input-type=module", "-e", script], input=json.dumps(cases), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert sum(w == "BitstreamError" for w in want) > 40  # most mutations are caught
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g == w, f"case {i}: JS {str(g)[:80]} vs Python {str(w)[:80]}"

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import {
   BitstreamError, BitstreamFormatError, ChecksumError, LimitError, ProgressiveDecoder, SUPPORTED_ENTROPY, TruncatedError,
-  UnsupportedVersionError, decodeRans, headerLength, initDecoder, readIndex, tileView, writePly,
+  UnsupportedVersionError, decodeIrans, decodeRans, headerLength, initDecoder, readIndex, tileView, writePly,
 } from "../src/decoder/index.mjs";
 
 const GOLDEN = new URL("./golden/", import.meta.url);
@@ -21,6 +21,18 @@ const EXAMPLE = hex("00 00 0a 01 01 00 0c 06 21 06 06 0d 00 00 00 00 00 00 00 06
 test("rANS worked example of entropy.md", () => {
   assert.equal(EXAMPLE.length, 31);
   assert.deepEqual(Array.from(decodeRans(EXAMPLE, 10, 16, null)), [0, -1, 1, 0, 0, 2, -3, 0, 700, 0]);
+});
+
+test("irans worked example of entropy.md: the rans one on one lane", () => {
+  const one = new Uint8Array([...EXAMPLE.subarray(0, 20), 0x01, ...EXAMPLE.subarray(20)]);
+  assert.deepEqual(Array.from(decodeIrans(one, 10, 16, null)), [0, -1, 1, 0, 0, 2, -3, 0, 700, 0]);
+  for (const lanes of [0, 3, 16]) {
+    const bad = one.slice(); bad[20] = lanes;
+    assert.throws(() => decodeIrans(bad, 10, 16, null), BitstreamFormatError);
+  }
+  const words = one.slice(); words[21] = 0x40;  // a lane claiming more words than the payload holds
+  assert.throws(() => decodeIrans(words, 10, 16, null), BitstreamError);
+  assert.throws(() => decodeIrans(one, 11, 16, null), BitstreamFormatError);
 });
 
 test("rANS rejects a wrong count, a corrupt word and a short raw section", () => {

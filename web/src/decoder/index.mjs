@@ -4,7 +4,7 @@ export { fidelityDb, headerLength, readIndex, tileView, PREAMBLE_BYTES } from ".
 export { ProgressiveDecoder, TileDecoder, concatClouds } from "./progressive.mjs";
 export { writePly } from "./plywriter.mjs";
 import { SUPPORTED } from "./backends.mjs";
-export { decodeRans } from "./rans.mjs";
+export { decodeIrans, decodeRans } from "./rans.mjs";
 
 /** Entropy back-ends this decoder supports ('lzma' and 'paq' are not: see docs/format.md / the report). */
 export const SUPPORTED_ENTROPY = [...SUPPORTED];
