@@ -335,8 +335,9 @@ def test_vq_rate_and_choice_follow_the_definition(bench):
         assert got_bits == pytest.approx(bits, rel=1e-9) and np.array_equal(got_idx, idx), k
         want[k] = (bits, cb, idx)
     best = min(cands, key=lambda k: (want[k][0], cands.index(k)))
-    cb, idx, report = choose_codebook(resid, "auto", candidates=cands)
+    cb, idx, sent, report = choose_codebook(resid, "auto", candidates=cands)
     assert np.array_equal(cb, want[best][1]) and np.array_equal(idx, want[best][2])
+    assert np.array_equal(sent, resid - cb[idx] if len(cb) else resid)  # lossless: the whole refinement is sent
     assert [r["k"] for r in report] == [len(want[k][1]) for k in cands]
     assert choose_codebook(resid, "off")[0].shape == (0, 3)
     assert np.array_equal(choose_codebook(resid, 16)[0], want[16][1])

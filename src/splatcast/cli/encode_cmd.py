@@ -26,6 +26,10 @@ def add_arguments(parser) -> None:
                         help="entropy back-end (default irans: smallest on real streams with rans, fastest to decode "
                              "in Python; both decodable by the web player)")
     parser.add_argument("--vq", default="auto", help="SH-DC residual VQ: auto (rate-chosen K), K, or off")
+    parser.add_argument("--vq-lambda", type=float, default=0.0,
+                        help="lossy SH-DC VQ: drop a Gaussian's DC refinement (its codeword alone) where the weighted "
+                             "squared error in DC steps is below LAMBDA x the bits saved; K by D + LAMBDA x R "
+                             "(default 0: exact; inf: VQ-only, no refinement)")
     parser.add_argument("--mode", default="scalable", choices=["scalable", "mdc"],
                         help="scalable (layers predicted from the one below) or mdc (each layer coded on its own)")
     parser.add_argument("--chunks", type=int, default=8, help="importance chunks per layer")
@@ -68,6 +72,7 @@ def run(args) -> int:
             mode=args.mode,
             entropy=args.entropy,
             vq=_vq(args.vq),
+            vq_lambda=args.vq_lambda,
             chunks=args.chunks,
             chunk_growth=args.chunk_growth,
             order=args.order,

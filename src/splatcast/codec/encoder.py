@@ -12,6 +12,7 @@ Stream layout and the exact rules are in docs/format.md.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -61,6 +62,10 @@ class EncoderConfig:
     pos_bits: int = DEFAULT_POS_BITS  # position grid bits per axis
     seed: int = 0
     vq_candidates: tuple = field(default=DEFAULT_CANDIDATES)
+    # lossy SH-DC VQ (codec/vq.py): > 0 drops a Gaussian's DC refinement, leaving its codeword alone, where its
+    # weighted squared error in DC steps is below vq_lambda x the bits saved, and picks K by D + vq_lambda x R
+    # (weight: sigmoid(opacity) x volume^(2/3), a screen-area proxy, mean 1); 0 = exact (the default); inf = VQ-only
+    vq_lambda: float = 0.0
     # partial inter layers: "replace" shows chunks as they come (received Gaussians replace their parents);
     # "hold" shows the layer below until the layer is complete; "auto" picks, from the measured fidelity of the
     # mixtures, the first chunk count after which fidelity never drops ("replace" when fidelity is not measured)
@@ -82,6 +87,8 @@ class EncoderConfig:
             raise ValueError(f"entropy={self.entropy!r}: choose one of {', '.join(ct.ENTROPY_IDS)}")
         if not (self.vq in ("auto", "off") or (isinstance(self.vq, int) and 0 <= self.vq <= ct.MAX_CODEBOOK)):
             raise ValueError(f"vq={self.vq!r}: use 'auto', 'off' or an integer 0..{ct.MAX_CODEBOOK}")
+        if not (isinstance(self.vq_lambda, (int, float)) and not math.isnan(self.vq_lambda) and self.vq_lambda >= 0):
+            raise ValueError(f"vq_lambda={self.vq_lambda!r}: use a number >= 0 (inf: VQ-only)")
         if not 1 <= self.chunks <= ct.MAX_CHUNKS_PER_LAYER:
             raise ValueError(f"chunks={self.chunks} must be in 1..{ct.MAX_CHUNKS_PER_LAYER}")
         if self.order not in ORDERS:
@@ -219,9 +226,11 @@ def encode_layers(layers: list[GaussianCloud], config: EncoderConfig | None = No
                 if len(p) and not len(lower.pos):
                     raise ValueError(f"layer {li}: tile {t} has no Gaussians of the layer below to predict from")
             preds = [_inter_prediction(p, f, lower, config) for p, f, lower in tiles]
-            codebook, vq_idx, st_vq = _layer_codebook(preds, config)
+            weights = [_dc_weights(cloud, rows) for rows in members[li]] if config.vq_lambda > 0 else None
+            codebook, vq_idx, dc_sent, st_vq = _layer_codebook(preds, config, weights)
             for t, ((p, f, lower), pred, rows) in enumerate(zip(tiles, preds, members[li])):
-                parts, q = _encode_inter(p, f, chunks[t], lower, pred, codebook, vq_idx[t], config.entropy, sizes)
+                parts, q = _encode_inter(p, f, chunks[t], lower, pred, codebook, vq_idx[t], dc_sent[t], config.entropy,
+                                         sizes)
                 q.source_index = rows[q.source_index]
                 recon[t].append(q)
                 payloads[t].append(parts)
@@ -460,21 +469,38 @@ def _inter_prediction(pos, feat, lower: QuantizedLayer, config: EncoderConfig) -
     return _InterPrediction(nbr, modes, resid.astype(np.int32), copy, parents, intra, groups)
 
 
-def _layer_codebook(preds: list[_InterPrediction], config: EncoderConfig):
+def _dc_weights(cloud: GaussianCloud, rows: np.ndarray) -> np.ndarray:
+    """Distortion weight of each Gaussian's SH-DC error (lossy VQ): sigmoid(opacity) x volume^(2/3), a proxy for
+    its share of the pixels, normalised to mean 1 over the layer and capped at 100 (a huge floater must not decide
+    for the whole layer)."""
+    o = cloud.opacities.astype(np.float64)
+    with np.errstate(over="ignore"):
+        w = np.exp(-np.logaddexp(0.0, -o) + cloud.scales.astype(np.float64).sum(axis=1) * (2.0 / 3.0))
+    w = np.minimum(w / max(float(np.mean(w[np.isfinite(w)])) if np.isfinite(w).any() else 1.0, 1e-30), 100.0)
+    return np.nan_to_num(w, nan=100.0, posinf=100.0)[rows]
+
+
+def _layer_codebook(preds: list[_InterPrediction], config: EncoderConfig, weights=None):
     """One VQ codebook for the layer (the layer record holds one), chosen on every tile's live SH-DC residuals;
-    returns (codebook, per tile [N_t] int32 indices, the candidates' report)."""
+    returns (codebook, per tile [N_t] int32 indices, per tile [N_t, 3] DC refinements to send (rows of copies 0),
+    the candidates' report)."""
     live_res = np.concatenate([p.resid[p.live, 0:3] for p in preds])
     live_modes = np.concatenate([p.modes[p.live] for p in preds])
+    live_w = None if weights is None else np.concatenate([w[p.live] for w, p in zip(weights, preds)])
     measure = None if config.entropy == "paq" else _vq_rate(config.entropy, live_modes)  # paq: too slow per candidate
-    codebook, live_idx, vq_report = choose_codebook(live_res, config.vq, config.seed, config.vq_candidates, measure)
-    out, at = [], 0
+    codebook, live_idx, live_sent, vq_report = choose_codebook(
+        live_res, config.vq, config.seed, config.vq_candidates, measure, config.vq_lambda, live_w)
+    out, sent, at = [], [], 0
     for p in preds:
         idx = np.zeros(len(p.modes), np.int32)
+        dc = np.zeros((len(p.modes), 3), np.int32)
         n = int(p.live.sum())
         idx[p.live] = live_idx[at : at + n]
+        dc[p.live] = live_sent[at : at + n]
         at += n
         out.append(idx)
-    return codebook, out, vq_report
+        sent.append(dc)
+    return codebook, out, sent, vq_report
 
 
 def _inter_stats(preds: list[_InterPrediction], codebook, knn_k: int) -> dict:
@@ -489,10 +515,15 @@ def _inter_stats(preds: list[_InterPrediction], codebook, knn_k: int) -> dict:
     }
 
 
-def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, p: _InterPrediction, codebook, vq_idx, backend, sizes):
-    """The chunks of one tile of an inter layer: (payloads, QuantizedLayer with rows local to the tile)."""
+def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, p: _InterPrediction, codebook, vq_idx, dc_res, backend,
+                  sizes):
+    """The chunks of one tile of an inter layer: (payloads, QuantizedLayer with rows local to the tile, holding the
+    features the decoder reconstructs). ``dc_res``: the DC refinement sent per row (lossy VQ may drop some)."""
     parents, copy, live, modes, resid, nbr = p.parents, p.copy, p.live, p.modes, p.resid, p.nbr
-    dc_res = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
+    exact = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
+    if not np.array_equal(exact[live], dc_res[live]):  # lossy VQ: what the decoder rebuilds predicts the next layer
+        feat = feat.copy()
+        feat[live, 0:3] -= (exact[live] - dc_res[live]).astype(feat.dtype)
     payloads, order = [], []
     for idx in chunks:
         # parent ascending (small non-negative deltas), then Morton order of the position

@@ -21,7 +21,10 @@ LANE_COUNTS = (1, 2, 4, 8)
 def encode_lanes(tokens, value_model, freq_flat, cum_flat, offsets, lanes):
     """Tokens [N] int32 with their models [N] int64 -> (words [sum] uint32 lane after lane, words per lane [L]).
 
-    freq_flat / cum_flat / offsets as :func:`ans_decoder.build_tables` lays them out (uint64)."""
+    freq_flat / cum_flat / offsets as :func:`ans_decoder.build_tables` lays them out (uint64). The rans back-end
+    encodes with constriction's AnsCoder; here the model changes at every value, which constriction takes only as
+    one model per symbol (a table per value), so this kernel applies the same coding rule (docs/entropy.md) and the
+    tests check every lane's words against constriction."""
     n = tokens.shape[0]
     per_lane = (n + lanes - 1) // lanes + 2  # a symbol emits at most one word, the final state two
     buf = np.empty((lanes, per_lane), np.uint32)
