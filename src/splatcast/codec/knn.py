@@ -488,8 +488,9 @@ def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qord
                 lo3 = tuple_setitem(lo3, a, lo_a)
                 hi3 = tuple_setitem(hi3, a, hi_a)
             n_rows, block_size = _box_ranges(lo3, hi3, nx, ny, start, ranges)
-            if block_size <= MAX_BLOCK_POSITIONS:
-                have = 0
+            have = 0
+            scanned = block_size <= MAX_BLOCK_POSITIONS
+            if scanned:
                 for t in range(n_rows):
                     have, w = _scan_range(ranges[t, 0], ranges[t, 1], upos, rs, re, members, x, y, z, have, kk, bd,
                                           bi)
@@ -508,7 +509,7 @@ def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qord
                     elif rel > (cc + 1) * cs - 1 and cc < dims[a] - 1:
                         g = rel - ((cc + 1) * cs - 1)
                     gap[a, d + radius] = g * g
-            have = 0
+            # the stencil search goes on from the block's candidates, skipping its cells (merging is order-free)
             done = False
             for s in range(len(bounds)):
                 if have == kk and bounds[s] * cs * cs > bd[kk - 1]:
@@ -517,6 +518,8 @@ def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qord
                 ox, oy, oz = offsets[s, 0], offsets[s, 1], offsets[s, 2]
                 cxx, cyy, czz = cx + ox, cy + oy, cz + oz
                 if cxx < 0 or cyy < 0 or czz < 0 or cxx >= nx or cyy >= ny or czz >= nz:
+                    continue
+                if scanned and lo3[0] <= cxx <= hi3[0] and lo3[1] <= cyy <= hi3[1] and lo3[2] <= czz <= hi3[2]:
                     continue
                 if have == kk and gap[0, ox + radius] + gap[1, oy + radius] + gap[2, oz + radius] > bd[kk - 1]:
                     continue

@@ -241,19 +241,22 @@ export class NeighbourIndex {
           if (u1 > u0) { ranges[2 * nRows] = u0; ranges[2 * nRows + 1] = u1; nRows++; blockSize += u1 - u0; }
         }
       }
-      if (blockSize <= MAX_BLOCK_POSITIONS) {
-        let have = 0;
+      let have = 0;
+      const scanned = blockSize <= MAX_BLOCK_POSITIONS;
+      if (scanned) {
         for (let t = 0; t < nRows; t++) have = scanRange(ranges[2 * t], ranges[2 * t + 1], uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
         if (inner || (have === kk && reach > 0 && bd[kk - 1] < reach * reach)) { out.set(bi, q * kk); continue; }
       }
       axisGaps(rx, cx, 0, nx); axisGaps(ry, cy, W, ny); axisGaps(rz, cz, 2 * W, nz);
-      let have = 0, done = false;
+      // the stencil search goes on from the block's candidates, skipping its cells (merging is order-free)
+      let done = false;
       for (let s = 0; s < nStencil; s++) {
         // the lower bound of this and every later offset exceeds the k-th distance: nothing closer or tying is left
         if (have === kk && bound[s] * cs2 > bd[kk - 1]) { done = true; break; }
         const ox = off[3 * s], oy = off[3 * s + 1], oz = off[3 * s + 2];
         const X = cx + ox, Y = cy + oy, Z = cz + oz;
         if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
+        if (scanned && X >= lo3[0] && X <= hi3[0] && Y >= lo3[1] && Y <= hi3[1] && Z >= lo3[2] && Z <= hi3[2]) continue;
         if (have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
         have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
       }
