@@ -6,7 +6,8 @@ the cells around its own in ascending order of their smallest possible distance 
 cells that cannot hold a closer or tying point, and stops once no unvisited cell can; rare queries far from the
 points continue in shells of cells. Before that, a query scans the 2x2x2 cells nearest it in one go (four contiguous
 runs of cell-ordered positions, no per-cell culling) and keeps the result when those cells provably hold the k
-nearest (82 % of playbot's queries). Duplicates cost O(k) per query (a KD-tree's tie repair was quadratic on
+nearest (82 % of playbot's queries), else the stencil search goes on from those candidates, skipping the block's
+cells. Duplicates cost O(k) per query (a KD-tree's tie repair was quadratic on
 co-located points); geometries that would need far more work per query (crafted equidistant lattices) are refused
 with LimitError, so the cost stays linear in the input. :func:`knn_reference` is the brute-force definition
 the tests compare with; the grid is built with radix sorts in numba, :func:`_build_reference` is the numpy
