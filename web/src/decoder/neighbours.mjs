@@ -82,6 +82,18 @@ function scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z, have, kk, b
   return have;
 }
 
+/** The query's side of the 2x2x2 block along one axis into lo3[a], hi3[a]; returns the distance from the query to
+ * the block's nearest side with cells beyond it on this axis (Infinity: none). */
+function blockAxis(r, c, nAxis, cs, a, lo3, hi3) {
+  let la, ha;
+  if (2 * (r - c * cs) < cs) { la = c > 0 ? c - 1 : 0; ha = c; } else { la = c; ha = c + 1 < nAxis ? c + 1 : nAxis - 1; }
+  lo3[a] = la; hi3[a] = ha;
+  let reach = Infinity;
+  if (la > 0) reach = r - la * cs + 1;
+  if (ha < nAxis - 1) reach = Math.min(reach, (ha + 1) * cs - r);
+  return reach;
+}
+
 /** scanRange over the positions of cell c (work: one more for the cell). */
 function scanCell(c, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work) {
   work[0] += 1;
@@ -224,17 +236,13 @@ export class NeighbourIndex {
       const cx = cell % nx, cy = Math.floor(cell / nx) % ny, cz = Math.floor(cell / (nx * ny));
       // fast path: brute force over the 2x2x2 cells nearest the query (its cell and the neighbour on the query's
       // side along each axis), kept when they provably hold the k nearest; else the stencil search
-      const c3 = [cx, cy, cz], r3 = [rx, ry, rz];
-      let blockSize = 0, nRows = 0, inner = true, reach = 2 ** 62;
-      for (let a = 0; a < 3; a++) {
-        const ca = c3[a];
-        let la, ha;
-        if (2 * (r3[a] - ca * cs) < cs) { la = Math.max(ca - 1, 0); ha = ca; } else { la = ca; ha = Math.min(ca + 1, dims[a] - 1); }
-        lo3[a] = la; hi3[a] = ha;
-        // every point outside the box lies beyond one of its sides (a side at the grid's border has nothing beyond)
-        if (la > 0) { inner = false; reach = Math.min(reach, r3[a] - la * cs + 1); }
-        if (ha < dims[a] - 1) { inner = false; reach = Math.min(reach, (ha + 1) * cs - r3[a]); }
-      }
+      // every point outside the box lies beyond one of its sides (a side at the grid's border has nothing beyond):
+      // reach = the smallest distance to a side with cells beyond it (Infinity: the box covers the grid)
+      let reach = blockAxis(rx, cx, nx, cs, 0, lo3, hi3);
+      reach = Math.min(reach, blockAxis(ry, cy, ny, cs, 1, lo3, hi3));
+      reach = Math.min(reach, blockAxis(rz, cz, nz, cs, 2, lo3, hi3));
+      const inner = reach === Infinity;
+      let blockSize = 0, nRows = 0;
       for (let Z = lo3[2]; Z <= hi3[2]; Z++) {
         for (let Y = lo3[1]; Y <= hi3[1]; Y++) { // a grid row's cells are contiguous in cell order
           const row = (Z * ny + Y) * nx, u0 = start[row + lo3[0]], u1 = start[row + hi3[0] + 1];
