@@ -149,19 +149,21 @@ STATUES = sorted(p.stem for p in (SCENES / "statues").glob("*.sog"))
 
 
 @pytest.mark.skipif(not STATUES, reason="shared scenes absent")
+@pytest.mark.parametrize("entropy", ["rans", "irans"])
 @pytest.mark.parametrize("name", STATUES)
-def test_real_scene_statues(tmp_path, name):
-    """Every shared statue as 3 layers derived from the finished model (the bench's statue layer set), rans."""
+def test_real_scene_statues(tmp_path, name, entropy):
+    """Every shared statue as 3 layers derived from the finished model (the bench's statue layer set), with the
+    player's rANS back-ends."""
     from splatcast.evaluate.layersets import statue
 
-    data = encode(statue(ROOT.parent / "shared", name).layers, EncoderConfig(entropy="rans"))
+    data = encode(statue(ROOT.parent / "shared", name).layers, EncoderConfig(entropy=entropy))
     src = tmp_path / "st.splc"
     src.write_bytes(data)
     for op in [(None, None, "full"), (1, 2, "dc"), (2, 1, "full")]:
         want = py_ply(data, tmp_path / "py.ply", *op)
         res = js_decode(src, tmp_path / "js.ply", *args_of(*op))
         assert res.returncode == 0, res.stderr
-        assert (tmp_path / "js.ply").read_bytes() == want, (name, op)
+        assert (tmp_path / "js.ply").read_bytes() == want, (name, entropy, op)
 
 
 RANS_DECODE_JS = """
