@@ -4,6 +4,10 @@ an exception escaping ``main`` fails the test)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from splatcast.cli.main import main
@@ -32,7 +36,8 @@ SWEEP = [
     "encode {d}/bad.ply -o {d}/x.splc", "encode {d}/ok.ply -o {d}/nodir/x.splc",
     "encode {d}/ok.ply -o {d}/x.splc --chunk-growth 9", "encode {d}/ok.ply -o {d}/x.splc --knn 0",
     "encode {d}/ok.ply -o {d}/x.splc --chunks 0", "encode {d}/ok.ply -o {d}/x.splc --quality 99",
-    "encode {d}/ok.ply -o {d}/x.splc --vq lots",
+    "encode {d}/ok.ply -o {d}/x.splc --vq lots", "encode {d}/ok.ply -o {d}/x.splc --vq-lambda -1",
+    "encode {d}/ok.ply -o {d}/x.splc --vq-lambda nan",
     "package {d}/trunc.splc -o {d}/pkg", "render {d}/bad.ply -o {d}/x.png", "render {d}/ok.ply -o {d}/nodir/x.png",
     "convert {d}/bad.ply {d}/x.spz", "convert {d}/ok.ply {d}/x.unknown", "compare {d}/bad.ply {d}/ok.ply",
     "layers {d}/bad.ply -o {d}/lx", "train {d}/missing -o {d}/tx", "train {d}/missing -o {d}/tx --additive",
@@ -50,3 +55,15 @@ def test_bad_invocations_end_in_one_line_errors(files, command, capsys):
     assert main(command.format(d=files).split()) == 2
     err = capsys.readouterr().err.strip()
     assert "error" in err and "Traceback" not in err, err
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(files):
+    """`splatcast info F | head -1`: the pipe closes while the command still prints; no traceback, exit 141."""
+    script = ("import sys; from splatcast.cli.main import main; "
+              f"sys.exit(main(['info', {str(files / 'ok.splc')!r}]))")
+    # the child's stdout is a pipe whose reader is gone before it writes a byte
+    r, w = os.pipe()
+    os.close(r)
+    res = subprocess.run([sys.executable, "-c", script], stdout=w, stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(w)
+    assert res.returncode == 141 and "Traceback" not in res.stderr, res.stderr

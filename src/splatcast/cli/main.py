@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `splatcast info F | head`: the reader left; say nothing more
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the interpreter flushes at exit)
+        except OSError:
+            pass
+        return 141
 
 
 if __name__ == "__main__":
