@@ -91,10 +91,16 @@ def prepare(values: np.ndarray, context: np.ndarray | None):
     write_varint(out, n_models)
     for j in model_of.tolist():
         write_varint(out, j)
+    # every model's token histogram in one pass: its table spans its own largest token (at least 2 entries)
+    width = int(tokens.max()) + 1 if n else 1
+    hist = np.bincount(value_model * width + tokens, minlength=n_models * width).reshape(n_models, width)
     tables = []
     for j in range(n_models):
-        sub = tokens[value_model == j] if n_models > 1 else tokens
-        f, table_log, _ = rm.best_table(_counts(sub, max(2, int(sub.max()) + 1 if sub.shape[0] else 2)))
+        used = np.flatnonzero(hist[j])
+        size = max(2, int(used[-1]) + 1 if used.shape[0] else 2)
+        counts = np.zeros(size, np.int64)
+        counts[: min(size, width)] = hist[j, :size]
+        f, table_log, _ = rm.best_table(counts)
         rm.write_table(out, f, table_log)
         tables.append((f, table_log))
     return out, tokens, value_model, tables, nbits, raw
