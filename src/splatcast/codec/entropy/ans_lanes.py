@@ -9,8 +9,9 @@ one-symbol-at-a-time definition the tests compare with (besides constriction and
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from splatcast.codec.entropy.ans_decoder import LUT_BITS, PRECISION
 
@@ -172,37 +173,75 @@ def _decode_four(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut
     top[0], top[1], top[2], top[3] = t0, t1, t2, t3
 
 
-@njit(cache=True, nogil=True)
-def decode_lanes(words, lane_words, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context, model_of, out):
-    """Decode len(out) tokens in stream order; ``context`` [N] int (or a length-0 array: every value context 0);
-    lut / lut_start / lut_shift from :func:`compact_luts`.
-
-    Returns (first value whose context is out of range or -1, OR of the final states, words left unread): a valid
-    payload gives (-1, 0, 0)."""
+@njit(cache=True, parallel=True)
+def _decode_four_pairs(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context,
+                       model_of, has_context, out):
+    """:func:`_decode_four` on two threads: lanes 0 and 1 on one, lanes 2 and 3 on the other, each pair unrolled
+    (lanes are independent streams, so they need not wait for each other; on playbot 0.12 s against 0.19 s)."""
     n = out.shape[0]
-    lanes = lane_words.shape[0]
-    n_contexts = model_of.shape[0]
-    has_context = context.shape[0] == n and n > 0
-    if has_context:  # one branch-free (vectorised) pass; the first bad value is looked for only if there is one
-        bad = False
-        for i in range(n):
-            bad |= (context[i] < 0) | (context[i] >= n_contexts)
-        if bad:
-            for i in range(n):
-                if context[i] < 0 or context[i] >= n_contexts:
-                    return i, np.uint64(0), 0
-    state, top, base = _init_lanes(words, lane_words)
+    mask = np.uint64((1 << PRECISION) - 1)
+    low = np.uint64(1) << np.uint64(32)
+    prec = np.uint64(PRECISION)
+    w32 = np.uint64(32)
+    for pair in prange(2):
+        la, lb = 2 * pair, 2 * pair + 1
+        s0, s1 = state[la], state[lb]
+        t0, t1 = top[la], top[lb]
+        b0, b1 = base[la], base[lb]
+        j0 = j1 = model_of[0]
+        for i4 in range(0, n - 3, 4):
+            i = i4 + la
+            if has_context:
+                j0 = model_of[context[i]]
+                j1 = model_of[context[i + 1]]
+            x0, x1 = s0 & mask, s1 & mask
+            a0 = np.int64(lut[lut_start[j0] + np.int64(x0 >> np.uint64(lut_shift[j0]))])
+            a1 = np.int64(lut[lut_start[j1] + np.int64(x1 >> np.uint64(lut_shift[j1]))])
+            c0, c1 = offsets[j0] + j0, offsets[j1] + j1
+            while cum_flat[c0 + a0 + 1] <= x0:
+                a0 += 1
+            while cum_flat[c1 + a1 + 1] <= x1:
+                a1 += 1
+            s0 = (s0 >> prec) * freq_flat[offsets[j0] + a0] + (x0 - cum_flat[c0 + a0])
+            s1 = (s1 >> prec) * freq_flat[offsets[j1] + a1] + (x1 - cum_flat[c1 + a1])
+            if s0 < low and t0 > b0:
+                s0 = (s0 << w32) | np.uint64(words[t0 - 1])
+                t0 -= 1
+            if s1 < low and t1 > b1:
+                s1 = (s1 << w32) | np.uint64(words[t1 - 1])
+                t1 -= 1
+            out[i] = a0
+            out[i + 1] = a1
+        state[la], state[lb] = s0, s1
+        top[la], top[lb] = t0, t1
+
+
+@njit(cache=True, nogil=True)
+def _first_bad_context(context, n_contexts):
+    """Index of the first context value outside 0..n_contexts-1, or -1: one branch-free (vectorised) pass, the
+    position searched only if there is one."""
+    bad = False
+    for i in range(context.shape[0]):
+        bad |= (context[i] < 0) | (context[i] >= n_contexts)
+    if bad:
+        for i in range(context.shape[0]):
+            if context[i] < 0 or context[i] >= n_contexts:
+                return i
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _decode_from(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context,
+                 model_of, has_context, out, start):
+    """Symbols start..N-1, one at a time, any lane count; returns (OR of the final states, words left unread)."""
+    n = out.shape[0]
+    lanes = state.shape[0]
     mask = np.uint64((1 << PRECISION) - 1)
     low = np.uint64(1) << np.uint64(32)
     prec = np.uint64(PRECISION)
     w32 = np.uint64(32)
     j = model_of[0]
-    start = 0
-    if lanes == 4:
-        _decode_four(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context,
-                     model_of, has_context, out)
-        start = n - n % 4
-    for i in range(start, n):  # any lane count, one symbol at a time (and the last n mod 4 of four lanes)
+    for i in range(start, n):
         lane = i & (lanes - 1)  # lanes is a power of two
         if has_context:
             j = model_of[context[i]]
@@ -224,6 +263,33 @@ def decode_lanes(words, lane_words, freq_flat, cum_flat, offsets, lut, lut_start
     for lane in range(lanes):
         ored |= state[lane]
         left += top[lane] - base[lane]
+    return ored, left
+
+
+def decode_lanes(words, lane_words, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context, model_of, out,
+                 threads: int | None = None):
+    """Decode len(out) tokens in stream order; ``context`` [N] int (or a length-0 array: every value context 0);
+    lut / lut_start / lut_shift from :func:`compact_luts`. Four lanes (the encoder's choice for long streams) run
+    two per thread when numba has two threads (``threads`` overrides), else four unrolled on one; other lane counts
+    go symbol by symbol.
+
+    Returns (first value whose context is out of range or -1, OR of the final states, words left unread): a valid
+    payload gives (-1, 0, 0)."""
+    n = out.shape[0]
+    has_context = context.shape[0] == n and n > 0
+    if has_context:
+        bad = _first_bad_context(context, model_of.shape[0])
+        if bad >= 0:
+            return bad, np.uint64(0), 0
+    state, top, base = _init_lanes(words, lane_words)
+    start = 0
+    if lane_words.shape[0] == 4 and n >= 4:
+        kernel = _decode_four_pairs if (numba.get_num_threads() if threads is None else threads) >= 2 else _decode_four
+        kernel(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift, context, model_of,
+               has_context, out)
+        start = n - n % 4
+    ored, left = _decode_from(words, state, top, base, freq_flat, cum_flat, offsets, lut, lut_start, lut_shift,
+                              context, model_of, has_context, out, start)
     return -1, ored, left
 
 
