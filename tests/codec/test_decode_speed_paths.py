@@ -139,3 +139,35 @@ def test_position_outside_its_tile_raises_the_reference_error():
         fast, ref = _error(data, layer, part, False, 1), _error(data, layer, part, True, 1)
         assert ref is not None and ("box" in ref[1] or "position" in ref[1])
         assert fast == ref
+
+
+@pytest.mark.parametrize("gaussian_major,colour,add_base,extra", [
+    (False, True, True, False), (True, True, False, True), (False, False, True, True), (True, False, False, False)])
+def test_add_stream_equals_numpy(gaussian_major, colour, add_base, extra):
+    """The fused kernel add_stream against its definition in numpy, on every combination of its options."""
+    from splatcast.codec.features import add_stream
+
+    rng = np.random.default_rng(9)
+    g, width, col0, m = 70000, 6, 2, 80000
+    values = rng.integers(-50, 50, g * width).astype(np.int32)
+    base = rng.integers(-1000, 1000, (m, 10)).astype(np.int32)
+    base_rows = rng.integers(0, m, g)
+    rows = rng.permutation(m)[:g]
+    ext = rng.integers(-5, 5, (g, width)).astype(np.int64) if extra else np.zeros((0, width), np.int64)
+    out = np.zeros((m, 10), np.int32)
+    clo, chi, lo, hi = add_stream(values, g, width, gaussian_major, colour, base, base_rows, add_base, ext, rows, out,
+                                  col0)
+    v = (values.reshape(g, width) if gaussian_major else values.reshape(width, g).T).astype(np.int64)
+    if colour:
+        v = np.cumsum(v.reshape(g, width // 3, 3), axis=2).reshape(g, width)
+        want_c = (v.min(), v.max())
+    else:
+        want_c = (0, 0)
+    if extra:
+        v = v + ext
+    if add_base:
+        v = v + base[base_rows, col0 : col0 + width]
+    want = np.zeros((m, 10), np.int32)
+    want[rows, col0 : col0 + width] = v
+    assert np.array_equal(out, want)
+    assert (clo, chi, lo, hi) == (*want_c, v.min(), v.max())
