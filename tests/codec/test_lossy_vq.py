@@ -101,3 +101,20 @@ def test_bad_lambda_is_refused():
     for bad in (-1.0, float("nan"), "x"):
         with pytest.raises(ValueError):
             EncoderConfig(vq_lambda=bad).validate()
+
+
+def test_dropped_refinements_never_leave_the_feature_range():
+    """SH-DC at the edge of the quantizer's range: a codeword alone could rebuild a value outside it, which the
+    decoder refuses; those Gaussians keep their exact refinement, and the file decodes to the encoder's rebuild."""
+    from splatcast.codec.quantize import FEATURE_LIMIT
+
+    layers = synthetic_layers(n0=800, n_layers=2, sh_degree=0, seed=5)
+    step = steps_for_quality(8)[0]
+    rng = np.random.default_rng(6)
+    for c in layers:
+        c.sh_dc[:] = np.float32((FEATURE_LIMIT - 2) * step) + rng.integers(-3, 4, c.sh_dc.shape) * np.float32(step)
+    data, _, recon = encode_layers(layers, EncoderConfig(vq=16, vq_lambda=float("inf"), **FAST))
+    dec = decode_progressive(data)
+    for j, q in enumerate(recon):
+        assert np.array_equal(dec.layer_arrays(j)[1], q.feat)
+    assert np.abs(recon[1].feat).max() <= FEATURE_LIMIT

@@ -35,6 +35,7 @@ from splatcast.codec.predict import (
 from splatcast.codec.quantize import (
     DEFAULT_POS_BITS,
     DEFAULT_QUALITY,
+    FEATURE_LIMIT,
     Grid,
     dequantize,
     quantize_features,
@@ -522,6 +523,9 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, p: _InterPrediction,
     parents, copy, live, modes, resid, nbr = p.parents, p.copy, p.live, p.modes, p.resid, p.nbr
     exact = resid[:, 0:3] - codebook[vq_idx] if len(codebook) else resid[:, 0:3]
     if not np.array_equal(exact[live], dc_res[live]):  # lossy VQ: what the decoder rebuilds predicts the next layer
+        rebuilt = feat[:, 0:3].astype(np.int64) - (exact - dc_res)
+        outside = live & (np.abs(rebuilt) > FEATURE_LIMIT).any(axis=1)  # the decoder would refuse them: keep exact
+        dc_res = np.where(outside[:, None], exact, dc_res)
         feat = feat.copy()
         feat[live, 0:3] -= (exact[live] - dc_res[live]).astype(feat.dtype)
     payloads, order = [], []
