@@ -2,9 +2,10 @@
 
     python -m benchmarks.bench_js_decode [--entropy rans zstd] [--repeats 3] [--levels 2_0 1_0 0_0] [--json [PATH]]
 
-Per back-end: encodes once, then times (median of --repeats) the Python `decode` (in process, numba warm) and the
-JS CLI `web/src/cli/decode.mjs --json` (its in-process decode time, and the whole `node` process wall time), prints
-ms per 1000 Gaussians and the JS/Python ratio, and checks the two PLY files are byte-identical. ``--json``: the
+Per back-end: encodes once, then times (median of --repeats) the Python `decode` (in process, numba warm; and in a
+child process with NUMBA_NUM_THREADS=1, since the JS decoder runs on one thread) and the JS CLI
+`web/src/cli/decode.mjs --json` (its in-process decode time, and the whole `node` process wall time), prints ms per
+1000 Gaussians and the JS/Python ratios, and checks the two PLY files are byte-identical. ``--json``: the
 splatcast-bench/1 document (benchmarks/_results.py), one scene per back-end (``playbot LEVELS ENTROPY``) holding the
 printed row.
 """
@@ -79,6 +80,7 @@ def _run(args, results: BenchResults) -> int:
                     print(res.stderr, file=sys.stderr)
                     return 1
                 js_t.append(json.loads(res.stdout)["decode_ms"] / 1000)
+            py1 = _python_one_thread(src, args.repeats)
             same = (tmp / "py.ply").read_bytes() == (tmp / "js.ply").read_bytes()
             n = len(cloud)
             py, js, jw = statistics.median(py_t), statistics.median(js_t), statistics.median(js_wall)
@@ -88,6 +90,7 @@ def _run(args, results: BenchResults) -> int:
                 "python_ms": round(py * 1000, 1), "js_ms": round(js * 1000, 1), "js_process_ms": round(jw * 1000, 1),
                 "python_ms_per_1k": round(py * 1e6 / n, 3), "js_ms_per_1k": round(js * 1e6 / n, 3),
                 "js_over_python": round(js / py, 2), "ply_identical": same,
+                "python_1thread_ms": round(py1 * 1000, 1), "js_over_python_1thread": round(js / py1, 2),
             }
             print(json.dumps(row, sort_keys=True))
             results.add(f"playbot {row['layers']} {entropy}", row,
@@ -95,6 +98,33 @@ def _run(args, results: BenchResults) -> int:
             if not same:
                 return 1
     return 0
+
+
+_ONE_THREAD = """
+import statistics, sys, time
+from pathlib import Path
+from splatcast.codec.decoder import decode, warm_up
+data = Path(sys.argv[1]).read_bytes()
+warm_up()
+decode(data)
+times = []
+for _ in range(int(sys.argv[2])):
+    t0 = time.perf_counter()
+    decode(data)
+    times.append(time.perf_counter() - t0)
+print(statistics.median(times))
+"""
+
+
+def _python_one_thread(path: Path, repeats: int) -> float:
+    """Median seconds of the Python decode of ``path`` with numba on one thread (a child process: the thread count
+    is fixed when numba starts)."""
+    import os
+
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    res = subprocess.run([sys.executable, "-c", _ONE_THREAD, str(path), str(repeats)], capture_output=True, text=True,
+                         env=env, check=True)
+    return float(res.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
