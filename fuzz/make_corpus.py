@@ -45,7 +45,8 @@ def main() -> int:
     }
     # a tiled (4.0) file: tile boxes, per-tile chunk tables, box checks (docs/format.md 1.7)
     seeds["container"]["rans_tiled.splc"] = encode(
-        [_cloud(80, 1, 1), _cloud(160, 1, 2)], EncoderConfig(chunks=2, partial="replace", tile_gaussians=100))
+        [_cloud(80, 1, 1), _cloud(160, 1, 2)],
+        EncoderConfig(entropy="rans", chunks=2, partial="replace", tile_gaussians=100))
     rng = np.random.default_rng(3)
     for backend in ("rans", "zstd", "lzma", "irans"):  # (irans last: the older seeds keep their random draws)
         seeds[backend] = {}

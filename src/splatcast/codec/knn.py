@@ -66,7 +66,16 @@ def _cell_size(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
             col = np.partition(col, need)
         lo[a] = np.floor(_quantile_linear(col, m, 0.005))
         hi[a] = np.ceil(_quantile_linear(col, m, 0.995))
-    ext = hi - lo + 1
+    cs, dims = _cell_edge(hi - lo + 1, m, lambda cs, dims: _occupied_cells(points, lo, np.int64(cs), dims,
+                                                                            int(np.prod(dims))))
+    return lo, cs, dims
+
+
+def _cell_edge(ext: np.ndarray, m: int, occupied) -> tuple[int, np.ndarray]:
+    """(cell edge, cells per axis) for m positions in a box of ``ext`` units per axis: ~4 points per cell for a
+    volume, halved while ``occupied(cs, dims)`` cells hold > 3 points on average (surfaces), within the budget of
+    MAX_CELLS_PER_POINT cells per point. Shared by :func:`_cell_size` and its reference, which count occupied cells
+    their own ways."""
     budget = MAX_CELLS_PER_POINT * m + 64
     cs = max(1, int(np.ceil(np.cbrt(float(np.prod(ext.astype(np.float64))) * 4 / m))))
     dims = (ext - 1) // cs + 1
@@ -74,16 +83,14 @@ def _cell_size(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
         cs *= 2
         dims = (ext - 1) // cs + 1
     for _ in range(12):
-        if cs == 1:
-            break
-        if m / _occupied_cells(points, lo, np.int64(cs), dims, int(np.prod(dims))) <= 3:
+        if cs == 1 or m / occupied(cs, dims) <= 3:
             break
         finer = (cs + 1) // 2
         fdims = (ext - 1) // finer + 1
         if int(np.prod(fdims)) > budget:
             break
         cs, dims = finer, fdims
-    return lo, cs, dims
+    return cs, dims
 
 
 def _quantile_ranks(n: int, q: float) -> tuple[int, ...]:
@@ -138,26 +145,13 @@ def _cell_size_reference(points: np.ndarray) -> tuple[np.ndarray, int, np.ndarra
     p = points.astype(np.int64)
     lo = np.floor(np.quantile(p, 0.005, axis=0)).astype(np.int64)
     hi = np.ceil(np.quantile(p, 0.995, axis=0)).astype(np.int64)
-    ext = hi - lo + 1
-    budget = MAX_CELLS_PER_POINT * m + 64
-    cs = max(1, int(np.ceil(np.cbrt(float(np.prod(ext.astype(np.float64))) * 4 / m))))
-    dims = (ext - 1) // cs + 1
-    while int(np.prod(dims)) > budget:
-        cs *= 2
-        dims = (ext - 1) // cs + 1
     rel = p - lo
-    for _ in range(12):
-        if cs == 1:
-            break
+
+    def occupied(cs, dims):
         c = np.clip(rel // cs, 0, dims - 1)
-        cells = np.unique((c[:, 2] * dims[1] + c[:, 1]) * dims[0] + c[:, 0])
-        if m / len(cells) <= 3:
-            break
-        finer = (cs + 1) // 2
-        fdims = (ext - 1) // finer + 1
-        if int(np.prod(fdims)) > budget:
-            break
-        cs, dims = finer, fdims
+        return len(np.unique((c[:, 2] * dims[1] + c[:, 1]) * dims[0] + c[:, 0]))
+
+    cs, dims = _cell_edge(hi - lo + 1, m, occupied)
     return lo, cs, dims
 
 

@@ -51,8 +51,8 @@ def ans_frequencies(f: list[int], p: int) -> list[int]:
     return [qi + 1 for qi in q]
 
 
-def decode(data: bytes, count: int, width: int, signed: bool, context: list[int] | None) -> list[int]:
-    pos = 0
+def read_header(data: bytes, count: int):
+    """The fields rans and irans share -> (k, m, model_of, tables [(F, cumulative L)], position after them)."""
     k, m = data[0], data[1]
     pos = 2
     n_values, pos = read_varint(data, pos)
@@ -78,6 +78,11 @@ def decode(data: bytes, count: int, width: int, signed: bool, context: list[int]
         for fi in freq:
             cum.append(cum[-1] + fi)
         tables.append((freq, cum))
+    return k, m, model_of, tables, pos
+
+
+def decode(data: bytes, count: int, width: int, signed: bool, context: list[int] | None) -> list[int]:
+    k, m, model_of, tables, pos = read_header(data, count)
     n_words, pos = read_varint(data, pos)
     words = [int.from_bytes(data[pos + 4 * i : pos + 4 * i + 4], "little") for i in range(n_words)]
     pos += 4 * n_words
@@ -130,30 +135,7 @@ def _values(tokens: list[int], k: int, m: int, raw: bytes, width: int, signed: b
 
 def decode_irans(data: bytes, count: int, width: int, signed: bool, context: list[int] | None) -> list[int]:
     """The ``irans`` payload (docs/entropy.md "irans"): the rans fields, then lanes; value i on lane i mod Lanes."""
-    pos = 2
-    k, m = data[0], data[1]
-    n_values, pos = read_varint(data, pos)
-    assert n_values == count
-    n_ctx, pos = read_varint(data, pos)
-    n_models, pos = read_varint(data, pos)
-    model_of = []
-    for _ in range(n_ctx):
-        j, pos = read_varint(data, pos)
-        model_of.append(j)
-    tables = []
-    for _ in range(n_models):
-        t, pos = read_varint(data, pos)
-        p = data[pos]
-        pos += 1
-        f = []
-        for _ in range(t):
-            fi, pos = read_varint(data, pos)
-            f.append(fi)
-        freq = ans_frequencies(f, p)
-        cum = [0]
-        for fi in freq:
-            cum.append(cum[-1] + fi)
-        tables.append((freq, cum))
+    k, m, model_of, tables, pos = read_header(data, count)
     lanes = data[pos]
     pos += 1
     assert lanes in (1, 2, 4, 8)

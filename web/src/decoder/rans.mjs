@@ -46,16 +46,15 @@ export function maxToken(k, m, width) {
 }
 
 function readTable(r, tokenLimit, what) {
-  const WHERE = r.where;
   const T = r.varint(`${what} alphabet size`, Math.min(tokenLimit, r.remaining));
-  if (T < 2) throw new BitstreamFormatError(`${WHERE}: ${what} alphabet size ${T}, expected >= 2`);
+  if (T < 2) throw new BitstreamFormatError(`${r.where}: ${what} alphabet size ${T}, expected >= 2`);
   const P = r.u8(`${what} table log`);
-  if (P < 1 || P > 20) throw new BitstreamFormatError(`${WHERE}: ${what} table log ${P} outside 1..20`);
+  if (P < 1 || P > 20) throw new BitstreamFormatError(`${r.where}: ${what} table log ${P} outside 1..20`);
   const total = 2 ** P;
   const f = new Float64Array(T);
   let sum = 0;
   for (let i = 0; i < T; i++) { f[i] = r.varint(`${what} f[${i}]`, total); sum += f[i]; }
-  if (sum !== total) throw new BitstreamFormatError(`${WHERE}: ${what} frequencies sum to ${sum}, expected ${total}`);
+  if (sum !== total) throw new BitstreamFormatError(`${r.where}: ${what} frequencies sum to ${sum}, expected ${total}`);
   // 24-bit model: every token gets >= 1, the remainder goes to the first most frequent token
   const free = 2 ** PRECISION - T;
   const F = new Uint32Array(T);
@@ -159,7 +158,7 @@ export function decodeRans(data, count, width, context) {
         if (L[mid] <= x) s = mid; else top = mid - 1;
       }
       grouped[g++] = s;
-      // state = (state >> 24) * F[s] + (x - L[s]) (see nextHalves)
+      // state = (state >> 24) * F[s] + (x - L[s]) in two halves (the note at INV32)
       const q = hi * 256 + (lo >>> 24), f = F[s], d = x - L[s];
       lo = (Math.imul((hi << 8) | (lo >>> 24), f) + d) >>> 0;
       hi = Math.round((q * f - lo + d) * INV32);

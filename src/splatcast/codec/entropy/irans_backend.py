@@ -16,7 +16,6 @@ from splatcast.codec.entropy import ans_lanes
 from splatcast.codec.entropy import hybrid_uint as hu
 from splatcast.codec.entropy import rans_backend as rb
 from splatcast.codec.entropy import rans_model as rm
-from splatcast.codec.entropy.ans_decoder import build_tables
 from splatcast.codec.entropy.varint import ByteReader, write_varint
 from splatcast.errors import BitstreamFormatError
 
@@ -38,7 +37,7 @@ def encode(values: np.ndarray, context: np.ndarray | None, lanes: int | None = N
     lanes = lane_count(tokens.shape[0]) if lanes is None else lanes
     if lanes not in ans_lanes.LANE_COUNTS:
         raise ValueError(f"lanes must be one of {ans_lanes.LANE_COUNTS}, got {lanes}")
-    freq, cum, offsets, _ = build_tables([rm.ans_frequencies(f, log) for f, log in tables])
+    freq, cum, offsets = rb.fast_tables(tables, luts=False)  # the decoder's own tables
     words, per_lane = ans_lanes.encode_lanes(tokens.astype(np.int32), value_model.astype(np.int64), freq, cum,
                                              offsets, lanes)
     out.append(lanes)
@@ -47,11 +46,6 @@ def encode(values: np.ndarray, context: np.ndarray | None, lanes: int | None = N
     out += words.astype("<u4").tobytes()
     out += hu.pack_bits(raw, nbits)
     return bytes(out)
-
-
-def _context_error(context: np.ndarray, model_of: np.ndarray) -> BitstreamFormatError:
-    return BitstreamFormatError(f"{WHERE}: context values span {int(context.min())}..{int(context.max())}, payload "
-                                f"models 0..{len(model_of) - 1}")
 
 
 def decode(
@@ -79,7 +73,7 @@ def decode(
     context = rb.check_context(context, count)
     if reference:
         if context is not None and count and (int(context.min()) < 0 or int(context.max()) >= len(model_of)):
-            raise _context_error(context, model_of)
+            raise rb.context_error(context, len(model_of), WHERE)
         freqs = [rm.ans_frequencies(f, log) for f, log in tables]
         tokens, ok = ans_lanes.decode_lanes_reference(words, lane_words.tolist(), freqs, context, model_of, count)
     else:
@@ -90,7 +84,7 @@ def decode(
         bad, ored, left = ans_lanes.decode_lanes(words, lane_words, freq, cum, offsets, lut, lut_start, lut_shift,
                                                  ctx, model_of, tokens)
         if bad >= 0:
-            raise _context_error(context, model_of)
+            raise rb.context_error(context, len(model_of), WHERE)
         ok = ored == 0 and left == 0
     if not ok:
         raise BitstreamFormatError(f"{WHERE}: ANS lanes do not end empty after {count} symbols (corrupt)")

@@ -126,8 +126,8 @@ def encode(values: np.ndarray, context: np.ndarray | None) -> bytes:
     return bytes(out)
 
 
-def _context_error(context: np.ndarray, n_contexts: int) -> BitstreamFormatError:
-    return BitstreamFormatError(f"{WHERE}: context values span {int(context.min())}..{int(context.max())}, payload "
+def context_error(context: np.ndarray, n_contexts: int, where: str = WHERE) -> BitstreamFormatError:
+    return BitstreamFormatError(f"{where}: context values span {int(context.min())}..{int(context.max())}, payload "
                                 f"models 0..{n_contexts - 1}")
 
 
@@ -149,7 +149,7 @@ def _decode_tokens(words, tables, context, model_of, n_models, count, reference)
     same kernel call. ``reference``: the per-model Python tables and constriction's decoder (the slow oracle)."""
     if reference:
         if context is not None and count and (int(context.min()) < 0 or int(context.max()) >= len(model_of)):
-            raise _context_error(context, len(model_of))
+            raise context_error(context, len(model_of))
         value_model = model_of[context.astype(np.int64)] if context is not None else np.full(count, model_of[0])
         sizes = np.bincount(value_model, minlength=n_models).astype(np.int64)
         freqs = [rm.ans_frequencies(f, table_log) for f, table_log in tables]
@@ -172,7 +172,7 @@ def _decode_tokens(words, tables, context, model_of, n_models, count, reference)
         bad, state_left, words_left = ans.decode_tokens_by_context(
             words, freq, cum, t_offsets, lut, np.ascontiguousarray(context), model_of, tokens)
         if bad >= 0:
-            raise _context_error(context, len(model_of))
+            raise context_error(context, len(model_of))
     if state_left != 0 or words_left != 0:
         raise BitstreamFormatError(f"{WHERE}: ANS stream does not end empty after {count} symbols (corrupt)")
     return tokens
