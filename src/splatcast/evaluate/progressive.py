@@ -87,6 +87,7 @@ def run(layer_set: LayerSet, config: BenchConfig) -> dict:
     return {
         "gaussians": n,
         "orders": out_orders,
+        "default_order": DEFAULT_ORDER,
         "coded_stream": coded,
         "monotone": monotone,
         "strip_fractions": list(STRIP_FRACTIONS),
