@@ -123,7 +123,8 @@ def _spz_baselines(top, score, install: bool) -> dict:
         tmp = Path(tmp)
         ours = tmp / "ours.spz"
         write_scene(top, ours)
-        out["splatcast"] = {"bytes": ours.stat().st_size, "fidelity_db": round(float(score(read_scene(ours))["psnr"]), 2)}
+        fid = round(float(score(read_scene(ours))["psnr"]), 2)
+        out["splatcast"] = {"bytes": ours.stat().st_size, "fidelity_db": fid}
         try:
             exe = splat_transform(BenchConfig(out_dir=tmp, npm_install=install))
         except Unavailable as exc:

@@ -37,6 +37,15 @@ _INT32 = (-(1 << 31), (1 << 31) - 1)
 _NO_EXTRA = np.zeros((0, 3), np.int64)
 
 
+def _rows_from(low: np.ndarray, parents: np.ndarray, copies: np.ndarray, g: int) -> np.ndarray:
+    """[g, C] rows whose ``copies`` hold their parents' rows of ``low``; the other rows are left for the caller to
+    write (every one of them is: the live rows of an inter chunk), so they are not gathered first."""
+    out = np.empty((g, low.shape[1]), low.dtype)
+    if len(copies):
+        out[copies] = low[parents[copies]]
+    return out
+
+
 class _LayerState:
     def __init__(self, n_chunks: int):
         self.pos: list[np.ndarray] = []  # per chunk [g, 3] int32
@@ -428,7 +437,8 @@ class TileDecoder:
         live = np.flatnonzero(~copy)
         n = len(live)
         dpos = self._values(streams, ct.STREAM_POS, 3 * n, what, stream_context(self.major, 3, n))
-        pos = low_pos[parents]  # copies keep their parent's position
+        copies = np.flatnonzero(copy)
+        pos = _rows_from(low_pos, parents, copies, g)  # copies keep their parent's position; the rest come below
         _, _, lo, hi = add_stream(dpos, n, 3, False, False, low_pos, parents[live], True, _NO_EXTRA, live, pos, 0)
         if not self._positions_ok(pos, lo, hi):
             return self._decode_inter_reference(layer, chunk, dc, rest, what)
@@ -441,7 +451,7 @@ class TileDecoder:
         live_pos = pos[live]
         live_nbr = self._nindex[layer - 1].query(live_pos, li.knn_k)
         pred = predict_with_modes(low_pos, low_feat, live_pos, live_nbr, modes)
-        feat = low_feat[parents]  # copies: their parent's features
+        feat = _rows_from(low_feat, parents, copies, g)  # copies: their parent's features; live rows come below
         rows = np.arange(n)
         dc_raw = self._values(streams, ct.STREAM_DC, 3 * n, what, stream_context(self.major, 3, n, modes))
         colour = self.major >= COLOUR_DELTA_MAJOR
@@ -466,9 +476,12 @@ class TileDecoder:
         else:
             feat[live, 3:] = pred[:, 3:]
             st.pending[chunk] = (pred, modes, live)
-        nbr = np.full((g, k), -1, np.int32)  # copies: no search, only their parent
-        nbr[:, 0] = parents
-        nbr[live] = live_nbr
+        if len(copies):
+            nbr = np.full((g, k), -1, np.int32)  # copies: no search, only their parent
+            nbr[:, 0] = parents
+            nbr[live] = live_nbr
+        else:
+            nbr = live_nbr
         st.pos.append(pos)
         st.feat.append(feat)
         st.parents.append(parents.astype(np.int32))
@@ -585,7 +598,8 @@ class TileDecoder:
         st.neighbours.append(nbr)
 
     def _rest_residuals_reference(self, streams: dict, pred, modes, feat, what, live) -> np.ndarray:
-        """The plain numpy :meth:`_rest_residuals`. Columns 3.. of the rows ``live`` (the chunk's Gaussians that are not copies) from the rest streams."""
+        """The plain numpy :meth:`_rest_residuals`. Columns 3.. of the rows ``live`` (the chunk's Gaussians that
+        are not copies) from the rest streams."""
         r, intra = self._features(streams, len(pred), what, 3, modes)
         val = np.where(intra[None, :], r, pred[:, 3:].astype(np.int64) + r)
         self._check_range(val, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what)
