@@ -438,8 +438,9 @@ class TileDecoder:
         n = len(live)
         dpos = self._values(streams, ct.STREAM_POS, 3 * n, what, stream_context(self.major, 3, n))
         copies = np.flatnonzero(copy)
+        sel = live if len(copies) else slice(None)  # the live rows (all of them, as a view, when none is a copy)
         pos = _rows_from(low_pos, parents, copies, g)  # copies keep their parent's position; the rest come below
-        _, _, lo, hi = add_stream(dpos, n, 3, False, False, low_pos, parents[live], True, _NO_EXTRA, live, pos, 0)
+        _, _, lo, hi = add_stream(dpos, n, 3, False, False, low_pos, parents[sel], True, _NO_EXTRA, live, pos, 0)
         if not self._positions_ok(pos, lo, hi):
             return self._decode_inter_reference(layer, chunk, dc, rest, what)
         k = min(li.knn_k, m)
@@ -448,7 +449,7 @@ class TileDecoder:
         modes = modes.astype(np.uint8)
         if layer - 1 not in self._nindex:
             self._nindex[layer - 1] = NeighbourIndex(low_pos)
-        live_pos = pos[live]
+        live_pos = pos[sel]
         live_nbr = self._nindex[layer - 1].query(live_pos, li.knn_k)
         pred = predict_with_modes(low_pos, low_feat, live_pos, live_nbr, modes)
         feat = _rows_from(low_feat, parents, copies, g)  # copies: their parent's features; live rows come below
@@ -464,7 +465,7 @@ class TileDecoder:
             self._check_range(vq, 0, li.codebook_size - 1, "vq index", what)
             dc_val = pred[:, 0:3].astype(np.int64) + dc_res + li.codebook[vq]
             self._check_range(dc_val, -FEATURE_LIMIT, FEATURE_LIMIT, "sh_dc", what)
-            feat[live, 0:3] = dc_val
+            feat[sel, 0:3] = dc_val
         else:
             clo, chi, lo, hi = add_stream(dc_raw, n, 3, False, colour, pred, rows, True, _NO_EXTRA, live, feat, 0)
             if clo < _INT32[0] or chi > _INT32[1] or lo < -FEATURE_LIMIT or hi > FEATURE_LIMIT:
@@ -474,7 +475,7 @@ class TileDecoder:
             if not self._groups_into(part, FEATURE_GROUPS[1:], n, pred, modes, live, feat, what):
                 return self._decode_inter_reference(layer, chunk, dc, rest, what)
         else:
-            feat[live, 3:] = pred[:, 3:]
+            feat[sel, 3:] = pred[:, 3:]
             st.pending[chunk] = (pred, modes, live)
         if len(copies):
             nbr = np.full((g, k), -1, np.int32)  # copies: no search, only their parent
