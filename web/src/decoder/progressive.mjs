@@ -270,11 +270,17 @@ export class TileDecoder {
       vq = this.get(streams, STREAM.VQ_INDEX, n, what, streamContext(this.major, 1, n, modes));
       checkRange(vq, 0, li.codebookSize - 1, "vq index", what);
     }
-    let feat = new Int32Array(g * C);
-    for (let i = 0; i < g; i++) feat.set(low.feat.subarray(parents[i] * C, parents[i] * C + C), i * C);
+    // copies take their parent's features, live rows the predictions (dc corrected below); with no copies the
+    // rows are the predictions in order: one copy of them
+    let feat;
+    if (n === g) feat = pred.slice(0, g * C);
+    else {
+      feat = new Int32Array(g * C);
+      for (let i = 0; i < g; i++) if (copy[i]) feat.set(low.feat.subarray(parents[i] * C, parents[i] * C + C), i * C);
+      for (let t = 0; t < n; t++) feat.set(pred.subarray(t * C, t * C + C), live[t] * C);
+    }
     for (let t = 0; t < n; t++) {
       const i = live[t];
-      feat.set(pred.subarray(t * C, t * C + C), i * C);
       for (let c = 0; c < 3; c++) {
         const v = pred[t * C + c] + dcRes[c * n + t] + (vq ? li.codebook[3 * vq[t] + c] : 0);
         if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: sh_dc outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
