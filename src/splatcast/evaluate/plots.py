@@ -25,10 +25,13 @@ ORDER_STYLE = {"importance": "tab:red", "opacity": "tab:orange", "random": "tab:
 
 
 def _tidy_log_axes(axes) -> None:
-    """Log axes: label the decades only (minor labels overlap at small widths)."""
+    """Log axes spanning a decade or more: label the decades only (minor labels overlap at small widths); a
+    narrower one keeps matplotlib's minor labels, else it would show no number at all."""
     for ax in np.atleast_1d(axes):
         if ax.get_xscale() == "log":
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            lo, hi = ax.get_xlim()
+            if lo > 0 and np.log10(hi / lo) >= 1.0:
+                ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _save(fig, path: Path) -> str:
