@@ -84,3 +84,10 @@ def test_decode_and_streaming_goals():
     lzma = _line(lines, "lzma decodes")
     assert lzma.startswith("NOT MET") and "1.20 ms" in lzma and "slowest layer" in lzma
     assert _line(lines, "first render").startswith("NOT MET")  # 9x on one trace is below 10x
+
+
+def test_an_order_without_common_prefixes_is_not_compared():
+    orders = {"blend": [{"fraction": 0.5, "psnr": 30.0}], "opacity": [{"fraction": 0.25, "psnr": 31.0}]}
+    lines = findings(_results(progressive={"s": {"status": "ok", "monotone": {}, "orders": orders,
+                                                  "default_order": "blend"}}))
+    assert not [x for x in lines if "against opacity" in x]

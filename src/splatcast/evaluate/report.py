@@ -351,7 +351,7 @@ def compare_to_curve(bits: float, psnr: float, curve: list[tuple[float, float]])
     return None
 
 
-# The goals the findings check, from the paper and the project's issues (docs/evaluation.md, "Goals")
+# The goals the findings check, from the paper and the project's issues (table in docs/evaluation.md, "Findings")
 GOAL_ENHANCEMENT_BD = -50.0  # issue 10: enhancement BD-rate vs MDC on unconstrained checkpoints (paper: < -85 %)
 PAPER_ENHANCEMENT_BD = -85.0
 GOAL_DECODE_MS_PER_KG = 1.0  # issue 11: full decode (entropy + neighbours + reconstruction)
@@ -487,6 +487,8 @@ def _order_findings(scene: str, orders: dict, default: str) -> list[str]:
         o = {round(x["fraction"], 4): x["psnr"] for x in orders[other]}
         worse = [f for f in fractions if o.get(f) is not None and o[f] > mine[f] + ORDER_SLACK_DB]
         gaps = [mine[f] - o[f] for f in fractions if o.get(f) is not None]
+        if not gaps:  # no prefix measured in both orders
+            continue
         line = (f"{_verdict(not worse)}: {scene}: the default order ({default}) against {other} at "
                 f"{lo:.0%} .. {hi:.0%} of the Gaussians: {_f(float(min(gaps)), 2)} to {_f(float(max(gaps)), 2)} dB "
                 f"(goal >= 0 everywhere, {ORDER_SLACK_DB} dB of render noise allowed)")
