@@ -64,8 +64,16 @@ def assign(resid, codebook):
 
 def rate_bits(resid: np.ndarray, codebook: np.ndarray) -> tuple[float, np.ndarray]:
     """Estimated bits (order-0 entropies + 96 bits per codeword) and the index array for one codebook."""
-    idx = assign(resid, codebook) if len(codebook) else np.zeros(len(resid), np.int32)
-    return _estimated_bits(idx, resid - codebook[idx] if len(codebook) else resid, codebook), idx
+    idx, refinement = _split(resid, codebook)
+    return _estimated_bits(idx, refinement, codebook), idx
+
+
+def _split(resid: np.ndarray, codebook: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index [N] int32, exact refinement [N, 3]) of each residual under ``codebook`` (no codebook: 0, the residual)."""
+    if not len(codebook):
+        return np.zeros(len(resid), np.int32), resid
+    idx = assign(resid, codebook)
+    return idx, resid - codebook[idx]
 
 
 def _estimated_bits(idx: np.ndarray, refinement: np.ndarray, codebook: np.ndarray) -> float:
@@ -79,7 +87,7 @@ def symbol_bits(e: np.ndarray) -> np.ndarray:
     """[N] order-0 bits of each row of e [N, 3] under the per-channel value histograms of e itself."""
     bits = np.zeros(len(e))
     for c in range(3):
-        values, inverse, counts = np.unique(e[:, c], return_inverse=True, return_counts=True)
+        _, inverse, counts = np.unique(e[:, c], return_inverse=True, return_counts=True)
         bits += -np.log2(counts / len(e))[inverse.reshape(-1)]
     return bits
 
@@ -124,8 +132,7 @@ def choose_codebook(
     report = []
     for k in ks:
         cb = train_codebook(resid, k, seed)
-        idx = assign(resid, cb) if len(cb) else np.zeros(len(resid), np.int32)
-        exact = resid - cb[idx] if len(cb) else resid
+        idx, exact = _split(resid, cb)
         sent = refine_rd(exact, w, lam)
         bits = _estimated_bits(idx, sent, cb)
         if measure is not None and (len(ks) > 1 or lam > 0):
