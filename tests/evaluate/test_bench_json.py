@@ -87,12 +87,12 @@ def test_bench_order_json_path_keeps_the_table(tmp_path, capsys):
     path = tmp_path / "order.json"
     bench_order.main([str(tmp_path / "small.ply"), "--views", "2", "--size", "32", "--json", str(path)])
     out = capsys.readouterr().out
-    assert "small.ply (600 Gaussians)" in out and "blend - best other" in out
+    assert "small.ply (600 Gaussians)" in out and "peel (the default) - best other" in out
     doc = json.loads(path.read_text())
     assert report.schema_problems(doc) == []
     entry = doc["experiments"]["bench_order"]["small.ply"]
-    assert entry["gaussians"] == 600 and set(entry["curves"]) >= {"blend", "importance", "random"}
-    assert len(entry["curves"]["blend"]) == len(entry["fractions"]) == 9
+    assert entry["gaussians"] == 600 and set(entry["curves"]) >= {"peel", "blend", "importance", "random"}
+    assert len(entry["curves"]["peel"]) == len(entry["fractions"]) == 9
 
 
 def test_schema_problems_finds_what_is_wrong():

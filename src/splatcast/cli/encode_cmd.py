@@ -39,7 +39,8 @@ def add_arguments(parser) -> None:
     from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
 
     parser.add_argument("--order", default=DEFAULT_ORDER, choices=ORDERS,
-                        help="progressive order of each layer: blend (measured rendered weight), importance (the "
+                        help="progressive order of each layer: peel (rendered weight, measured again on what is left "
+                             "as the least visible are peeled off), blend (rendered weight, one pass), importance (the "
                              f"paper's sigmoid(o) x volume), opacity, random (default {DEFAULT_ORDER})")
     parser.add_argument("--quality", type=int, default=8, help="0..16; +2 halves every quantizer step")
     parser.add_argument("--knn", type=int, default=8, help="neighbours for inter-layer prediction")

@@ -21,7 +21,8 @@ def add_arguments(parser) -> None:
     from splatcast.codec.ordering import DEFAULT_ORDER, ORDERS
 
     parser.add_argument("--order", default=DEFAULT_ORDER, choices=ORDERS,
-                        help="which Gaussians a coarse layer keeps: blend (rendered weight over two rings of views), "
+                        help="which Gaussians a coarse layer keeps: peel (rendered weight over two rings of views, "
+                             "measured again as the least visible are peeled off), blend (the same, one pass), "
                              f"importance (the paper's sigmoid(o) x volume), opacity, random (default {DEFAULT_ORDER})")
     parser.add_argument("--images", default=None, help="NeRF-synthetic dataset for an optional fine-tune")
     parser.add_argument("--finetune", type=int, default=0, help="fine-tune iterations per layer (needs --images)")
