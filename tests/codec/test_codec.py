@@ -334,3 +334,24 @@ def test_dequantize_kernel_is_bit_exact_to_the_numpy_definition(degree):
         a, b = getattr(got, name), getattr(want, name)
         assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
         assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), name
+
+
+@pytest.mark.parametrize("degree,target", [(0, 0), (1, 3), (3, 1), (2, 2)])
+def test_quantize_kernel_is_bit_exact_to_the_numpy_definition(degree, target):
+    """Including ties (values exactly half a power-of-two step away: round half to even, as np.rint), values past
+    the feature limit (clipped) and SH rest padded or cut to the target degree."""
+    from splatcast.codec.quantize import FEATURE_LIMIT, quantize_features, quantize_features_reference
+    from tests.fixtures.synthetic import random_cloud
+
+    rng = np.random.default_rng(degree)
+    cloud = random_cloud(rng, 3000, sh_degree=degree)
+    steps = np.array([1 / 64, 0.0193, 1 / 8, 1 / 2048, 0.00977], np.float32)
+    cloud.sh_dc[:200] = (rng.integers(-50, 50, (200, 3)) + 0.5) / 64  # exact ties
+    cloud.scales[:200] = (rng.integers(-50, 50, (200, 3)) + 0.5) / 8
+    cloud.opacities[200:210] = 1e6  # / 0.0193 is past the limit
+    cloud.sh_dc[210:220] = -1e6
+    got, want = quantize_features(cloud, steps, target), quantize_features_reference(cloud, steps, target)
+    assert got.dtype == want.dtype == np.int32 and got.shape == want.shape
+    assert np.array_equal(got, want)
+    assert (got[200:210, 3] == FEATURE_LIMIT).all() and (got[210:220, :3] == -FEATURE_LIMIT).all()
+    assert (got[:200, 0] % 2 == 0).all()  # every tie went to the even neighbour

@@ -72,17 +72,41 @@ class Grid:
 
 
 def quantize_features(cloud: GaussianCloud, steps: np.ndarray, sh_degree: int) -> np.ndarray:
-    """[N, feature_columns(sh_degree)] int32 quantized features of ``cloud`` (SH rest zero-padded/truncated)."""
+    """[N, feature_columns(sh_degree)] int32 quantized features of ``cloud`` (SH rest zero-padded/truncated):
+    clip(rint(value / step)), the division in float64, column group by column group in numba (no float64 copy of
+    the whole matrix); :func:`quantize_features_reference` is the numpy definition."""
     c = cloud.with_sh_degree(sh_degree) if cloud.sh_degree != sh_degree else cloud
     n = len(c)
     s = steps.astype(np.float64)
-    cols = [  # in the column order of features.FEATURE_GROUPS
-        c.sh_dc.astype(np.float64) / s[STEP_DC],
-        c.opacities.astype(np.float64)[:, None] / s[STEP_OPACITY],
-        c.scales.astype(np.float64) / s[STEP_SCALE],
-        c.normalized_quats().astype(np.float64) / s[STEP_QUAT],
-        c.sh_rest.reshape(n, c.sh_rest.shape[1] * 3).astype(np.float64) / s[STEP_REST],
-    ]
+    out = np.empty((n, feature_columns(sh_degree)), np.int32)
+    for first, values, step in _feature_sources(c, s):
+        _quantize_into(np.ascontiguousarray(values), step, out, first)
+    return out
+
+
+def _feature_sources(c: GaussianCloud, s: np.ndarray) -> list:
+    """(first column, [N, w] values, step) per feature group, in the column order of features.FEATURE_GROUPS."""
+    n = len(c)
+    return [(DC.first, c.sh_dc, s[STEP_DC]), (OPACITY.first, c.opacities.reshape(n, 1), s[STEP_OPACITY]),
+            (SCALE.first, c.scales, s[STEP_SCALE]), (QUAT.first, c.normalized_quats(), s[STEP_QUAT]),
+            (REST.first, c.sh_rest.reshape(n, c.sh_rest.shape[1] * 3), s[STEP_REST])]
+
+
+@njit(cache=True, parallel=True)
+def _quantize_into(values, step, out, first):
+    """out[:, first + j] = clip(rint(float64(values[:, j]) / step), +-FEATURE_LIMIT)."""
+    lim = float(FEATURE_LIMIT)
+    for i in prange(values.shape[0]):
+        for j in range(values.shape[1]):
+            q = np.rint(np.float64(values[i, j]) / step)
+            out[i, first + j] = np.int32(min(max(q, -lim), lim))
+
+
+def quantize_features_reference(cloud: GaussianCloud, steps: np.ndarray, sh_degree: int) -> np.ndarray:
+    """The definition of :func:`quantize_features` in numpy, for tests."""
+    c = cloud.with_sh_degree(sh_degree) if cloud.sh_degree != sh_degree else cloud
+    s = steps.astype(np.float64)
+    cols = [values.astype(np.float64) / step for _, values, step in _feature_sources(c, s)]
     q = np.rint(np.concatenate(cols, axis=1))
     return np.clip(q, -FEATURE_LIMIT, FEATURE_LIMIT).astype(np.int32)
 
