@@ -21,7 +21,8 @@ VARIANT_STYLE = {
     "mdc": ("tab:gray", "MDC (layers coded alone)"),
 }
 LAYER_MARKERS = "osD^vP*X"
-ORDER_STYLE = {"importance": "tab:red", "opacity": "tab:orange", "random": "tab:gray", "coded_stream": "black"}
+ORDER_STYLE = {"importance": "tab:red", "opacity": "tab:orange", "blend": "tab:blue", "peel": "tab:green",
+               "random": "tab:gray", "coded_stream": "black"}
 
 
 def _tidy_log_axes(axes) -> None:

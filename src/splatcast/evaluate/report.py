@@ -447,7 +447,7 @@ def findings(results: dict) -> list[str]:
             sp = [x["first_render_speedup"] for x in runs]
             full = [x["full_vs_baseline"] for x in runs if x.get("full_vs_baseline")]
             met = min(sp) >= GOAL_FIRST_RENDER_X and bool(full) and max(full) <= GOAL_FULL_X
-            out.append(f"{_verdict(met)}: {scene}: first render {_f(min(sp), 1)}x to {_f(max(sp), 1)}x sooner than "
+            out.append(f"{_verdict(met)}: {scene}: first render {_f(min(sp), 2)}x to {_f(max(sp), 2)}x sooner than "
                        f"downloading the single-layer file (goal >= {GOAL_FIRST_RENDER_X:.0f}x); full quality at "
                        f"{_f(min(full) if full else None, 2)}x to {_f(max(full) if full else None, 2)}x the "
                        f"baseline's time (goal <= {GOAL_FULL_X}x).")
