@@ -109,3 +109,23 @@ def test_schema_problems_finds_what_is_wrong():
     assert any("not listed" in p for p in report.schema_problems(bad))
     bad = {k: v for k, v in doc.items() if k != "command"}
     assert report.schema_problems(bad) == ["missing key 'command'"]
+
+
+def test_bench_encode_times_each_order_or_skips(tmp_path, capsys, monkeypatch):
+    from benchmarks import bench_codec, bench_encode
+
+    if (bench_codec.DATA / "4_0").exists():
+        path = tmp_path / "encode.json"
+        bench_encode.main(["--scene", "small", "--repeats", "1", "--orders", "blend", "importance",
+                           "--json", str(path)])
+        out = capsys.readouterr().out
+        assert "blend / importance (fidelity off)" in out
+        entry = json.loads(path.read_text())["experiments"]["bench_encode"]["small"]
+        assert [r["order"] for r in entry["rows"]] == ["blend", "importance"]
+        assert all(r["encode_s"] > 0 and r["bytes"] > 1000 for r in entry["rows"])
+        assert entry["rows"][0]["order_s"] > entry["rows"][1]["order_s"]  # rendering the views costs
+    monkeypatch.setattr(bench_encode, "DATA", tmp_path / "absent")
+    doc = bench_encode.main(["--json", str(tmp_path / "skip.json")])
+    assert doc == 0
+    skipped = json.loads((tmp_path / "skip.json").read_text())["skipped"]
+    assert skipped and skipped[0]["scene"] == "playbot"
