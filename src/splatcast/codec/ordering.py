@@ -28,7 +28,7 @@ ORDERS = ("importance", "opacity", "blend", "peel", "random")
 DEFAULT_ORDER = "peel"
 ORDER_PX = 160
 ORDER_RINGS = ((7, 15.0), (5, 50.0))  # (views, elevation in degrees): 12 views, none on the 8-view report orbit
-# peel schedule (measured on the demo, the angel and playbot 0_0: keeping 0.8 a round gains another 0.1-0.3 dB
+# peel schedule (measured on the demo, the angel and playbot 0_0: keeping 0.8 a round gains another 0.1-0.5 dB
 # below 50 % for 30 % more passes; 0.5 loses up to 1.8 dB at 25 %)
 PEEL_FIRST_KEEP = 0.5
 PEEL_KEEP = 0.7
