@@ -24,6 +24,11 @@ from benchmarks.bench_codec import DATA, SCENES, SHARED, load_layers
 GOAL_S_PER_M = 15.0
 
 
+def _source(scene: str):
+    """The file or folder the scene's layers are read from (bench_codec.load_layers)."""
+    return SHARED / "statues" / "angel.sog" if scene == "statue" else DATA
+
+
 def main(argv=None) -> int:
     from splatcast.codec.ordering import ORDERS
 
@@ -37,7 +42,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     results = BenchResults("bench_encode", args, argv)
     with results.tables():
-        data = (SHARED / "statues" / "angel.sog") if args.scene == "statue" else DATA
+        data = _source(args.scene)
         if not data.exists():
             results.skip(args.scene, f"{data} is absent")
             print(f"skipped: {data} is absent", file=sys.stderr)
@@ -49,7 +54,7 @@ def main(argv=None) -> int:
 
 def _run(args, results: BenchResults) -> None:
     from splatcast.codec import EncoderConfig, encode
-    from splatcast.codec.ordering import progressive_order
+    from splatcast.codec.ordering import DEFAULT_ORDER, progressive_order
 
     layers = load_layers(args.scene)
     total = sum(len(layer) for layer in layers)
@@ -87,10 +92,12 @@ def _run(args, results: BenchResults) -> None:
         print(f"  {base[0]['order']} / {base[1]['order']} (fidelity off): "
               f"{base[0]['encode_s'] / base[1]['encode_s']:.3f}x the time, {base[0]['bytes'] / base[1]['bytes']:.4f}x "
               "the bytes")
-    print(f"goal <= {GOAL_S_PER_M} s per million Gaussians (fidelity off), default order {args.orders[0]}: "
-          f"{'met' if base[0]['goal_met'] else 'not met'}", file=sys.stderr)
+    for r in base:
+        print(f"goal <= {GOAL_S_PER_M} s per million Gaussians (fidelity off), order {r['order']}"
+              f"{' (the default)' if r['order'] == DEFAULT_ORDER else ''}: {'met' if r['goal_met'] else 'not met'}",
+              file=sys.stderr)
     results.add(args.scene, {"gaussians": [len(x) for x in layers], "rows": rows, "goal_s_per_million": GOAL_S_PER_M},
-                source=str(DATA if args.scene != "statue" else SHARED / "statues" / "angel.sog"))
+                source=str(_source(args.scene)))
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ def test_bench_encode_times_each_order_or_skips(tmp_path, capsys, monkeypatch):
         assert all(r["encode_s"] > 0 and r["bytes"] > 1000 for r in entry["rows"])
         assert entry["rows"][0]["order_s"] > entry["rows"][1]["order_s"]  # rendering the views costs
     monkeypatch.setattr(bench_encode, "DATA", tmp_path / "absent")
-    doc = bench_encode.main(["--json", str(tmp_path / "skip.json")])
-    assert doc == 0
+    rc = bench_encode.main(["--json", str(tmp_path / "skip.json")])
+    assert rc == 0
     skipped = json.loads((tmp_path / "skip.json").read_text())["skipped"]
     assert skipped and skipped[0]["scene"] == "playbot"

@@ -50,15 +50,18 @@ def blend_significance(cloud, size: int = ORDER_PX, rings=ORDER_RINGS, rows=None
     from splatcast.render.project import project_arrays
     from splatcast.render.rasterize import composite, parse_background
 
-    rows = np.arange(len(cloud)) if rows is None else rows
-    total = np.zeros(len(rows))
-    if len(rows) == 0:
+    arrays = (cloud.means, cloud.scales, cloud.quats, cloud.opacities)
+    if rows is not None:
+        arrays = tuple(a[rows] for a in arrays)
+    means, scales, quats, opac = arrays
+    n = len(means)
+    total = np.zeros(n)
+    if n == 0:
         return total
     cameras = order_cameras(cloud, size, rings) if cameras is None else cameras
-    means, scales, quats, opac = (a[rows] for a in (cloud.means, cloud.scales, cloud.quats, cloud.opacities))
     # weights do not depend on colour: project with a constant one and no SH (saves gathering and evaluating it)
-    dc = np.zeros((len(rows), 3), np.float32)
-    rest = np.zeros((len(rows), 0, 3), np.float32)
+    dc = np.zeros((n, 3), np.float32)
+    rest = np.zeros((n, 0, 3), np.float32)
     black = parse_background((0.0, 0.0, 0.0))
     for cam in cameras:
         proj = project_arrays(means, scales, quats, opac, dc, rest, 0, cam, np.float32)
