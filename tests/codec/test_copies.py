@@ -1,16 +1,20 @@
 """Exact copies (stream 10, docs/format.md 3.2): nested layers code each kept Gaussian as a flag.
 
 Oracles: the input layers quantized directly (quantize_features / Grid, not the encoder's reconstruction) and the
-layer below's rows, which every copy must equal bit for bit."""
+layer below's rows, which every copy must equal bit for bit; the copy search against a brute-force comparison of
+every pair."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from tests.fixtures.synthetic import synthetic_layers
 
 from splatcast.codec import container as ct
+from splatcast.codec.copies import exact_matches, exact_matches_reference
 from splatcast.codec.decoder import decode_progressive
 from splatcast.codec.encoder import EncoderConfig, encode_with_stats
+from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.quantize import Grid, quantize_features, steps_for_quality
 from splatcast.scene.cloud import GaussianCloud
 
@@ -62,3 +66,32 @@ def test_copies_are_their_parents_and_have_no_neighbour_search():
     partial = decode_progressive(data, 1, 3, "dc")
     ppos, pfeat = partial.layer_arrays(1)
     assert np.array_equal(pfeat[copies], feat[copies])
+
+
+def _brute_matches(low_pos, low_feat, pos, feat):
+    """The lowest lower row equal to each row, by comparing every pair (the oracle of exact_matches)."""
+    low = np.concatenate([low_pos, low_feat], 1)
+    rows = np.concatenate([pos, feat], 1)
+    eq = (rows[:, None, :] == low[None, :, :]).all(axis=2)
+    return np.where(eq.any(axis=1), eq.argmax(axis=1), -1)
+
+
+@pytest.mark.parametrize("k", [1, 4, 8])
+def test_exact_matches_from_neighbour_lists_equal_the_brute_force_with_crowds(k):
+    # a lower layer with crowds of co-located Gaussians (up to 12 at one position, features mostly distinct), and
+    # queries that copy a crowd's last member, copy nothing at a crowded position, or lie elsewhere
+    rng = np.random.default_rng(k)
+    sites = rng.integers(0, 40, (60, 3))
+    low_pos = sites[rng.integers(0, len(sites), 500)].astype(np.int32)
+    low_feat = rng.integers(-2, 3, (500, 5)).astype(np.int32)
+    low_feat[::7] = low_feat[3]  # repeated rows too: the lowest must win
+    low_pos[::7] = low_pos[3]
+    pick = rng.integers(0, 500, 300)
+    pos, feat = low_pos[pick].copy(), low_feat[pick].copy()
+    feat[::3, 0] += 7  # co-located with a crowd, equal to none of it
+    pos[1::5] = rng.integers(40, 60, (len(pos[1::5]), 3))  # elsewhere
+    nbr = NeighbourIndex(low_pos).query(pos, k)
+    want = _brute_matches(low_pos, low_feat, pos, feat)
+    assert (want >= 0).sum() > 100 and (want < 0).sum() > 100
+    assert np.array_equal(exact_matches(low_pos, low_feat, pos, feat, nbr), want)
+    assert np.array_equal(exact_matches_reference(low_pos, low_feat, pos, feat), want)

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 import spec_reference as spec
 
-from splatcast.codec.predict import N_COST_COLS, bilateral_predict, choose_modes, predict_with_modes
+from splatcast.codec.predict import (
+    N_COST_COLS,
+    bilateral_predict,
+    choose_modes,
+    empirical_entropy_bits,
+    empirical_entropy_bits_reference,
+    predict_with_modes,
+)
 from splatcast.codec.quantize import (
     FEATURE_LIMIT,
     Grid,
@@ -341,3 +348,21 @@ def test_vq_rate_and_choice_follow_the_definition(bench):
     assert [r["k"] for r in report] == [len(want[k][1]) for k in cands]
     assert choose_codebook(resid, "off")[0].shape == (0, 3)
     assert np.array_equal(choose_codebook(resid, 16)[0], want[16][1])
+
+
+@pytest.mark.parametrize("values", [
+    np.array([3, -1, 3, 3, 0, -1], np.int32),
+    np.array([7], np.int64),
+    np.array([], np.int32),
+    np.random.default_rng(1).integers(-300, 300, 5000).astype(np.int32),
+    np.array([-2**40, 5, 2**40, 5], np.int64),  # a range far wider than the array: the np.unique path
+])
+def test_entropy_estimate_is_the_order0_definition(values):
+    from collections import Counter
+    from math import log2
+
+    counts = Counter(values.tolist())
+    n = len(values)
+    want = -sum(c * log2(c / n) for c in counts.values())
+    assert empirical_entropy_bits(values) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert empirical_entropy_bits(values) == empirical_entropy_bits_reference(values)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from splatcast.codec import container as ct
+from splatcast.codec.copies import exact_matches
 from splatcast.codec.entropy import encode_stream
 from splatcast.codec.features import DC, FEATURE_GROUPS, REFINED_GROUPS, stream_context, to_stream
 from splatcast.codec.knn import NeighbourIndex
@@ -407,18 +408,6 @@ def _vq_rate(backend: str, modes: np.ndarray):
     return bits
 
 
-def _exact_matches(low_pos, low_feat, pos, feat) -> np.ndarray:
-    """[N] int64: the lowest row of the lower layer whose position and features equal row i's, or -1."""
-    def rows(p, f):
-        return np.ascontiguousarray(np.concatenate([p, f], axis=1).astype(np.int32)).view(
-            np.dtype((np.void, 4 * (p.shape[1] + f.shape[1])))).ravel()
-
-    first: dict[bytes, int] = {}
-    for i, key in enumerate(rows(low_pos, low_feat).tolist()):
-        first.setdefault(key, i)
-    return np.array([first.get(key, -1) for key in rows(pos, feat).tolist()], np.int64)
-
-
 @dataclass
 class _InterPrediction:
     """One tile's prediction of an inter layer from the same tile of the layer below, before VQ and coding."""
@@ -451,7 +440,7 @@ def _inter_prediction(pos, feat, lower: QuantizedLayer, config: EncoderConfig) -
     groups = {fg.stream: (fg.first, fg.stop(feat.shape[1])) for fg in REFINED_GROUPS}
     # exact copies of a lower Gaussian (nested layers, additive training): a flag each and their parent, nothing
     # else; the parent of a copy is the lowest lower row equal to it, of any other Gaussian its nearest neighbour
-    match = _exact_matches(lower.pos, lower.feat, pos, feat)
+    match = exact_matches(lower.pos, lower.feat, pos, feat, nbr)
     copy = match >= 0
     parents = np.where(copy, match, nbr[:, 0]).astype(nbr.dtype)
     live = ~copy

@@ -15,6 +15,8 @@ The numba kernels here are the fast path; tests compare them with a plain Python
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -170,20 +172,35 @@ def fine_histogram(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return direct, big
 
 
-def token_histogram(direct: np.ndarray, big: np.ndarray, k: int, m: int) -> tuple[np.ndarray, int]:
-    """Token counts and total raw bits for parameters (k, m) from a :func:`fine_histogram` (k <= 12, m <= 3, m <= k)."""
-    v = np.arange(direct.shape[0], dtype=np.int64)
+@functools.lru_cache(maxsize=None)
+def _direct_tokens(k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(token, raw-bit count) of every value below 2**FINE_DIRECT_BITS under (k, m): the same for every stream, so
+    the parameter search computes them once (read-only)."""
+    v = np.arange(1 << FINE_DIRECT_BITS, dtype=np.int64)
     e = np.zeros_like(v)
     e[1:] = np.floor(np.log2(v[1:])).astype(np.int64)  # exact for v < 2**12
     esc = v >= 1 << k
     nb = np.where(esc, e - m, 0)
     mid = np.where(esc, (v >> np.maximum(nb, 0)) & ((1 << m) - 1), 0)
-    tok_small = np.where(esc, (1 << k) + ((e - k) << m) + mid, v)
+    tok = np.where(esc, (1 << k) + ((e - k) << m) + mid, v)
+    tok.flags.writeable = False
+    nb.flags.writeable = False
+    return tok, nb
+
+
+def token_histogram(direct: np.ndarray, big: np.ndarray, k: int, m: int) -> tuple[np.ndarray, int]:
+    """Token counts and total raw bits for parameters (k, m) from a :func:`fine_histogram` (k <= 12, m <= 3, m <= k)."""
+    tok_small, nb = _direct_tokens(k, m)
     eb, msb = np.nonzero(big)
     tok_big = (1 << k) + ((eb - k) << m) + (msb >> (FINE_MSBS - m))
-    tokens = np.concatenate([tok_small, tok_big])
-    weights = np.concatenate([direct, big[eb, msb]])
-    used = weights > 0
-    counts = np.bincount(tokens[used], weights=weights[used]).astype(np.int64)
-    raw_bits = int((nb * direct).sum() + ((eb - m) * big[eb, msb]).sum())
+    w_big = big[eb, msb]
+    size = max(int(tok_small.max()), int(tok_big.max()) if len(tok_big) else 0) + 1
+    counts = np.bincount(tok_small, weights=direct, minlength=size)
+    if len(tok_big):
+        counts += np.bincount(tok_big, weights=w_big, minlength=size)
+    counts = counts.astype(np.int64)
+    # the old layout: trailing tokens no value reaches are not part of the histogram
+    used = np.flatnonzero(counts)
+    counts = counts[: used[-1] + 1] if len(used) else counts[:0]
+    raw_bits = int((nb * direct).sum() + ((eb - m) * w_big).sum())
     return counts, raw_bits
