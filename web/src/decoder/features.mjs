@@ -24,16 +24,16 @@ export function streamContext(major, width, g, modes = null, gaussianMajor = fal
 
 /** Undo version 3's colour coding in place: each (R, G - R, B - G) triple of columns 3k..3k+2 back to (R, G, B). */
 export function colourUndelta(v, g, width, gaussianMajor, where) {
-  const at = gaussianMajor ? (i, t) => i * width + t : (i, t) => t * g + i;
+  // value (i, t) sits at i * width + t (Gaussian-major) or t * g + i (component-major)
+  const si = gaussianMajor ? width : 1, st = gaussianMajor ? 1 : g;
   for (let i = 0; i < g; i++) {
     for (let k = 0; k + 2 < width; k += 3) {
-      let acc = v[at(i, k)];
-      for (let c = 1; c < 3; c++) {
-        const j = at(i, k + c);
-        acc += v[j];
-        if (acc < INT32_MIN || acc > INT32_MAX) throw new BitstreamFormatError(`${where}: colour value outside int32 (got ${acc})`);
-        v[j] = acc;
+      const j0 = i * si + k * st, j1 = j0 + st, j2 = j1 + st;
+      const a1 = v[j0] + v[j1], a2 = a1 + v[j2];
+      if (a1 < INT32_MIN || a1 > INT32_MAX || a2 < INT32_MIN || a2 > INT32_MAX) {
+        throw new BitstreamFormatError(`${where}: colour value outside int32 (got ${a1 < INT32_MIN || a1 > INT32_MAX ? a1 : a2})`);
       }
+      v[j1] = a1; v[j2] = a2;
     }
   }
 }

@@ -1,6 +1,8 @@
 // Binary little-endian INRIA PLY, byte-identical to splatcast.scene.formats.ply.write_ply.
 import { shRestCount } from "./progressive.mjs";
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** @param {import('./progressive.mjs').Cloud} cloud @returns {Uint8Array} */
 export function writePly(cloud) {
   const n = cloud.count, k = shRestCount(cloud.shDegree);
@@ -24,8 +26,12 @@ export function writePly(cloud) {
     for (let a = 0; a < 3; a++) body[o + q + 1 + a] = cloud.scalesLog[3 * i + a];
     for (let a = 0; a < 4; a++) body[o + q + 4 + a] = cloud.quats[4 * i + a];
   }
-  const dv = new DataView(out.buffer, hb.length);
-  const u = new Uint32Array(body.buffer);  // copy bit patterns little-endian (keeps -0 and every NaN payload)
-  for (let i = 0; i < u.length; i++) dv.setUint32(4 * i, u[i], true);
+  // bit patterns copied as they are (keeps -0 and every NaN payload), byte-swapped on a big-endian host
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(body.buffer), hb.length);
+  else {
+    const dv = new DataView(out.buffer, hb.length);
+    const u = new Uint32Array(body.buffer);
+    for (let i = 0; i < u.length; i++) dv.setUint32(4 * i, u[i], true);
+  }
   return out;
 }

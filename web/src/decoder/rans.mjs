@@ -202,20 +202,34 @@ export function decodeIrans(data, count, width, context) {
   const raw = data.subarray(r.pos);
   const { valueModel, sizes } = valueModels(context, count, modelOf, nModels, IWHERE);
 
-  // every model's tables in flat arrays: cumulative L (T + 1 each), F, and a slot table sized to its values
-  let nL = 0, nF = 0, nS = 0;
-  const slots = tables.map((t, j) => slotTable(t.L, t.T, sizes[j]));
-  for (let j = 0; j < nModels; j++) { nL += tables[j].T + 1; nF += tables[j].T; nS += slots[j].slot.length; }
-  const Lf = new Float64Array(nL), Ff = new Float64Array(nF), Sf = new Int32Array(nS);
-  const lOff = new Int32Array(nModels), fOff = new Int32Array(nModels), sOff = new Int32Array(nModels), shifts = new Int32Array(nModels);
-  for (let j = 0, a = 0, b = 0, c = 0; j < nModels; j++) {
-    lOff[j] = a; fOff[j] = b; sOff[j] = c; shifts[j] = slots[j].shift;
-    Lf.set(tables[j].L, a); Ff.set(tables[j].F, b); Sf.set(slots[j].slot, c);
-    a += tables[j].T + 1; b += tables[j].T; c += slots[j].slot.length;
+  // every model's cumulative table L (T + 1 entries, int32: < 2^24 + 1) and a lookup table of about 4T entries
+  // (as the Python decoder's compact_luts), no larger than the values the model decodes: lut[e] is the symbol
+  // holding quantile e << shift, so the symbol of x is a short forward scan from lut[x >> shift]
+  let nL = 0, nS = 0;
+  const bitsOf = new Int32Array(nModels);
+  for (let j = 0; j < nModels; j++) {
+    let bits = 4;
+    while (bits < 12 && 2 ** (bits - 2) < tables[j].T && 2 ** (bits + 2) < sizes[j]) bits++;
+    bitsOf[j] = bits; nL += tables[j].T + 1; nS += 1 << bits;
   }
-
-  // lane states as two uint32 halves, each initialised like a rans stream from its own words
-  const hi = new Float64Array(lanes), lo = new Float64Array(lanes), sp = new Float64Array(lanes), spBase = new Float64Array(lanes);
+  const Lf = new Int32Array(nL), lut = new Int32Array(nS), meta = new Int32Array(3 * nModels);
+  for (let j = 0, a = 0, c = 0; j < nModels; j++) {
+    const { L, T } = tables[j], n = 1 << bitsOf[j], shift = PRECISION - bitsOf[j];
+    Lf.set(L, a);
+    for (let e = 0, s = 0; e < n; e++) {  // (as an index into Lf)
+      const q = e << shift;
+      while (L[s + 1] <= q) s++;
+      lut[c + e] = a + s;
+    }
+    meta[3 * j] = c; meta[3 * j + 1] = shift; meta[3 * j + 2] = a;
+    a += T + 1; c += n;
+  }
+  const out = new Int32Array(count);
+  const split = 2 ** k, mant = 2 ** m, totalBits = raw.length * 8;
+  const bytes = new Uint8Array(raw.length + 4); // with slack (rawBits)
+  bytes.set(raw);
+  let bit = 0;
+  const hi = new Float64Array(lanes), lo = new Float64Array(lanes), sp = new Int32Array(lanes), spBase = new Int32Array(lanes);
   for (let l = 0, at = 0; l < lanes; l++) {
     let p = at + laneWords[l];
     spBase[l] = at;
@@ -225,34 +239,63 @@ export function decodeIrans(data, count, width, context) {
     sp[l] = p;
     at += laneWords[l];
   }
-  const tokens = new Int32Array(count);
-  // (unrolling the lanes into locals gains under 10 % in V8: the table lookups, not the state's dependency chain,
-  // bound this loop; numba gains 2.6x from the same lanes)
+  const words = new Uint32Array(total);
+  for (let t = 0; t < total; t++) words[t] = wv.getUint32(4 * t, true);
+  // tokens come in stream order, so each value is finished (raw bits, zigzag) as soon as its token is decoded
   const mask = lanes - 1, j0 = modelOf[0];
   for (let i = 0; i < count; i++) {
     const l = i & mask;
     const j = valueModel === null ? j0 : valueModel[i];
-    const lb = lOff[j];
     let h = hi[l], w = lo[l];
     const x = w & MASK24;
-    const slotAt = sOff[j] + (x >>> shifts[j]);
-    let s = Sf[slotAt], top = Sf[slotAt + 1];
-    while (s < top) {  // the s with L[s] <= x < L[s + 1]
-      const mid = (s + top + 1) >>> 1;
-      if (Lf[lb + mid] <= x) s = mid; else top = mid - 1;
+    let a = lut[meta[3 * j] + (x >>> meta[3 * j + 1])];
+    let next = Lf[a + 1];
+    while (next <= x) next = Lf[++a + 1];
+    const base = Lf[a];
+    const t = a - meta[3 * j + 2];
+    if (t < split) {
+      out[i] = (t >>> 1) ^ -(t & 1);
+    } else {
+      const rr = t - split;
+      const e = k + (rr >> m), nb = e - m;
+      if (bit + nb > totalBits) throw new TruncatedError(`${IWHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
+      const bits = rawBits(bytes, bit, nb);
+      bit += nb;
+      const u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;
+      out[i] = (u >>> 1) ^ -(u & 1);
     }
-    tokens[i] = s;
-    // state = (state >> 24) * F[s] + (x - L[s]), as in decodeRans
-    const q = h * 256 + (w >>> 24), f = Ff[fOff[j] + s], d = x - Lf[lb + s];
+    const q = h * 256 + (w >>> 24), f = next - base, d = x - base;
     w = (Math.imul((h << 8) | (w >>> 24), f) + d) >>> 0;
     h = Math.round((q * f - w + d) * INV32);
-    if (h === 0 && sp[l] > spBase[l]) { h = w; w = wv.getUint32(4 * --sp[l], true); }
+    if (h === 0 && sp[l] > spBase[l]) { h = w; w = words[--sp[l]]; }
     hi[l] = h; lo[l] = w;
   }
   for (let l = 0; l < lanes; l++) {
     if (hi[l] !== 0 || lo[l] !== 0 || sp[l] !== spBase[l]) throw new BitstreamFormatError(`${IWHERE}: ANS lanes do not end empty after ${count} symbols (corrupt)`);
   }
-  return finishValues(tokens, k, m, raw, count, IWHERE);
+  if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${IWHERE}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
+  if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${IWHERE}: nonzero padding bits after the last raw bit`);
+  return out;
+}
+
+/**
+ * The nb raw bits (LSB first) starting at bit `bit` of `bytes`, which carries 4 zero bytes of slack past the raw
+ * section so that a read of <= 24 bits loads one 32-bit window without bounds checks; longer reads take up to 8
+ * bits per step from the current byte (values < 2^32, exact in a double).
+ */
+function rawBits(bytes, bit, nb) {
+  if (nb <= 24) {
+    const at = bit >> 3;
+    const window = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
+    return (window >>> (bit & 7)) & ((1 << nb) - 1);
+  }
+  let bits = 0;
+  for (let done = 0, scale = 1; done < nb;) {
+    const byte = bytes[bit >> 3], off = bit & 7, take = Math.min(8 - off, nb - done);
+    bits += ((byte >> off) & ((1 << take) - 1)) * scale;
+    scale *= 2 ** take; done += take; bit += take;
+  }
+  return bits;
 }
 
 /** Tokens in stream order + the raw-bit section -> values (raw bits in stream order, LSB first; zigzag). */
@@ -260,7 +303,7 @@ function finishValues(tokens, k, m, raw, count, where) {
   const out = new Int32Array(count);  // signed values of <= 32 bits
   const split = 2 ** k, mant = 2 ** m;
   const totalBits = raw.length * 8;
-  // a copy with 4 zero bytes of slack lets every read of <= 24 bits load one 32-bit window without bounds checks
+  // with 4 zero bytes of slack (rawBits)
   const bytes = new Uint8Array(raw.length + 4);
   bytes.set(raw);
   let bit = 0;
@@ -273,20 +316,8 @@ function finishValues(tokens, k, m, raw, count, where) {
       const rr = t - split;
       const e = k + (rr >> m), nb = e - m;
       if (bit + nb > totalBits) throw new TruncatedError(`${where}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
-      let bits;
-      if (nb <= 24) {
-        const at = bit >> 3;
-        const window = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-        bits = (window >>> (bit & 7)) & ((1 << nb) - 1);
-        bit += nb;
-      } else {  // up to 8 bits per step from the current byte
-        bits = 0;
-        for (let done = 0, scale = 1; done < nb;) {
-          const byte = bytes[bit >> 3], off = bit & 7, take = Math.min(8 - off, nb - done);
-          bits += ((byte >> off) & ((1 << take) - 1)) * scale;
-          scale *= 2 ** take; done += take; bit += take;
-        }
-      }
+      const bits = rawBits(bytes, bit, nb);
+      bit += nb;
       u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;  // < 2^32
     }
     out[i] = (u >>> 1) ^ -(u & 1);  // zigzag, in int32
