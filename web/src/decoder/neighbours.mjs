@@ -65,17 +65,20 @@ function sortByPosition(idx, a, b, p) {
  */
 function scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work) {
   let w = u1 - u0;
+  // the k-th candidate (distance, row) in locals: the loop only stores to bd / bi when a row gets in
+  let full = have === kk, worst = full ? bd[kk - 1] : Infinity, worstI = full ? bi[kk - 1] : 0;
   for (let u = u0; u < u1; u++) {
     const dx = uPos[3 * u] - x, dy = uPos[3 * u + 1] - y, dz = uPos[3 * u + 2] - z;
     const d2 = dx * dx + dy * dy + dz * dz;
-    if (have === kk && d2 > bd[kk - 1]) continue;
+    if (d2 > worst) continue;
     for (let t = runStart[u], te = runEnd[u]; t < te; t++) {
       const i = members[t];
-      if (have === kk && (d2 > bd[kk - 1] || (d2 === bd[kk - 1] && i > bi[kk - 1]))) break;
+      if (full && (d2 > worst || (d2 === worst && i > worstI))) break;
       let j = have < kk ? have++ : kk - 1;
       while (j > 0 && (bd[j - 1] > d2 || (bd[j - 1] === d2 && bi[j - 1] > i))) { bd[j] = bd[j - 1]; bi[j] = bi[j - 1]; j--; }
       bd[j] = d2; bi[j] = i;
       w++;
+      if (have === kk) { full = true; worst = bd[kk - 1]; worstI = bi[kk - 1]; }
     }
   }
   work[0] += w;
@@ -222,7 +225,7 @@ export class NeighbourIndex {
     };
     const work = new Float64Array(1);
     const { start, uPos, runStart, runEnd, members } = this;
-    const lo3 = new Int32Array(3), hi3 = new Int32Array(3), ranges = new Float64Array(8);
+    const lo3 = new Int32Array(3), hi3 = new Int32Array(3), ranges = new Int32Array(8);
     let blockStart = 0; // work at the start of this block of queries
     for (let o = 0; o < n; o++) {
       if (o % QUERY_BLOCK === 0) blockStart = work[0];
