@@ -78,7 +78,7 @@ def _brute_matches(low_pos, low_feat, pos, feat):
 
 @pytest.mark.parametrize("k", [1, 4, 8])
 def test_exact_matches_from_neighbour_lists_equal_the_brute_force_with_crowds(k):
-    # a lower layer with crowds of co-located Gaussians (up to 12 at one position, features mostly distinct), and
+    # a lower layer of 500 Gaussians on 60 sites (crowds of co-located rows, features mostly distinct), and
     # queries that copy a crowd's last member, copy nothing at a crowded position, or lie elsewhere
     rng = np.random.default_rng(k)
     sites = rng.integers(0, 40, (60, 3))

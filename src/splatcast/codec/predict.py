@@ -143,7 +143,7 @@ def empirical_entropy_bits(values: np.ndarray) -> float:
     """Total order-0 entropy (bits) of an integer array. Counted with a bincount over the value range when that is
     not much larger than the array (the encoder's streams: O(N), against np.unique's sort), else as the reference;
     both sum the same counts in ascending value order, so the result is the same float."""
-    n = len(values)
+    n = values.size
     if n == 0:
         return 0.0
     lo, hi = int(values.min()), int(values.max())

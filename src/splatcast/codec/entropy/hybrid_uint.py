@@ -199,7 +199,7 @@ def token_histogram(direct: np.ndarray, big: np.ndarray, k: int, m: int) -> tupl
     if len(tok_big):
         counts += np.bincount(tok_big, weights=w_big, minlength=size)
     counts = counts.astype(np.int64)
-    # the old layout: trailing tokens no value reaches are not part of the histogram
+    # the counts end at the largest token some value has
     used = np.flatnonzero(counts)
     counts = counts[: used[-1] + 1] if len(used) else counts[:0]
     raw_bits = int((nb * direct).sum() + ((eb - m) * w_big).sum())
