@@ -30,6 +30,16 @@ def test_weights_of_a_subset_are_those_of_the_subset_rendered_alone():
     assert (among_all <= fast + 1e-9).all() and among_all.sum() < 0.95 * fast.sum()
 
 
+@pytest.mark.parametrize("make", [lambda: lab_bench(3000), lambda: random_cloud(np.random.default_rng(5), 2500, 1)])
+def test_peel_rounds_reusing_tile_lists_equal_rendering_every_round_anew(make):
+    """The peel rounds filter the previous round's tile lists instead of binning again: the order must be the one
+    that renders every round from scratch (blend_significance on the round's rows), element for element."""
+    cloud = make()
+    fast = peel_order(cloud)
+    assert np.array_equal(fast, peel_order(cloud, reference=True))
+    assert not np.array_equal(fast, progressive_order(cloud, "blend"))  # the rounds did re-rank
+
+
 def test_every_order_is_a_deterministic_permutation():
     cloud = lab_bench(1500)
     for name in ORDERS:

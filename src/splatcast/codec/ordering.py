@@ -23,6 +23,7 @@ Ties keep the input order everywhere (stable sorts).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 ORDERS = ("importance", "opacity", "blend", "peel", "random")
 DEFAULT_ORDER = "peel"
@@ -69,21 +70,88 @@ def blend_significance(cloud, size: int = ORDER_PX, rings=ORDER_RINGS, rows=None
     return total
 
 
-def _ranked(cloud, rows: np.ndarray, importance: np.ndarray, cameras) -> np.ndarray:
-    """``rows`` (ascending) by blend weight rendered alone, descending; ties by importance, then index."""
-    weight = blend_significance(cloud, rows=rows, cameras=cameras)
+def _ranked(rows: np.ndarray, importance: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``rows`` (ascending) by their blend ``weight`` rendered alone, descending; ties by importance, then index."""
     return rows[np.lexsort((rows, -importance[rows], -weight))]
 
 
+class _PeelViews:
+    """Blend weights of shrinking subsets of one cloud in fixed views, each subset rendered alone. A view's tile
+    lists of a subset are its previous subset's lists with the dropped Gaussians taken out: binning sorts by
+    depth with ties in row order and puts a Gaussian in the tiles its own box touches, so filtering the lists
+    gives exactly what binning the subset anew would, without its depth sort and scatter. The projection is
+    redone per subset (caching it for every view would hold ~80 bytes per Gaussian and view)."""
+
+    def __init__(self, cloud, cameras):
+        self.cloud, self.cameras = cloud, cameras
+        self.rows = None  # the previous subset (ascending), whose tile lists self.bins hold
+        self.bins = []
+
+    def weights(self, rows: np.ndarray) -> np.ndarray:
+        """[len(rows)] float64 blend weights of ``cloud[rows]`` rendered alone; ``rows`` ascending, a subset of the
+        previous call's (the first call: any)."""
+        from splatcast.render.project import project_arrays
+        from splatcast.render.rasterize import Bins, bin_tiles, composite_bins, parse_background
+
+        cloud = self.cloud
+        means, scales, quats, opac = (a[rows] for a in (cloud.means, cloud.scales, cloud.quats, cloud.opacities))
+        n = len(rows)
+        total = np.zeros(n)
+        if n == 0:
+            self.rows, self.bins = rows, [None] * len(self.cameras)
+            return total
+        dc = np.zeros((n, 3), np.float32)  # weights do not depend on colour (as blend_significance)
+        rest = np.zeros((n, 0, 3), np.float32)
+        black = parse_background((0.0, 0.0, 0.0))
+        if self.rows is not None:  # previous-subset position -> position in this one (-1: dropped)
+            local = np.full(len(self.rows), -1, np.int32)
+            local[np.searchsorted(self.rows, rows)] = np.arange(n, dtype=np.int32)
+        bins = []
+        for v, cam in enumerate(self.cameras):
+            proj = project_arrays(means, scales, quats, opac, dc, rest, 0, cam, np.float32)
+            if self.rows is None:
+                b = bin_tiles(proj, cam.width, cam.height)
+            else:
+                start, ids = _filter_bins(self.bins[v].start, self.bins[v].ids, local)
+                b = Bins(cam.width, cam.height, start, ids)
+            image = np.empty((cam.height, cam.width, 3), np.float32)
+            pair = np.zeros(len(b.ids))
+            composite_bins(proj, b, black, image, pair_weight=pair)
+            total += np.bincount(b.ids, weights=pair, minlength=n)
+            bins.append(b)
+        self.rows, self.bins = rows, bins
+        return total
+
+
+@njit(cache=True)
+def _filter_bins(start, ids, local):
+    """Tile lists without the entries whose ``local[id]`` is -1, ids renumbered to ``local[id]``, order kept."""
+    n_tiles = start.shape[0] - 1
+    new_start = np.zeros(n_tiles + 1, np.int64)
+    out = np.empty(ids.shape[0], np.int32)
+    at = 0
+    for t in range(n_tiles):
+        for j in range(start[t], start[t + 1]):
+            g = local[ids[j]]
+            if g >= 0:
+                out[at] = g
+                at += 1
+        new_start[t + 1] = at
+    return new_start, out[:at].copy()
+
+
 def peel_order(cloud, size: int = ORDER_PX, rings=ORDER_RINGS, first_keep: float = PEEL_FIRST_KEEP,
-               keep: float = PEEL_KEEP, floor: float = PEEL_FLOOR) -> np.ndarray:
-    """The ``peel`` order (module docstring): indices of ``cloud``, first = most worth sending first."""
+               keep: float = PEEL_KEEP, floor: float = PEEL_FLOOR, reference: bool = False) -> np.ndarray:
+    """The ``peel`` order (module docstring): indices of ``cloud``, first = most worth sending first.
+    ``reference``: every round rendered from scratch (blend_significance), for tests of the tile-list reuse."""
     n = len(cloud)
     cameras = order_cameras(cloud, size, rings) if n else []  # the whole layer's views, every round
     importance = cloud.importance()
+    views = _PeelViews(cloud, cameras)
     live, tail, fraction = np.arange(n), [], first_keep
     while True:
-        ranked = _ranked(cloud, live, importance, cameras)
+        weight = (blend_significance(cloud, rows=live, cameras=cameras) if reference else views.weights(live))
+        ranked = _ranked(live, importance, weight)
         k = int(np.ceil(len(live) * fraction))
         if len(live) <= max(PEEL_MIN, floor * n) or k >= len(live):
             return np.concatenate([ranked] + tail[::-1])
