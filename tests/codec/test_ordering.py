@@ -33,7 +33,7 @@ def test_weights_of_a_subset_are_those_of_the_subset_rendered_alone():
 @pytest.mark.parametrize("make", [lambda: lab_bench(3000), lambda: random_cloud(np.random.default_rng(5), 2500, 1)])
 def test_peel_rounds_reusing_tile_lists_equal_rendering_every_round_anew(make):
     """The peel rounds filter the previous round's tile lists instead of binning again: the order must be the one
-    that renders every round from scratch (blend_significance on the round's rows), element for element."""
+    that bins every round from scratch (blend_significance on the round's rows), element for element."""
     cloud = make()
     fast = peel_order(cloud)
     assert np.array_equal(fast, peel_order(cloud, reference=True))

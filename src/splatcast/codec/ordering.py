@@ -48,26 +48,10 @@ def order_cameras(cloud, size: int = ORDER_PX, rings=ORDER_RINGS) -> list:
 def blend_significance(cloud, size: int = ORDER_PX, rings=ORDER_RINGS, rows=None, cameras=None) -> np.ndarray:
     """[len(rows)] float64: blending weight of each Gaussian of ``cloud[rows]`` (default: all) summed over
     ``cameras`` (default: :func:`order_cameras` of the whole cloud), the Gaussians of ``rows`` rendered alone."""
-    from splatcast.render.project import project_arrays
-    from splatcast.render.rasterize import composite, parse_background
-
-    arrays = (cloud.means, cloud.scales, cloud.quats, cloud.opacities)
-    if rows is not None:
-        arrays = tuple(a[rows] for a in arrays)
-    means, scales, quats, opac = arrays
-    n = len(means)
-    total = np.zeros(n)
-    if n == 0:
-        return total
+    if len(cloud) == 0:
+        return np.zeros(0)
     cameras = order_cameras(cloud, size, rings) if cameras is None else cameras
-    # weights do not depend on colour: project with a constant one and no SH (saves gathering and evaluating it)
-    dc = np.zeros((n, 3), np.float32)
-    rest = np.zeros((n, 0, 3), np.float32)
-    black = parse_background((0.0, 0.0, 0.0))
-    for cam in cameras:
-        proj = project_arrays(means, scales, quats, opac, dc, rest, 0, cam, np.float32)
-        composite(proj, cam.width, cam.height, black, total)
-    return total
+    return _PeelViews(cloud, cameras).weights(rows)
 
 
 def _ranked(rows: np.ndarray, importance: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -87,20 +71,25 @@ class _PeelViews:
         self.rows = None  # the previous subset (ascending), whose tile lists self.bins hold
         self.bins = []
 
-    def weights(self, rows: np.ndarray) -> np.ndarray:
-        """[len(rows)] float64 blend weights of ``cloud[rows]`` rendered alone; ``rows`` ascending, a subset of the
-        previous call's (the first call: any)."""
+    def weights(self, rows=None) -> np.ndarray:
+        """[len(rows)] float64 blend weights of ``cloud[rows]`` (None: all) rendered alone; ``rows`` ascending, a
+        subset of the previous call's (the first call: any)."""
         from splatcast.render.project import project_arrays
         from splatcast.render.rasterize import Bins, bin_tiles, composite_bins, parse_background
 
-        cloud = self.cloud
-        means, scales, quats, opac = (a[rows] for a in (cloud.means, cloud.scales, cloud.quats, cloud.opacities))
+        arrays = (self.cloud.means, self.cloud.scales, self.cloud.quats, self.cloud.opacities)
+        if rows is None:
+            rows = np.arange(len(self.cloud))
+        else:
+            arrays = tuple(a[rows] for a in arrays)
+        means, scales, quats, opac = arrays
         n = len(rows)
         total = np.zeros(n)
         if n == 0:
             self.rows, self.bins = rows, [None] * len(self.cameras)
             return total
-        dc = np.zeros((n, 3), np.float32)  # weights do not depend on colour (as blend_significance)
+        # weights do not depend on colour: project with a constant one and no SH (saves gathering and evaluating it)
+        dc = np.zeros((n, 3), np.float32)
         rest = np.zeros((n, 0, 3), np.float32)
         black = parse_background((0.0, 0.0, 0.0))
         if self.rows is not None:  # previous-subset position -> position in this one (-1: dropped)
@@ -143,7 +132,7 @@ def _filter_bins(start, ids, local):
 def peel_order(cloud, size: int = ORDER_PX, rings=ORDER_RINGS, first_keep: float = PEEL_FIRST_KEEP,
                keep: float = PEEL_KEEP, floor: float = PEEL_FLOOR, reference: bool = False) -> np.ndarray:
     """The ``peel`` order (module docstring): indices of ``cloud``, first = most worth sending first.
-    ``reference``: every round rendered from scratch (blend_significance), for tests of the tile-list reuse."""
+    ``reference``: every round binned from scratch (blend_significance), for tests of the tile-list reuse."""
     n = len(cloud)
     cameras = order_cameras(cloud, size, rings) if n else []  # the whole layer's views, every round
     importance = cloud.importance()

@@ -225,10 +225,7 @@ export function decodeIrans(data, count, width, context) {
     a += T + 1; c += n;
   }
   const out = new Int32Array(count);
-  const split = 2 ** k, mant = 2 ** m, totalBits = raw.length * 8;
-  const bytes = new Uint8Array(raw.length + 4); // with slack (rawBits)
-  bytes.set(raw);
-  let bit = 0;
+  const values = new TokenValues(raw, k, m, IWHERE);
   const hi = new Float64Array(lanes), lo = new Float64Array(lanes), sp = new Int32Array(lanes), spBase = new Int32Array(lanes);
   for (let l = 0, at = 0; l < lanes; l++) {
     let p = at + laneWords[l];
@@ -252,18 +249,7 @@ export function decodeIrans(data, count, width, context) {
     let next = Lf[a + 1];
     while (next <= x) next = Lf[++a + 1];
     const base = Lf[a];
-    const t = a - meta[3 * j + 2];
-    if (t < split) {
-      out[i] = (t >>> 1) ^ -(t & 1);
-    } else {
-      const rr = t - split;
-      const e = k + (rr >> m), nb = e - m;
-      if (bit + nb > totalBits) throw new TruncatedError(`${IWHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
-      const bits = rawBits(bytes, bit, nb);
-      bit += nb;
-      const u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;
-      out[i] = (u >>> 1) ^ -(u & 1);
-    }
+    out[i] = values.value(a - meta[3 * j + 2]);
     const q = h * 256 + (w >>> 24), f = next - base, d = x - base;
     w = (Math.imul((h << 8) | (w >>> 24), f) + d) >>> 0;
     h = Math.round((q * f - w + d) * INV32);
@@ -273,8 +259,7 @@ export function decodeIrans(data, count, width, context) {
   for (let l = 0; l < lanes; l++) {
     if (hi[l] !== 0 || lo[l] !== 0 || sp[l] !== spBase[l]) throw new BitstreamFormatError(`${IWHERE}: ANS lanes do not end empty after ${count} symbols (corrupt)`);
   }
-  if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${IWHERE}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
-  if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${IWHERE}: nonzero padding bits after the last raw bit`);
+  values.finish();
   return out;
 }
 
@@ -298,31 +283,41 @@ function rawBits(bytes, bit, nb) {
   return bits;
 }
 
-/** Tokens in stream order + the raw-bit section -> values (raw bits in stream order, LSB first; zigzag). */
+/** Tokens in stream order + the raw-bit section -> values. */
 function finishValues(tokens, k, m, raw, count, where) {
-  const out = new Int32Array(count);  // signed values of <= 32 bits
-  const split = 2 ** k, mant = 2 ** m;
-  const totalBits = raw.length * 8;
-  // with 4 zero bytes of slack (rawBits)
-  const bytes = new Uint8Array(raw.length + 4);
-  bytes.set(raw);
-  let bit = 0;
-  for (let i = 0; i < count; i++) {
-    const t = tokens[i];
-    let u;
-    if (t < split) {
-      u = t;
-    } else {
-      const rr = t - split;
-      const e = k + (rr >> m), nb = e - m;
-      if (bit + nb > totalBits) throw new TruncatedError(`${where}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
-      const bits = rawBits(bytes, bit, nb);
-      bit += nb;
-      u = (mant + (rr & (mant - 1))) * 2 ** nb + bits;  // < 2^32
-    }
-    out[i] = (u >>> 1) ^ -(u & 1);  // zigzag, in int32
-  }
-  if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${where}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
-  if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${where}: nonzero padding bits after the last raw bit`);
+  const out = new Int32Array(count);
+  const values = new TokenValues(raw, k, m, where);
+  for (let i = 0; i < count; i++) out[i] = values.value(tokens[i]);
+  values.finish();
   return out;
+}
+
+/** Hybrid-uint tokens -> signed values (entropy.md): escaped tokens take their low bits from the raw-bit section,
+ * in stream order, LSB first; then zigzag. */
+class TokenValues {
+  constructor(raw, k, m, where) {
+    this.raw = raw; this.k = k; this.m = m; this.where = where;
+    this.split = 2 ** k; this.mant = 2 ** m; this.totalBits = raw.length * 8;
+    this.bytes = new Uint8Array(raw.length + 4); // 4 zero bytes of slack (rawBits)
+    this.bytes.set(raw);
+    this.bit = 0;
+  }
+
+  value(t) {
+    let u = t;
+    if (t >= this.split) {
+      const rr = t - this.split, nb = this.k + (rr >> this.m) - this.m;
+      if (this.bit + nb > this.totalBits) throw new TruncatedError(`${this.where}: raw-bit section (${this.raw.length} bytes) ends before the last escaped value`);
+      u = (this.mant + (rr & (this.mant - 1))) * 2 ** nb + rawBits(this.bytes, this.bit, nb); // < 2^32
+      this.bit += nb;
+    }
+    return (u >>> 1) ^ -(u & 1); // zigzag, in int32
+  }
+
+  /** Every raw bit used, padding zero. */
+  finish() {
+    const { bit, raw, where } = this;
+    if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${where}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
+    if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${where}: nonzero padding bits after the last raw bit`);
+  }
 }
