@@ -141,11 +141,15 @@ def test_position_outside_its_tile_raises_the_reference_error():
         assert fast == ref
 
 
+@pytest.mark.parametrize("kernel", ["_add_stream_serial", "_add_stream_blocks"])
 @pytest.mark.parametrize("gaussian_major,colour,add_base,extra", [
     (False, True, True, False), (True, True, False, True), (False, False, True, True), (True, False, False, False)])
-def test_add_stream_equals_numpy(gaussian_major, colour, add_base, extra):
-    """The fused kernel add_stream against its definition in numpy, on every combination of its options."""
-    from splatcast.codec.features import add_stream
+def test_add_stream_equals_numpy(gaussian_major, colour, add_base, extra, kernel):
+    """The fused kernel add_stream (both its serial and its parallel-block form: add_stream picks one by size)
+    against its definition in numpy, on every combination of its options."""
+    from splatcast.codec import features
+
+    add_stream = getattr(features, kernel)
 
     rng = np.random.default_rng(9)
     g, width, col0, m = 70000, 6, 2, 80000

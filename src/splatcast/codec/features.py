@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from splatcast.codec import container as ct
 from splatcast.errors import BitstreamFormatError
@@ -106,17 +106,31 @@ def from_stream(
     return block
 
 
-@njit(cache=True, nogil=True)
+# add_stream runs blocks of rows in parallel from this many values on (below it, waking the threads costs more
+# than it saves: measured on this 2-core machine, 1M values of 4 columns ran 2x slower in parallel)
+PARALLEL_VALUES = 1 << 21
+ADD_BLOCK = 8192  # rows per parallel task (each task keeps its own ranges)
+
+
 def add_stream(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows, out, col0):
     """:func:`from_stream` fused with what the decoder does next, in one pass over a group's stream values:
     ``out[rows[i], col0 + c] = value(i, c) [+ extra[i, c]] [+ base[base_rows[i], col0 + c]]`` (int64 sums written
     as int32), ``value`` read component- or Gaussian-major and, with ``colour``, summed over each triple. ``extra``
     has 0 rows when unused. Returns (lo, hi) of the colour sums (0, 0 without colour) and (lo, hi) of the results,
-    for the caller's range checks (a result outside int32 is never written unchecked: the caller refuses it)."""
+    for the caller's range checks (a result outside int32 is never written unchecked: the caller refuses it).
+    ``rows`` are distinct (the decoder's row maps), so blocks of rows write disjoint cells: large streams run in
+    parallel blocks, with the same result."""
+    kernel = _add_stream_blocks if g * width >= PARALLEL_VALUES else _add_stream_serial
+    return kernel(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows, out, col0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_rows(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows, out, col0, i0, i1):
+    """Rows i0..i1 of :func:`add_stream`; returns their (colour lo, colour hi, lo, hi)."""
     big = np.int64(1) << 62
     clo, chi, lo, hi = big, -big, big, -big
     use_extra = extra.shape[0] > 0
-    for i in range(g):
+    for i in range(i0, i1):
         acc = np.int64(0)
         r = rows[i]
         for c in range(width):
@@ -135,6 +149,31 @@ def add_stream(values, g, width, gaussian_major, colour, base, base_rows, add_ba
             lo = min(lo, v)
             hi = max(hi, v)
             out[r, col0 + c] = v
+    return clo, chi, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _add_stream_serial(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows, out, col0):
+    clo, chi, lo, hi = _add_rows(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows,
+                                 out, col0, 0, g)
+    if not colour or g * width == 0:
+        clo, chi = 0, 0
+    return clo, chi, lo, hi
+
+
+@njit(cache=True, parallel=True)
+def _add_stream_blocks(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows, out, col0):
+    n_blocks = (g + ADD_BLOCK - 1) // ADD_BLOCK
+    ranges = np.empty((n_blocks, 4), np.int64)
+    for b in prange(n_blocks):
+        r0, r1, r2, r3 = _add_rows(values, g, width, gaussian_major, colour, base, base_rows, add_base, extra, rows,
+                                   out, col0, b * ADD_BLOCK, min(g, (b + 1) * ADD_BLOCK))
+        ranges[b, 0], ranges[b, 1], ranges[b, 2], ranges[b, 3] = r0, r1, r2, r3
+    big = np.int64(1) << 62
+    clo, chi, lo, hi = big, -big, big, -big
+    for b in range(n_blocks):
+        clo, chi = min(clo, ranges[b, 0]), max(chi, ranges[b, 1])
+        lo, hi = min(lo, ranges[b, 2]), max(hi, ranges[b, 3])
     if not colour or g * width == 0:
         clo, chi = 0, 0
     return clo, chi, lo, hi
