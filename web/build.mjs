@@ -9,6 +9,7 @@ import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, rmSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildKernels } from "./build-kernels.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = resolve(here, "..", "src", "splatcast", "player", "static");
@@ -36,6 +37,9 @@ const aliases = {
     b.onLoad({ filter: /.*/, namespace: "node-builtin-stub" }, () => ({ contents: "module.exports = {};", loader: "js" }));
   },
 };
+
+// the decoder's WebAssembly kernels (src/kernels/*.ts) into src/decoder/generated/, which the worker bundle inlines
+await buildKernels();
 
 // build next to the target and swap it in at the end: a failed build leaves the previous one in place
 const final = out;

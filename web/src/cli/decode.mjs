@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm --prefix web run decode -- IN.splc OUT.ply [--layer L] [--chunks N] [--refine dc|full] [--json]
+//   [--reference-kernels]   (the JavaScript references instead of the WebAssembly kernels: same output, slower)
 // Same operating points as `splatcast decode` (decode_progressive): a truncated file decodes to the chunks it holds.
 import { readFileSync, writeFileSync } from "node:fs";
-import { BitstreamFormatError, ProgressiveDecoder, initDecoder, tileView, writePly } from "../decoder/index.mjs";
+import { BitstreamFormatError, ProgressiveDecoder, initDecoder, tileView, useReferenceKernels, writePly } from "../decoder/index.mjs";
 
 function decodeProgressive(data, layer, chunks, refine) {
   const dec = new ProgressiveDecoder(data);
@@ -48,6 +49,7 @@ async function main(argv) {
     else if (a === "--chunks") chunks = Number.parseInt(val(), 10);
     else if (a === "--refine") refine = val();
     else if (a === "--json") json = true;
+    else if (a === "--reference-kernels") useReferenceKernels(true);
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else pos.push(a);
   }

@@ -1,12 +1,28 @@
 // Inter-layer prediction (docs/format.md 3.2): mode 0 bilateral blend in IEEE double, sequential sums;
-// mode m >= 1 copies neighbour m's features.
+// mode m >= 1 copies neighbour m's features. predictWithModes runs in WebAssembly (web/src/kernels/bilateral.ts,
+// the same double operations in the same order); predictWithModesReference is the definition it is tested against.
+import { Arena, usingReference } from "./kernels.mjs";
 
 /**
  * Prediction rows [g*C] for positions pos [g*3] with neighbours nbr [g*k] and modes [g].
  * @param {Int32Array} pLow @param {Int32Array} fLow @param {number} C @param {Int32Array} pos
  * @param {Int32Array} nbr @param {number} k @param {Int32Array} modes
  */
-export function predictWithModes(pLow, fLow, C, pos, nbr, k, modes) {
+export function predictWithModes(pLow, fLow, C, pos, nbr, k, modes, { reference = usingReference() } = {}) {
+  if (reference) return predictWithModesReference(pLow, fLow, C, pos, nbr, k, modes);
+  const g = modes.length;
+  const arena = new Arena();
+  const arrays = [pLow, fLow, pos, nbr, modes];
+  const at = arrays.map((a) => arena.alloc(4 * a.length));
+  const scratchAt = arena.alloc(8 * (3 * k + C)), outAt = arena.alloc(4 * g * C);
+  const kernels = arena.ready();
+  arrays.forEach((a, t) => arena.i32.set(a, at[t] >> 2));
+  kernels.predictWithModes(g, C, k, ...at, scratchAt, outAt);
+  return arena.i32.slice(outAt >> 2, (outAt >> 2) + g * C);
+}
+
+/** The definition of predictWithModes, in JavaScript. */
+export function predictWithModesReference(pLow, fLow, C, pos, nbr, k, modes) {
   const g = modes.length;
   const out = new Int32Array(g * C);
   const d = new Float64Array(k), f = new Float64Array(k), w = new Float64Array(k), acc = new Float64Array(C);

@@ -5,6 +5,7 @@ export { ProgressiveDecoder, TileDecoder, concatClouds } from "./progressive.mjs
 export { writePly } from "./plywriter.mjs";
 import { SUPPORTED } from "./backends.mjs";
 export { decodeIrans, decodeRans } from "./rans.mjs";
+export { useReference as useReferenceKernels } from "./kernels.mjs";
 
 /** Entropy back-ends this decoder supports ('lzma' and 'paq' are not: see docs/format.md / the report). */
 export const SUPPORTED_ENTROPY = [...SUPPORTED];

@@ -8,6 +8,7 @@
 // positions, no per-cell culling) and keeps the result when those cells provably hold the k nearest. Queries run in
 // cell order. A work bound refuses crafted geometries (LimitError, format.md 1.6).
 import { LimitError } from "./errors.mjs";
+import { Arena, usingReference } from "./kernels.mjs";
 
 const STENCIL_RADIUS = 3; // cells within Chebyshev distance 3 come from the stencil, farther ones from shells
 const MAX_CELLS_PER_POINT = 4;
@@ -184,10 +185,12 @@ export class NeighbourIndex {
   }
 
   /**
-   * Neighbours of each query: Int32Array [N * k'] with k' = min(k, M), rows ordered (d^2, index).
-   * @param {Int32Array} queries [N*3] @param {number} k
+   * Neighbours of each query: Int32Array [N * k'] with k' = min(k, M), rows ordered (d^2, index). The query loop
+   * runs in WebAssembly (web/src/kernels/neighbours.ts, the same steps); `reference`: in JavaScript, the definition
+   * the kernel is tested against.
+   * @param {Int32Array} queries [N*3] @param {number} k @param {{reference?: boolean}} [options]
    */
-  query(queries, k) {
+  query(queries, k, { reference = usingReference() } = {}) {
     const n = queries.length / 3, kk = Math.min(k, this.m);
     const out = new Int32Array(n * kk);
     if (kk === 0 || n === 0) return out;
@@ -214,6 +217,7 @@ export class NeighbourIndex {
       keys.sort();
       for (let o = 0; o < n; o++) qOrder[o] = keys[o] % n;
     }
+    if (!reference) return this.queryWasm(queries, kk, qCell, qOrder);
     const R = STENCIL_RADIUS, W = 2 * R + 1;
     const gap = new Float64Array(3 * W); // squared gap from the query to the cells at offsets -R..R, per axis
     const axisGaps = (rel, c, at, nAxis) => {
@@ -300,5 +304,24 @@ export class NeighbourIndex {
       out.set(bi, q * kk);
     }
     return out;
+  }
+
+  /** The query loop in the kernel: the index, the stencil and the queries copied into its memory. */
+  queryWasm(queries, kk, qCell, qOrder) {
+    const n = qOrder.length, R = STENCIL_RADIUS;
+    const { start, uPos, runStart, runEnd, members, lo, cs, dims } = this;
+    const arena = new Arena();
+    const arrays = [queries, qCell, qOrder, start, uPos, runStart, runEnd, members, STENCIL.bound, STENCIL.off];
+    const at = arrays.map((a) => arena.alloc(4 * a.length));
+    const bdAt = arena.alloc(8 * kk), biAt = arena.alloc(4 * kk), gapAt = arena.alloc(8 * 3 * (2 * R + 1));
+    const outAt = arena.alloc(4 * n * kk);
+    const kernels = arena.ready();
+    arrays.forEach((a, t) => arena.i32.set(a, at[t] >> 2));
+    const [qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, boundAt, offAt] = at;
+    const rc = kernels.knnQuery(n, kk, qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, lo[0], lo[1], lo[2],
+      cs, dims[0], dims[1], dims[2], boundAt, offAt, STENCIL.bound.length, R, MAX_VISITS_PER_QUERY, bdAt, biAt, gapAt,
+      MAX_BLOCK_POSITIONS, outAt);
+    if (rc !== 0) throw new LimitError(`neighbour search: more than ${MAX_VISITS_PER_QUERY} cells and points per query (a crafted geometry; real scenes need a few hundred at most)`);
+    return arena.i32.slice(outAt >> 2, (outAt >> 2) + n * kk);
   }
 }

@@ -1,6 +1,7 @@
 // The `rans` back-end (docs/entropy.md): hybrid-uint tokens, static 24-bit categorical models, rANS with a 64-bit
 // state in 32-bit words. The state is kept as two uint32 halves in plain Numbers: BigInt is ~20x slower here.
 import { BitstreamFormatError, LimitError, TruncatedError } from "./errors.mjs";
+import { Arena, usingReference } from "./kernels.mjs";
 
 const WHERE = "rans payload";
 const PRECISION = 24;
@@ -184,9 +185,12 @@ export const LANE_COUNTS = [1, 2, 4, 8];
 /**
  * The `irans` payload (entropy.md "irans"): `rans`'s header, tables and raw bits, the tokens coded in stream order,
  * value i by lane i mod Lanes. Lanes decode in turn, so consecutive symbols have independent dependency chains.
+ * The symbol loop runs in WebAssembly (web/src/kernels/irans.ts: a native 64-bit state); `reference` runs the
+ * same steps in JavaScript (the definition the kernel is tested against). Same values, same errors.
  * @param {Uint8Array} data @param {number} count @param {number} width @param {Int32Array|null} context
+ * @param {{reference?: boolean}} [options]
  */
-export function decodeIrans(data, count, width, context) {
+export function decodeIrans(data, count, width, context, { reference = usingReference() } = {}) {
   const r = new Reader(data, IWHERE);
   const { k, m, modelOf, tables } = readHeader(r, count, width, IWHERE);
   const nModels = tables.length;
@@ -197,10 +201,13 @@ export function decodeIrans(data, count, width, context) {
   let total = 0;
   for (let l = 0; l < lanes; l++) { laneWords[l] = r.varint(`word_count[${l}]`, budget); total += laneWords[l]; }
   if (4 * total > r.remaining) throw new BitstreamFormatError(`${IWHERE}: the lanes hold ${total} words, ${r.remaining} bytes remain`);
+  const wordsAt = r.pos;
   const wv = new DataView(data.buffer, data.byteOffset + r.pos, 4 * total);
   r.pos += 4 * total;
   const raw = data.subarray(r.pos);
-  const { valueModel, sizes } = valueModels(context, count, modelOf, nModels, IWHERE);
+  const arena = reference ? null : new Arena();
+  const { valueModel, sizes, at: contextAt } = reference ? valueModels(context, count, modelOf, nModels, IWHERE)
+    : modelCountsWasm(arena, context, count, modelOf, nModels, IWHERE);
 
   // every model's cumulative table L (T + 1 entries, int32: < 2^24 + 1) and a lookup table of about 4T entries
   // (as the Python decoder's compact_luts), no larger than the values the model decodes: lut[e] is the symbol
@@ -224,8 +231,6 @@ export function decodeIrans(data, count, width, context) {
     meta[3 * j] = c; meta[3 * j + 1] = shift; meta[3 * j + 2] = a;
     a += T + 1; c += n;
   }
-  const out = new Int32Array(count);
-  const values = new TokenValues(raw, k, m, IWHERE);
   const hi = new Float64Array(lanes), lo = new Float64Array(lanes), sp = new Int32Array(lanes), spBase = new Int32Array(lanes);
   for (let l = 0, at = 0; l < lanes; l++) {
     let p = at + laneWords[l];
@@ -236,6 +241,12 @@ export function decodeIrans(data, count, width, context) {
     sp[l] = p;
     at += laneWords[l];
   }
+  if (!reference) {
+    const words = data.subarray(wordsAt, wordsAt + 4 * total);
+    return iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, contextAt, modelOf, raw, k, m });
+  }
+  const out = new Int32Array(count);
+  const values = new TokenValues(raw, k, m, IWHERE);
   const words = new Uint32Array(total);
   for (let t = 0; t < total; t++) words[t] = wv.getUint32(4 * t, true);
   // tokens come in stream order, so each value is finished (raw bits, zigzag) as soon as its token is decoded
@@ -261,6 +272,58 @@ export function decodeIrans(data, count, width, context) {
   }
   values.finish();
   return out;
+}
+
+/** Model counts by the kernel (the contexts copied into the arena once, for the decode that follows). */
+function modelCountsWasm(arena, context, count, modelOf, nModels, where) {
+  const sizes = new Float64Array(nModels);
+  if (context === null || count === 0) {
+    sizes[modelOf[0]] = count;
+    return { valueModel: null, sizes, at: -1 };
+  }
+  const at = arena.alloc(4 * count), mAt = arena.alloc(4 * modelOf.length), sAt = arena.alloc(8 * nModels);
+  const kernels = arena.ready();
+  arena.i32.set(context, at >> 2);
+  arena.i32.set(modelOf, mAt >> 2);
+  arena.f64.fill(0, sAt >> 3, (sAt >> 3) + nModels);
+  const bad = kernels.modelCounts(count, at, mAt, modelOf.length, sAt);
+  if (bad >= 0) throw new BitstreamFormatError(`${where}: context value ${context[bad]} at ${bad}, payload models 0..${modelOf.length - 1}`);
+  sizes.set(arena.f64.subarray(sAt >> 3, (sAt >> 3) + nModels));
+  return { valueModel: null, sizes, at };
+}
+
+/** The symbol loop of decodeIrans in the kernel (web/src/kernels/irans.ts), from the tables decodeIrans built. */
+function iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, contextAt, modelOf, raw, k, m }) {
+  const wAt = arena.alloc(words.length), bAt = arena.alloc(4 * lanes), tAt = arena.alloc(4 * lanes);
+  const lfAt = arena.alloc(4 * Lf.length), lutAt = arena.alloc(4 * lut.length), metaAt = arena.alloc(4 * meta.length);
+  const mAt = arena.alloc(4 * modelOf.length), rawAt = arena.alloc(raw.length + 8), outAt = arena.alloc(4 * count);
+  const scratchAt = arena.alloc(16 * lanes), statusAt = arena.alloc(16);
+  const kernels = arena.ready();
+  const { bytes, i32 } = arena;
+  bytes.set(words, wAt);
+  for (let l = 0, at = 0; l < lanes; l++) {
+    i32[(bAt >> 2) + l] = at;
+    at += laneWords[l];
+    i32[(tAt >> 2) + l] = at;
+  }
+  i32.set(Lf, lfAt >> 2);
+  i32.set(lut, lutAt >> 2);
+  i32.set(meta, metaAt >> 2);
+  i32.set(modelOf, mAt >> 2);
+  bytes.set(raw, rawAt);
+  bytes.fill(0, rawAt + raw.length, rawAt + raw.length + 8);
+  const rc = kernels.decodeIrans(count, lanes, wAt, bAt, tAt, lfAt, lutAt, metaAt, Math.max(contextAt, 0),
+    contextAt >= 0 ? 1 : 0, mAt, rawAt, raw.length, k, m, outAt, scratchAt, statusAt);
+  if (rc === 1) throw new TruncatedError(`${IWHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
+  if (rc === 2) throw new BitstreamFormatError(`${IWHERE}: ANS lanes do not end empty after ${count} symbols (corrupt)`);
+  checkRawEnd((i32[statusAt >> 2] >>> 0) + i32[(statusAt >> 2) + 1] * TWO32, raw, IWHERE); // the i64 bits read
+  return i32.slice(outAt >> 2, (outAt >> 2) + count);
+}
+
+/** Every raw bit used (`bit` of them), padding zero. */
+function checkRawEnd(bit, raw, where) {
+  if (Math.ceil(bit / 8) !== raw.length) throw new BitstreamFormatError(`${where}: raw-bit section is ${raw.length} bytes, the tokens need ${Math.ceil(bit / 8)}`);
+  if ((bit % 8) && (raw[raw.length - 1] >> (bit % 8))) throw new BitstreamFormatError(`${where}: nonzero padding bits after the last raw bit`);
 }
 
 /**
@@ -316,8 +379,6 @@ class TokenValues {
 
   /** Every raw bit used, padding zero. */
   finish() {
-    const { bit, raw, where } = this;
-    if (((bit + 7) >> 3) !== raw.length) throw new BitstreamFormatError(`${where}: raw-bit section is ${raw.length} bytes, the tokens need ${(bit + 7) >> 3}`);
-    if ((bit & 7) && (raw[raw.length - 1] >> (bit & 7))) throw new BitstreamFormatError(`${where}: nonzero padding bits after the last raw bit`);
+    checkRawEnd(this.bit, this.raw, this.where);
   }
 }
