@@ -4,10 +4,11 @@
 
 Per back-end: encodes once, then times (median of --repeats) the Python `decode` (in process, numba warm; and in a
 child process with NUMBA_NUM_THREADS=1, since the JS decoder runs on one thread) and the JS CLI
-`web/src/cli/decode.mjs --json` (its in-process decode time, and the whole `node` process wall time), prints ms per
-1000 Gaussians and the JS/Python ratios, and checks the two PLY files are byte-identical. ``--json``: the
-splatcast-bench/1 document (benchmarks/_results.py), one scene per back-end (``playbot LEVELS ENTROPY``) holding the
-printed row.
+`web/src/cli/decode.mjs --json` (its in-process decode time, and the whole `node` process wall time), alternating
+with the same CLI on its JavaScript references (``--reference-kernels``: no WebAssembly), prints ms per 1000
+Gaussians and the JS/Python and reference/kernel ratios, and checks the three PLY files are byte-identical.
+``--json``: the splatcast-bench/1 document (benchmarks/_results.py), one scene per back-end
+(``playbot LEVELS ENTROPY``) holding the printed row.
 """
 
 from __future__ import annotations
@@ -71,17 +72,23 @@ def _run(args, results: BenchResults) -> int:
                 cloud = decode(data)
                 py_t.append(time.perf_counter() - t0)
             write_ply(cloud, tmp / "py.ply")
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
-                res = subprocess.run([node, str(CLI), str(src), str(tmp / "js.ply"), "--json"], capture_output=True,
-                                     text=True)
-                js_wall.append(time.perf_counter() - t0)
-                if res.returncode:
-                    print(res.stderr, file=sys.stderr)
-                    return 1
-                js_t.append(json.loads(res.stdout)["decode_ms"] / 1000)
+            js_ref = []
+            for _ in range(args.repeats):  # the kernels and the JavaScript references alternating
+                for ref in (False, True):
+                    out = tmp / ("js_ref.ply" if ref else "js.ply")
+                    t0 = time.perf_counter()
+                    res = subprocess.run([node, str(CLI), str(src), str(out), "--json"]
+                                         + (["--reference-kernels"] if ref else []), capture_output=True, text=True)
+                    wall = time.perf_counter() - t0
+                    if res.returncode:
+                        print(res.stderr, file=sys.stderr)
+                        return 1
+                    (js_ref if ref else js_t).append(json.loads(res.stdout)["decode_ms"] / 1000)
+                    if not ref:
+                        js_wall.append(wall)
             py1 = _python_one_thread(src, args.repeats)
-            same = (tmp / "py.ply").read_bytes() == (tmp / "js.ply").read_bytes()
+            want = (tmp / "py.ply").read_bytes()
+            same = want == (tmp / "js.ply").read_bytes() == (tmp / "js_ref.ply").read_bytes()
             n = len(cloud)
             py, js, jw = statistics.median(py_t), statistics.median(js_t), statistics.median(js_wall)
             row = {
@@ -91,6 +98,8 @@ def _run(args, results: BenchResults) -> int:
                 "python_ms_per_1k": round(py * 1e6 / n, 3), "js_ms_per_1k": round(js * 1e6 / n, 3),
                 "js_over_python": round(js / py, 2), "ply_identical": same,
                 "python_1thread_ms": round(py1 * 1000, 1), "js_over_python_1thread": round(js / py1, 2),
+                "js_reference_kernels_ms": round(statistics.median(js_ref) * 1000, 1),
+                "reference_over_kernels": round(statistics.median(js_ref) / js, 2),
             }
             print(json.dumps(row, sort_keys=True))
             results.add(f"playbot {row['layers']} {entropy}", row,

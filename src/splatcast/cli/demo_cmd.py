@@ -5,7 +5,7 @@
 3. encode the layers with the scalable codec (+VQ) and, for comparison, as independent layers (MDC),
 4. decode every layer and time it, then print a table and write PNG renders of every layer and of progressive
    prefixes of the top layer,
-5. re-encode the layers for streaming (rans, growing chunks), package them for DASH and serve them with the web player, printing the URL to open (until Ctrl-C;
+5. re-encode the layers for streaming (irans, growing chunks), package them for DASH and serve them with the web player, printing the URL to open (until Ctrl-C;
    ``--no-serve`` or ``SPLATCAST_DEMO_NO_SERVE=1`` skips serving, for CI and scripts).
 """
 

@@ -10,17 +10,14 @@
 const QUERY_BLOCK = 512;
 const INF: f64 = Infinity;
 
-// the candidates of the current query and the work done (cells + positions examined + rows merged)
-let have: i32 = 0;
+// the work done (cells + positions examined + rows merged); a global, touched once per scanned range
 let work: f64 = 0;
-let kk: i32 = 0;
-let bd: usize = 0;
-let bi: usize = 0;
 
-/** Merges the rows at distinct positions u0..u1 into the sorted candidates (as scanRange in neighbours.mjs). */
+/** Merges the rows at distinct positions u0..u1 into the sorted candidates bd / bi (`have` of kk so far; as
+ * scanRange in neighbours.mjs); returns the new count. */
 @inline
 function scanRange(u0: i32, u1: i32, uPos: usize, runStart: usize, runEnd: usize, members: usize, x: i64, y: i64,
-  z: i64): void {
+  z: i64, have: i32, kk: i32, bd: usize, bi: usize): i32 {
   let w: i32 = u1 - u0;
   let full = have == kk;
   let worst: i64 = full ? load<i64>(bd + (<usize>(kk - 1) << 3)) : i64.MAX_VALUE;
@@ -53,14 +50,15 @@ function scanRange(u0: i32, u1: i32, uPos: usize, runStart: usize, runEnd: usize
     }
   }
   work += <f64>w;
+  return have;
 }
 
 @inline
 function scanCell(c: i32, start: usize, uPos: usize, runStart: usize, runEnd: usize, members: usize, x: i64, y: i64,
-  z: i64): void {
+  z: i64, have: i32, kk: i32, bd: usize, bi: usize): i32 {
   work += 1;
-  scanRange(load<i32>(start + (<usize>c << 2)), load<i32>(start + (<usize>(c + 1) << 2)), uPos, runStart, runEnd,
-    members, x, y, z);
+  return scanRange(load<i32>(start + (<usize>c << 2)), load<i32>(start + (<usize>(c + 1) << 2)), uPos, runStart,
+    runEnd, members, x, y, z, have, kk, bd, bi);
 }
 
 // the 2x2x2 block of the current query: lo3 / hi3 per axis
@@ -96,16 +94,13 @@ function axisGaps(rel: f64, c: i32, at: usize, nAxis: i32, cs: f64, R: i32): voi
 }
 
 /**
- * The k (= kk_) nearest of every query into out; returns 0, or 1 when a block of queries exceeds the work bound
+ * The kk nearest of every query into out; returns 0, or 1 when a block of queries exceeds the work bound
  * (maxVisits per query on average, checked before each query after a block's first, as the reference does).
  */
-export function knnQuery(n: i32, kk_: i32, queries: usize, qCell: usize, qOrder: usize, start: usize, uPos: usize,
+export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: usize, start: usize, uPos: usize,
   runStart: usize, runEnd: usize, members: usize, lox: i32, loy: i32, loz: i32, csI: i32, nx: i32, ny: i32,
-  nz: i32, bound: usize, off: usize, nStencil: i32, R: i32, maxVisits: f64, bd_: usize, bi_: usize, gap: usize,
+  nz: i32, bound: usize, off: usize, nStencil: i32, R: i32, maxVisits: f64, bd: usize, bi: usize, gap: usize,
   blockMax: i32, out: usize): i32 {
-  kk = kk_;
-  bd = bd_;
-  bi = bi_;
   work = 0;
   const cs = <f64>csI, cs2 = cs * cs;
   const span = max(nx, max(ny, nz));
@@ -125,7 +120,7 @@ export function knnQuery(n: i32, kk_: i32, queries: usize, qCell: usize, qOrder:
     reach = min(reach, blockAxis(ry, cy, ny, cs, 1));
     reach = min(reach, blockAxis(rz, cz, nz, cs, 2));
     const inner = reach == INF;
-    have = 0;
+    let have = 0;
     let blockSize = 0;
     for (let Z = lo2; Z <= hi2; Z++) {
       for (let Y = lo1; Y <= hi1; Y++) {
@@ -140,7 +135,7 @@ export function knnQuery(n: i32, kk_: i32, queries: usize, qCell: usize, qOrder:
         for (let Y = lo1; Y <= hi1; Y++) { // a grid row's cells are contiguous in cell order
           const row = (Z * ny + Y) * nx;
           const u0 = load<i32>(start + (<usize>(row + lo0) << 2)), u1 = load<i32>(start + (<usize>(row + hi0 + 1) << 2));
-          if (u1 > u0) scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z);
+          if (u1 > u0) have = scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
         }
       }
       if (inner || (have == kk && reach > 0 && <f64>load<i64>(bd + (<usize>(kk - 1) << 3)) < reach * reach)) {
@@ -162,7 +157,7 @@ export function knnQuery(n: i32, kk_: i32, queries: usize, qCell: usize, qOrder:
       if (scanned && X >= lo0 && X <= hi0 && Y >= lo1 && Y <= hi1 && Z >= lo2 && Z <= hi2) continue;
       if (have == kk && load<f64>(gap + (<usize>(ox + R) << 3)) + load<f64>(gap + (<usize>(W + oy + R) << 3))
         + load<f64>(gap + (<usize>(2 * W + oz + R) << 3)) > kth) continue;
-      scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z);
+      have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
     }
     // rare (sparse or outlying queries): shells of cells beyond the stencil's cube until provably complete
     for (let r = R; !done; r++) {
@@ -185,10 +180,10 @@ export function knnQuery(n: i32, kk_: i32, queries: usize, qCell: usize, qOrder:
           const row = (Z * ny + Y) * nx;
           if (Z == cz - e || Z == cz + e || Y == cy - e || Y == cy + e) {
             const x1 = min(cx + e, nx - 1);
-            for (let X = max(cx - e, 0); X <= x1; X++) scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z);
+            for (let X = max(cx - e, 0); X <= x1; X++) have = scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
           } else {
-            if (cx - e >= 0) scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z);
-            if (cx + e < nx) scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z);
+            if (cx - e >= 0) have = scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
+            if (cx + e < nx) have = scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
           }
         }
       }
