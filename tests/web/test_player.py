@@ -1,6 +1,7 @@
 """The web player (web/src/player, bundled into splatcast/player/static) in headless Chromium.
 
-A small real stream (the built-in lab bench, three importance-prefix layers, rans, 4 chunks per layer) is packaged
+A small real stream (the built-in lab bench, three importance-prefix layers, irans as the player streams use it, so
+the WebAssembly kernels run in the browser, 4 chunks per layer) is packaged
 with splatcast.dash and served by `splatcast serve` in a subprocess; Playwright drives Debian's chromium (software
 WebGL through SwiftShader). Checked: the page plays the stream to full quality (events in order), every request
 stays on the serving origin (nothing from a CDN), the WebRTC transport works, an unsupported entropy back-end is
@@ -84,7 +85,7 @@ def stream(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("player")
     layers = importance_prefix_layers(lab_bench(6000, 0), (0.25, 0.5, 1.0))
-    data = encode(layers, EncoderConfig(entropy="rans", chunks=4))
+    data = encode(layers, EncoderConfig(entropy="irans", chunks=4))
     src = root / "src" / "scene.splc"
     src.parent.mkdir()
     src.write_bytes(data)
@@ -92,7 +93,8 @@ def stream(tmp_path_factory):
     package(src, pkg)
     # the same stream, announced with an entropy back-end the browser cannot decode
     mpd = (pkg / "manifest.mpd").read_text()
-    (pkg / "paq.mpd").write_text(mpd.replace("entropy=rans", "entropy=paq"))
+    assert "entropy=irans" in mpd
+    (pkg / "paq.mpd").write_text(mpd.replace("entropy=irans", "entropy=paq"))
     final = decode(data)
     return {"dir": pkg, "bytes": len(data), "final": final[-1] if isinstance(final, list) else final}
 
