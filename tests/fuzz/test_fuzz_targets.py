@@ -31,10 +31,24 @@ def test_seed_and_regression_inputs_raise_only_project_errors(target, path):
         pass
 
 
+@pytest.fixture(scope="module")
+def short_runs():
+    """Every target's short run, two processes at a time (each is mostly interpreter and import start-up, one core
+    each): {target: CompletedProcess}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+
+    def run(target):
+        return subprocess.run([sys.executable, "-m", "fuzz.run", target, "-runs=400", "-seed=1"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(sorted(TARGETS), pool.map(run, sorted(TARGETS))))
+
+
 @pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
 @pytest.mark.parametrize("target", sorted(TARGETS))
-def test_short_fuzz_run_finds_nothing(target, tmp_path):
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    res = subprocess.run([sys.executable, "-m", "fuzz.run", target, "-runs=400", "-seed=1"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+def test_short_fuzz_run_finds_nothing(target, short_runs):
+    res = short_runs[target]
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
