@@ -5,10 +5,11 @@ Run: ``python -m benchmarks.bench_player [--levels 2_0,1_0,0_0] [--mbps 10] [--r
 [--json [PATH]]``
 
 Stream: the PLAYBOT levels of detail ``--levels`` (../shared/data/scenes/playbot-lod, coarse to fine) encoded as
-scalable layers (rans, the web player's fastest decoder; 8 chunks per layer growing by ``--chunk-growth``, 1.5
-as the demo serves them: the first chunk is ~2 % of its layer), packaged with splatcast.dash, cached in
-``--work`` (encoding the finest PLAYBOT levels takes minutes on two cores). Baseline: the finest level written as
-SPZ (``write_scene``), the way a non-scalable web viewer would fetch it.
+scalable layers (``--entropy``, default irans: the web player's fastest decoder, as `share` and the demo write them;
+8 chunks per layer growing by ``--chunk-growth``, 1.5 as the demo serves them: the first chunk is ~2 % of its
+layer), packaged with splatcast.dash, cached in ``--work`` (encoding the finest PLAYBOT levels takes minutes on two
+cores). Baseline: the finest level written as SPZ (``write_scene``), the way a non-scalable web viewer would fetch
+it.
 
 Link: ``splatcast serve --trace`` with a one-line trace ``0 MBPS`` (a constant rate, server-side token bucket per
 TCP connection; the player's own assets are not shaped). Times are the page's ``performance.now()`` (0 =
@@ -41,9 +42,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def prepare(levels: list[str], work: Path, growth: float) -> dict:
-    """Encode + package the stream and write the SPZ baseline into work/pkg (cached by levels, growth and the
-    bitstream version the encoder writes)."""
+def prepare(levels: list[str], work: Path, growth: float, entropy: str = "irans") -> dict:
+    """Encode + package the stream and write the SPZ baseline into work/pkg (cached by levels, growth, entropy
+    back-end and the bitstream version the encoder writes)."""
     from splatcast.codec import EncoderConfig, encode
     from splatcast.dash.packager import package
     from splatcast.scene.formats import read_scene, write_scene
@@ -53,12 +54,13 @@ def prepare(levels: list[str], work: Path, growth: float) -> dict:
     spz = pkg / "baseline" / f"{levels[-1]}.spz"
     from splatcast.codec.container import VERSION_MAJOR, VERSION_MINOR
 
-    key = {"levels": levels, "chunks": 8, "chunk_growth": growth, "version": [VERSION_MAJOR, VERSION_MINOR]}
+    key = {"levels": levels, "chunks": 8, "chunk_growth": growth, "entropy": entropy,
+           "version": [VERSION_MAJOR, VERSION_MINOR]}
     if not (stamp.is_file() and json.loads(stamp.read_text()) == key and spz.is_file()):
         root = SHARED / "scenes" / "playbot-lod"
         t0 = time.perf_counter()
         layers = [read_scene(root / level) for level in levels]
-        data = encode(layers, EncoderConfig(entropy="rans", chunks=8, chunk_growth=growth))
+        data = encode(layers, EncoderConfig(entropy=entropy, chunks=8, chunk_growth=growth))
         print(f"encoded {[len(c) for c in layers]} Gaussians -> {len(data)} bytes in {time.perf_counter() - t0:.0f} s",
               file=sys.stderr)
         (work / "src").mkdir(parents=True, exist_ok=True)
@@ -171,6 +173,7 @@ def main(argv=None) -> int:
     ap.add_argument("--levels", default="2_0,1_0,0_0")
     ap.add_argument("--mbps", type=float, default=10.0)
     ap.add_argument("--chunk-growth", type=float, default=1.5, help="encoder chunk growth (1: equal chunks)")
+    ap.add_argument("--entropy", default="irans", choices=["irans", "rans", "zstd"])
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--work", default="out/bench-player")
     ap.add_argument("--timeout", type=float, default=600)
@@ -195,7 +198,7 @@ def _run(args, bench: BenchResults) -> None:
         raise SystemExit("the web player is not built (make player)")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    info = prepare(args.levels.split(","), work, args.chunk_growth)
+    info = prepare(args.levels.split(","), work, args.chunk_growth, args.entropy)
     trace = work / "constant.txt"
     trace.write_text(f"0 {args.mbps:g}\n")
     proc, origin = serve(info["pkg"], trace)
