@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { predictWithModes } from "../src/decoder/bilateral.mjs";
+import { LimitError } from "../src/decoder/errors.mjs";
+import { Arena } from "../src/decoder/kernels.mjs";
 import { readIndex, unpackStreams } from "../src/decoder/container.mjs";
 import { NeighbourIndex } from "../src/decoder/neighbours.mjs";
 import { decodeIrans } from "../src/decoder/rans.mjs";
@@ -134,4 +136,15 @@ test("prediction kernel equals the reference on every mode, with large and negat
     assert.deepEqual(predictWithModes(pLow, fLow, C, pos, nbr, k, modes),
       predictWithModes(pLow, fLow, C, pos, nbr, k, modes, { reference: true }), `M=${M} C=${C} k=${k}`);
   }
+});
+
+test("working memory past 2 GiB is refused with LimitError, and the arena stays usable", () => {
+  const big = new Arena();
+  big.alloc(2 ** 31);
+  assert.throws(() => big.ready(), LimitError);
+  const small = new Arena();
+  const at = small.alloc(16);
+  small.ready();
+  small.i32[at >> 2] = 7;
+  assert.equal(small.i32[at >> 2], 7);
 });

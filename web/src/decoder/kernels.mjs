@@ -2,10 +2,13 @@
 // from the generated module (the decode worker and Node may compile a module of any size synchronously), and a
 // bump arena in their memory: each call lays out its arrays from the heap base up, growing the memory when needed
 // (the memory is kept for the next call; a decode is one call at a time per worker).
+import { LimitError } from "./errors.mjs";
 import { KERNELS_WASM } from "./generated/kernels.mjs";
 
 let exports_ = null;
 const PAGE = 65536;
+// offsets stay below 2^31, so that `at >> 2` indexes the typed views (a payload this large is refused)
+const MAX_ARENA = 2 ** 31;
 let referenceOnly = false;
 
 /** Whether the decoder runs the JavaScript references instead of the kernels (default false). */
@@ -38,13 +41,20 @@ export class Arena {
 
   alloc(bytes) {
     const at = this.top;
-    this.top += (bytes + 7) & ~7;
+    this.top += Math.ceil(bytes / 8) * 8; // (not `& ~7`: sizes may pass 2^31, which ready() refuses)
     return at;
   }
 
   ready() {
     const need = this.top - this.k.memory.buffer.byteLength;
-    if (need > 0) this.k.memory.grow(Math.ceil(need / PAGE));
+    if (this.top > MAX_ARENA) throw new LimitError(`decoder kernels: a call needs ${this.top} bytes of working memory, more than ${MAX_ARENA}`);
+    if (need > 0) {
+      try {
+        this.k.memory.grow(Math.ceil(need / PAGE));
+      } catch (exc) { // (the engine's memory limit, or no memory left)
+        throw new LimitError(`decoder kernels: cannot grow working memory to ${this.top} bytes (${exc.message})`);
+      }
+    }
     this.bytes = new Uint8Array(this.k.memory.buffer);
     this.i32 = new Int32Array(this.k.memory.buffer);
     this.f64 = new Float64Array(this.k.memory.buffer);
