@@ -192,8 +192,7 @@ export class NeighbourIndex {
    */
   query(queries, k, { reference = usingReference() } = {}) {
     const n = queries.length / 3, kk = Math.min(k, this.m);
-    const out = new Int32Array(n * kk);
-    if (kk === 0 || n === 0) return out;
+    if (kk === 0 || n === 0) return new Int32Array(n * kk);
     const { lo, cs, dims } = this;
     const [nx, ny, nz] = dims;
     const bd = new Float64Array(kk), bi = new Int32Array(kk);
@@ -218,6 +217,7 @@ export class NeighbourIndex {
       for (let o = 0; o < n; o++) qOrder[o] = keys[o] % n;
     }
     if (!reference) return this.queryWasm(queries, kk, qCell, qOrder);
+    const out = new Int32Array(n * kk);
     const R = STENCIL_RADIUS, W = 2 * R + 1;
     const gap = new Float64Array(3 * W); // squared gap from the query to the cells at offsets -R..R, per axis
     const axisGaps = (rel, c, at, nAxis) => {
