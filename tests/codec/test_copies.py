@@ -13,7 +13,7 @@ from tests.fixtures.synthetic import synthetic_layers
 from splatcast.codec import container as ct
 from splatcast.codec.copies import exact_matches, exact_matches_reference
 from splatcast.codec.decoder import decode_progressive
-from splatcast.codec.encoder import EncoderConfig, encode_with_stats
+from splatcast.codec.encoder import EncoderConfig, encode_layers, encode_with_stats
 from splatcast.codec.knn import NeighbourIndex
 from splatcast.codec.quantize import Grid, quantize_features, steps_for_quality
 from splatcast.scene.cloud import GaussianCloud
@@ -52,14 +52,15 @@ def test_nested_layers_decode_exactly_and_kept_gaussians_cost_a_flag():
 
 def test_copies_are_their_parents_and_have_no_neighbour_search():
     layers = _nested(seed=9)
-    data, _ = encode_with_stats(layers, EncoderConfig(entropy="zstd", chunks=3, fidelity=False))
+    data, _, recon = encode_layers(layers, EncoderConfig(entropy="zstd", chunks=3, fidelity=False))
     dec = decode_progressive(data)
     low_pos, low_feat = dec.layer_arrays(0)
     pos, feat = dec.layer_arrays(1)
     nbr = dec.layer_neighbours(1)
     parents = nbr[:, 0]
-    copies = (nbr[:, 1:] == -1).all(axis=1)
+    copies = recon[1].copy
     assert copies.sum() == len(layers[0])
+    assert (nbr[copies, 1:] == -1).all()  # the decoder searched nothing for them
     assert np.array_equal(pos[copies], low_pos[parents[copies]])
     assert np.array_equal(feat[copies], low_feat[parents[copies]])
     # a dc-only request leaves copies complete (they have nothing in the rest part)

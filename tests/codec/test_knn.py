@@ -40,7 +40,33 @@ def test_grid_search_equals_brute_force(kind, extent):
         far = rng.integers(-extent, 2 * extent + 1, (10, 3))  # outside the reference bounds
         qs = np.concatenate([near, far]).astype(np.int32)
         for k in (1, 8, 17, 64):
-            assert np.array_equal(NeighbourIndex(pts).query(qs, k), knn_reference(pts, qs, k)), (m, k)
+            want = knn_reference(pts, qs, k)
+            index = NeighbourIndex(pts)
+            assert np.array_equal(index.query(qs, k), want), (m, k)
+            # a decoder asks each query for only the neighbours its mode reads: that prefix, -1 after it
+            need = rng.integers(1, want.shape[1] + 1, len(qs))
+            prefix = np.where(np.arange(want.shape[1])[None, :] < need[:, None], want, -1)
+            assert np.array_equal(index.query(qs, k, need), prefix), (m, k)
+
+
+def test_query_order_is_a_stable_sort_of_the_clamped_cells():
+    from splatcast.codec.knn import _query_order
+
+    rng = np.random.default_rng(3)
+    pts = _scene("volume", rng, 2000, 4096)
+    qs = np.concatenate([rng.integers(-9000, 9000, (500, 3)), pts[:300]]).astype(np.int64)  # in and far outside
+    index = NeighbourIndex(pts)
+    cells, order = _query_order(qs, index.lo, np.int64(index.cs), index.dims.astype(np.int64))
+    want = index._cells(qs)
+    assert np.array_equal(cells, want) and np.array_equal(order, np.argsort(want, kind="stable"))
+
+
+def test_need_outside_one_to_k_is_refused():
+    index = NeighbourIndex(np.zeros((5, 3), np.int32))
+    qs = np.zeros((2, 3), np.int32)
+    for bad in ([0, 1], [1, 6], [1]):
+        with pytest.raises(ValueError, match="need"):
+            index.query(qs, 8, np.array(bad))
 
 
 def test_every_cell_size_gives_the_same_neighbours():

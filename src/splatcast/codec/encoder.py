@@ -31,6 +31,7 @@ from splatcast.codec.predict import (
     choose_modes,
     empirical_entropy_bits,
     mode_entropy_bits,
+    neighbours_read,
     predict_with_modes,
 )
 from splatcast.codec.quantize import (
@@ -120,6 +121,7 @@ class QuantizedLayer:
     parents: np.ndarray | None = None  # [N] int32 parent row in the lower layer (inter layers)
     neighbours: np.ndarray | None = None  # [N, k] int32 (inter layers; tests compare with the decoder)
     modes: np.ndarray | None = None  # [N] uint8
+    copy: np.ndarray | None = None  # [N] bool: an exact copy of its parent (inter layers)
 
 
 def _comp_major(a: np.ndarray) -> np.ndarray:
@@ -320,6 +322,7 @@ def _joined_recon(recon: list[list[QuantizedLayer]]) -> list[QuantizedLayer]:
                 nbr.append(n)
             joined.neighbours = np.concatenate(nbr)
             joined.modes = np.concatenate([q.modes for q in qs])
+            joined.copy = np.concatenate([q.copy for q in qs])
         out.append(joined)
     return out
 
@@ -547,8 +550,9 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, p: _InterPrediction,
         payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
         order.append(idx)
     order = np.concatenate(order) if order else np.zeros(0, np.int64)
-    shown_nbr = nbr.copy()
+    shown_nbr = nbr.copy()  # what the decoder searches: the neighbours each mode reads, -1 after them
+    shown_nbr[np.arange(nbr.shape[1])[None, :] >= neighbours_read(modes, nbr.shape[1])[:, None]] = -1
     shown_nbr[copy, 0] = parents[copy]
     shown_nbr[copy, 1:] = -1  # a copy has no neighbour search: only its parent
-    q = QuantizedLayer(pos[order], feat[order], order, parents[order], shown_nbr[order], modes[order])
+    q = QuantizedLayer(pos[order], feat[order], order, parents[order], shown_nbr[order], modes[order], copy[order])
     return payloads, q

@@ -346,26 +346,48 @@ class NeighbourIndex:
         c = np.clip((pos.astype(np.int64) - self.lo) // self.cs, 0, self.dims - 1)
         return (c[:, 2] * self.dims[1] + c[:, 1]) * self.dims[0] + c[:, 0]
 
-    def query(self, queries: np.ndarray, k: int) -> np.ndarray:
-        """[N, min(k, M)] int32 neighbour indices into the reference set, ordered by (d^2, index)."""
+    def query(self, queries: np.ndarray, k: int, need: np.ndarray | None = None) -> np.ndarray:
+        """[N, min(k, M)] int32 neighbour indices into the reference set, ordered by (d^2, index).
+
+        ``need`` [N] (optional, each in 1..min(k, M)): query i wants only its first need[i] neighbours; the rest of
+        its row is -1. The first j of the k nearest are the j nearest (the order is total), so this is the same
+        prefix, found with less work (a decoder knows from each Gaussian's mode how many it reads)."""
         m = len(self.points)
         kk = min(k, m)
         n = len(queries)
         if kk == 0 or n == 0:
             return np.zeros((n, kk), np.int32)
+        if need is None:
+            need = np.empty(0, np.int64)
+        else:
+            need = np.ascontiguousarray(need, dtype=np.int64)
+            if need.shape != (n,) or need.min() < 1 or need.max() > kk:
+                raise ValueError(f"need: {n} counts in 1..{kk} expected")
         queries = np.ascontiguousarray(queries, dtype=np.int64)
-        qcell = self._cells(queries)
-        qorder = np.argsort(qcell, kind="stable")  # neighbouring queries touch the same memory
+        # neighbouring queries touch the same memory: visit them in cell order (a radix sort, stable like
+        # np.argsort(self._cells(queries), kind="stable"), which the tests compare with)
+        qcell, qorder = _query_order(queries, self.lo, np.int64(self.cs), self.dims.astype(np.int64))
         out = np.empty((n, kk), np.int32)
         over = np.zeros((n + QUERY_BLOCK - 1) // QUERY_BLOCK, np.bool_)
         _query_grid(self.unique, self.run_start, self.run_end, self.members, self.start, self.lo, np.int64(self.cs),
-                    self.dims.astype(np.int64), queries, qcell, qorder, kk, _OFFSETS, _BOUNDS, out, over)
+                    self.dims.astype(np.int64), queries, qcell, qorder, kk, need, _OFFSETS, _BOUNDS, out, over)
         if over.any():
             raise LimitError(
                 f"neighbour search: more than {MAX_VISITS_PER_QUERY} cells and points per query (a crafted "
                 "geometry; real scenes need a few hundred at most)"
             )
         return out
+
+
+@njit(cache=True)
+def _query_order(queries, lo, cs, dims):
+    """Each query's cell (clamped into the grid, as NeighbourIndex._cells) and the queries stably sorted by it."""
+    n = len(queries)
+    qcell = np.empty(n, np.int64)
+    for i in range(n):
+        qcell[i] = _cell_of(queries[i, 0], queries[i, 1], queries[i, 2], lo, cs, dims)
+    _, order = _radix_sort(qcell.copy(), np.arange(n), _bit_length(dims[0] * dims[1] * dims[2] - 1))
+    return qcell, order
 
 
 @njit(cache=True, inline="always")
@@ -444,8 +466,8 @@ def _box_complete(have, kk, bd, rel3, lo3, hi3, cs, dims):
 
 
 @njit(cache=True, parallel=True)
-def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qorder, kk, offsets, bounds, out,
-                over_budget):
+def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qorder, k_max, need, offsets, bounds,
+                out, over_budget):
     nx, ny, nz = dims[0], dims[1], dims[2]
     span = max(nx, max(ny, nz))
     n = len(qorder)
@@ -453,8 +475,8 @@ def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qord
     width = 2 * radius + 1
     n_blocks = (n + QUERY_BLOCK - 1) // QUERY_BLOCK
     for blk in prange(n_blocks):
-        bd = np.empty(kk, np.int64)
-        bi = np.empty(kk, np.int64)
+        bd = np.empty(k_max, np.int64)
+        bi = np.empty(k_max, np.int64)
         gap = np.empty((3, width), np.int64)
         ranges = np.empty((4, 2), np.int64)
         work = 0
@@ -464,6 +486,9 @@ def _query_grid(upos, rs, re, members, start, lo, cs, dims, queries, qcell, qord
                 over_budget[blk] = True
                 break
             q = qorder[o]
+            kk = k_max if len(need) == 0 else need[q]  # this query's neighbours (fewer: the same prefix, sooner)
+            for j in range(kk, k_max):
+                out[q, j] = -1
             x, y, z = queries[q, 0], queries[q, 1], queries[q, 2]
             cell = qcell[q]
             cx = cell % nx

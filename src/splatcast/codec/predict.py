@@ -92,6 +92,12 @@ def predict_with_modes(p_low, f_low, pos, nbr, modes):
     return out
 
 
+def neighbours_read(modes: np.ndarray, k: int) -> np.ndarray:
+    """[N] int64: how many leading neighbours each Gaussian's prediction reads (mode 0: all k, mode m: the m-th)."""
+    m = modes.astype(np.int64)
+    return np.where(m == 0, k, m)
+
+
 @njit(cache=True, parallel=True)
 def choose_modes(f_low, feat, nbr, bil, cost_cols):
     """[N] uint8 modes minimising sum |feat - pred| over columns ``cost_cols`` (int64 array; ties: lowest mode)."""
