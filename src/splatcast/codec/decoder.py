@@ -26,7 +26,7 @@ from splatcast.codec.features import (
 )
 from splatcast.codec.fidelity import started_layers, state_fidelity
 from splatcast.codec.knn import NeighbourIndex
-from splatcast.codec.predict import neighbours_read, predict_with_modes
+from splatcast.codec.predict import drop_unread_neighbours, neighbours_read, predict_with_modes
 from splatcast.codec.quantize import FEATURE_LIMIT, Grid, dequantize, feature_columns
 from splatcast.codec.tiles import in_box
 from splatcast.errors import BitstreamError, BitstreamFormatError, TruncatedError
@@ -450,8 +450,8 @@ class TileDecoder:
         if layer - 1 not in self._nindex:
             self._nindex[layer - 1] = NeighbourIndex(low_pos)
         live_pos = pos[sel]
-        # only the neighbours each mode reads (-1 after them): the same prefix of the k nearest, ~40 % less search
-        live_nbr = self._nindex[layer - 1].query(live_pos, li.knn_k, neighbours_read(modes, k) if n else None)
+        # only the neighbours each mode reads (-1 after them): the same prefix of the k nearest, found sooner
+        live_nbr = self._nindex[layer - 1].query(live_pos, li.knn_k, neighbours_read(modes, k))
         pred = predict_with_modes(low_pos, low_feat, live_pos, live_nbr, modes)
         feat = _rows_from(low_feat, parents, copies, g)  # copies: their parent's features; live rows come below
         rows = np.arange(n)
@@ -572,8 +572,7 @@ class TileDecoder:
         modes = modes.astype(np.uint8)
         if layer - 1 not in self._nindex:
             self._nindex[layer - 1] = NeighbourIndex(low_pos)
-        live_nbr = self._nindex[layer - 1].query(pos[live], li.knn_k)  # all k, then -1 after what each mode reads
-        live_nbr[np.arange(k)[None, :] >= neighbours_read(modes, k)[:, None]] = -1
+        live_nbr = drop_unread_neighbours(self._nindex[layer - 1].query(pos[live], li.knn_k), modes)  # all k first
         pred = predict_with_modes(low_pos, low_feat, pos[live], live_nbr, modes)
         dc_res = self._group(streams, DC, n, 3, what, modes)
         if li.codebook_size:

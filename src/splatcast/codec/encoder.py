@@ -29,9 +29,9 @@ from splatcast.codec.predict import (
     N_COST_COLS,
     bilateral_predict,
     choose_modes,
+    drop_unread_neighbours,
     empirical_entropy_bits,
     mode_entropy_bits,
-    neighbours_read,
     predict_with_modes,
 )
 from splatcast.codec.quantize import (
@@ -550,8 +550,7 @@ def _encode_inter(pos, feat, chunks, lower: QuantizedLayer, p: _InterPrediction,
         payloads.append((_streams(dc_streams, backend, sizes), _streams(rest_streams, backend, sizes), len(idx)))
         order.append(idx)
     order = np.concatenate(order) if order else np.zeros(0, np.int64)
-    shown_nbr = nbr.copy()  # what the decoder searches: the neighbours each mode reads, -1 after them
-    shown_nbr[np.arange(nbr.shape[1])[None, :] >= neighbours_read(modes, nbr.shape[1])[:, None]] = -1
+    shown_nbr = drop_unread_neighbours(nbr.copy(), modes)  # what the decoder searches
     shown_nbr[copy, 0] = parents[copy]
     shown_nbr[copy, 1:] = -1  # a copy has no neighbour search: only its parent
     q = QuantizedLayer(pos[order], feat[order], order, parents[order], shown_nbr[order], modes[order], copy[order])

@@ -98,6 +98,13 @@ def neighbours_read(modes: np.ndarray, k: int) -> np.ndarray:
     return np.where(m == 0, k, m)
 
 
+def drop_unread_neighbours(nbr: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    """``nbr`` [N, k] with -1 after the neighbours each mode reads (in place; returned): what the decoder searches."""
+    k = nbr.shape[1]
+    nbr[np.arange(k)[None, :] >= neighbours_read(modes, k)[:, None]] = -1
+    return nbr
+
+
 @njit(cache=True, parallel=True)
 def choose_modes(f_low, feat, nbr, bil, cost_cols):
     """[N] uint8 modes minimising sum |feat - pred| over columns ``cost_cols`` (int64 array; ties: lowest mode)."""
