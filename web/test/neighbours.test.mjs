@@ -87,6 +87,35 @@ test("every cell size gives the same neighbours (stencil, shells and whole-box g
   }
 });
 
+test("a per-query need finds that prefix of the k nearest, -1 after it (reference and kernel)", () => {
+  const r = rng(4242);
+  for (const [name, make] of Object.entries(SCENES)) {
+    for (const [m, S] of [[5, 40], [3000, 4096], [3000, 30]]) {
+      const points = make(r, m, S);
+      const n = 400;
+      const queries = Int32Array.from({ length: 3 * n }, () => Math.floor(r() * S * 1.3) - S / 10);
+      const index = new NeighbourIndex(points);
+      for (const k of [1, 8, 17]) {
+        const kk = Math.min(k, m);
+        const need = Int32Array.from({ length: n }, () => 1 + Math.floor(r() * kk));
+        const want = bruteForce(points, queries, k);
+        for (let q = 0; q < n; q++) for (let j = need[q]; j < kk; j++) want[q * kk + j] = -1;
+        for (const reference of [true, false]) {
+          assert.deepEqual(index.query(queries, k, { need, reference }), want, `${name} m=${m} k=${k} reference=${reference}`);
+        }
+      }
+    }
+  }
+});
+
+test("a need outside 1..min(k, M), or of the wrong length, is refused", () => {
+  const index = new NeighbourIndex(Int32Array.from({ length: 30 }, (_, j) => j));
+  const queries = new Int32Array([1, 2, 3, 4, 5, 6]);
+  for (const need of [[0, 1], [1, 9], [1, 11], [1]]) {
+    assert.throws(() => index.query(queries, 8, { need: Int32Array.from(need) }), RangeError, String(need));
+  }
+});
+
 test("empty reference or query sets", () => {
   assert.equal(new NeighbourIndex(new Int32Array(0)).query(new Int32Array([1, 2, 3]), 8).length, 0);
   assert.equal(new NeighbourIndex(new Int32Array([1, 2, 3])).query(new Int32Array(0), 8).length, 0);

@@ -185,13 +185,19 @@ export class NeighbourIndex {
   }
 
   /**
-   * Neighbours of each query: Int32Array [N * k'] with k' = min(k, M), rows ordered (d^2, index). The query loop
-   * runs in WebAssembly (web/src/kernels/neighbours.ts, the same steps); `reference`: in JavaScript, the definition
-   * the kernel is tested against.
-   * @param {Int32Array} queries [N*3] @param {number} k @param {{reference?: boolean}} [options]
+   * Neighbours of each query: Int32Array [N * k'] with k' = min(k, M), rows ordered (d^2, index). `need` [N]: query
+   * i finds only its need[i] nearest (1..k'; the same prefix of its k' nearest), -1 after them (format.md 3.2: a
+   * mode reads no more). The query loop runs in WebAssembly (web/src/kernels/neighbours.ts, the same steps);
+   * `reference`: in JavaScript, the definition the kernel is tested against.
+   * @param {Int32Array} queries [N*3] @param {number} k
+   * @param {{reference?: boolean, need?: Int32Array|null}} [options]
    */
-  query(queries, k, { reference = usingReference() } = {}) {
+  query(queries, k, { reference = usingReference(), need = null } = {}) {
     const n = queries.length / 3, kk = Math.min(k, this.m);
+    if (need !== null) {
+      if (need.length !== n) throw new RangeError(`need: ${need.length} counts for ${n} queries`);
+      for (let q = 0; q < n; q++) if (!(need[q] >= 1 && need[q] <= kk)) throw new RangeError(`need[${q}] = ${need[q]}: outside 1..${kk}`);
+    }
     if (kk === 0 || n === 0) return new Int32Array(n * kk);
     const { lo, cs, dims } = this;
     const [nx, ny, nz] = dims;
@@ -216,8 +222,9 @@ export class NeighbourIndex {
       keys.sort();
       for (let o = 0; o < n; o++) qOrder[o] = keys[o] % n;
     }
-    if (!reference) return this.queryWasm(queries, kk, qCell, qOrder);
+    if (!reference) return this.queryWasm(queries, kk, qCell, qOrder, need);
     const out = new Int32Array(n * kk);
+    if (need !== null) out.fill(-1);
     const R = STENCIL_RADIUS, W = 2 * R + 1;
     const gap = new Float64Array(3 * W); // squared gap from the query to the cells at offsets -R..R, per axis
     const axisGaps = (rel, c, at, nAxis) => {
@@ -237,6 +244,7 @@ export class NeighbourIndex {
         throw new LimitError(`neighbour search: more than ${MAX_VISITS_PER_QUERY} cells and points per query (a crafted geometry; real scenes need a few hundred at most)`);
       }
       const q = qOrder[o];
+      const kq = need ? need[q] : kk; // this query's neighbours (fewer: the same prefix of the k nearest, sooner)
       const x = queries[3 * q], y = queries[3 * q + 1], z = queries[3 * q + 2];
       const rx = x - lo[0], ry = y - lo[1], rz = z - lo[2];
       const cell = qCell[q];
@@ -259,68 +267,69 @@ export class NeighbourIndex {
       let have = 0;
       const scanned = blockSize <= MAX_BLOCK_POSITIONS;
       if (scanned) {
-        for (let t = 0; t < nRows; t++) have = scanRange(ranges[2 * t], ranges[2 * t + 1], uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
-        if (inner || (have === kk && reach > 0 && bd[kk - 1] < reach * reach)) { out.set(bi, q * kk); continue; }
+        for (let t = 0; t < nRows; t++) have = scanRange(ranges[2 * t], ranges[2 * t + 1], uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi, work);
+        if (inner || (have === kq && reach > 0 && bd[kq - 1] < reach * reach)) { out.set(kq === kk ? bi : bi.subarray(0, kq), q * kk); continue; }
       }
       axisGaps(rx, cx, 0, nx); axisGaps(ry, cy, W, ny); axisGaps(rz, cz, 2 * W, nz);
       // the stencil search goes on from the block's candidates, skipping its cells (merging is order-free)
       let done = false;
       for (let s = 0; s < nStencil; s++) {
         // the lower bound of this and every later offset exceeds the k-th distance: nothing closer or tying is left
-        if (have === kk && bound[s] * cs2 > bd[kk - 1]) { done = true; break; }
+        if (have === kq && bound[s] * cs2 > bd[kq - 1]) { done = true; break; }
         const ox = off[3 * s], oy = off[3 * s + 1], oz = off[3 * s + 2];
         const X = cx + ox, Y = cy + oy, Z = cz + oz;
         if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
         if (scanned && X >= lo3[0] && X <= hi3[0] && Y >= lo3[1] && Y <= hi3[1] && Z >= lo3[2] && Z <= hi3[2]) continue;
-        if (have === kk && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kk - 1]) continue;
-        have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
+        if (have === kq && gap[ox + R] + gap[W + oy + R] + gap[2 * W + oz + R] > bd[kq - 1]) continue;
+        have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi, work);
       }
       // rare (sparse or outlying queries): shells of cells beyond the stencil's cube until provably complete
       for (let r = R; !done; r++) {
         if (cx - r <= 0 && cy - r <= 0 && cz - r <= 0 && cx + r >= nx - 1 && cy + r >= ny - 1 && cz + r >= nz - 1) break;
         if (r > span + 2) break;
-        if (have === kk) { // every unvisited point lies outside the cube [c - r, c + r] on a side short of the border
+        if (have === kq) { // every unvisited point lies outside the cube [c - r, c + r] on a side short of the border
           let reach = 2 ** 31;
           const side = (rel, c, nAxis) => {
             if (c - r > 0) reach = Math.min(reach, rel - (c - r) * cs + 1);
             if (c + r < nAxis - 1) reach = Math.min(reach, (c + r + 1) * cs - rel);
           };
           side(rx, cx, nx); side(ry, cy, ny); side(rz, cz, nz);
-          if (reach > 0 && bd[kk - 1] < reach * reach) break;
+          if (reach > 0 && bd[kq - 1] < reach * reach) break;
         }
         const e = r + 1; // the shell of cells at Chebyshev distance e
         for (let Z = Math.max(cz - e, 0); Z <= Math.min(cz + e, nz - 1); Z++) {
           for (let Y = Math.max(cy - e, 0); Y <= Math.min(cy + e, ny - 1); Y++) {
             const row = (Z * ny + Y) * nx;
             if (Z === cz - e || Z === cz + e || Y === cy - e || Y === cy + e) {
-              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) have = scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
+              for (let X = Math.max(cx - e, 0); X <= Math.min(cx + e, nx - 1); X++) have = scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi, work);
             } else {
-              if (cx - e >= 0) have = scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
-              if (cx + e < nx) have = scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi, work);
+              if (cx - e >= 0) have = scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi, work);
+              if (cx + e < nx) have = scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi, work);
             }
           }
         }
       }
-      out.set(bi, q * kk);
+      out.set(kq === kk ? bi : bi.subarray(0, kq), q * kk);
     }
     return out;
   }
 
   /** The query loop in the kernel: the index, the stencil and the queries copied into its memory. */
-  queryWasm(queries, kk, qCell, qOrder) {
+  queryWasm(queries, kk, qCell, qOrder, need) {
     const n = qOrder.length, R = STENCIL_RADIUS;
     const { start, uPos, runStart, runEnd, members, lo, cs, dims } = this;
     const arena = new Arena();
     const arrays = [queries, qCell, qOrder, start, uPos, runStart, runEnd, members, STENCIL.bound, STENCIL.off];
+    if (need !== null) arrays.push(need);
     const at = arrays.map((a) => arena.alloc(4 * a.length));
     const bdAt = arena.alloc(8 * kk), biAt = arena.alloc(4 * kk), gapAt = arena.alloc(8 * 3 * (2 * R + 1));
     const outAt = arena.alloc(4 * n * kk);
     const kernels = arena.ready();
     arrays.forEach((a, t) => arena.i32.set(a, at[t] >> 2));
-    const [qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, boundAt, offAt] = at;
+    const [qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, boundAt, offAt, needAt = 0] = at;
     const rc = kernels.knnQuery(n, kk, qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, lo[0], lo[1], lo[2],
       cs, dims[0], dims[1], dims[2], boundAt, offAt, STENCIL.bound.length, R, MAX_VISITS_PER_QUERY, bdAt, biAt, gapAt,
-      MAX_BLOCK_POSITIONS, outAt);
+      MAX_BLOCK_POSITIONS, needAt, outAt);
     if (rc !== 0) throw new LimitError(`neighbour search: more than ${MAX_VISITS_PER_QUERY} cells and points per query (a crafted geometry; real scenes need a few hundred at most)`);
     return arena.i32.slice(outAt >> 2, (outAt >> 2) + n * kk);
   }

@@ -262,7 +262,10 @@ export class TileDecoder {
     const modes = this.get(streams, STREAM.MODE, n, what);
     checkRange(modes, 0, k, "mode", what);
     if (!this.nindex.has(layer - 1)) this.nindex.set(layer - 1, new NeighbourIndex(low.pos));
-    const nbr = this.nindex.get(layer - 1).query(livePos, li.knnK);
+    // each Gaussian's search finds only the neighbours its mode reads (mode 0: all k; mode m: the m nearest)
+    const need = new Int32Array(n);
+    for (let t = 0; t < n; t++) need[t] = modes[t] === 0 ? k : modes[t];
+    const nbr = this.nindex.get(layer - 1).query(livePos, li.knnK, { need });
     const pred = predictWithModes(low.pos, low.feat, C, livePos, nbr, k, modes);
     const dcRes = this.group(streams, STREAM.DC, n, 3, what, modes);
     let vq = null;

@@ -5,7 +5,7 @@
 //
 // Arrays are byte offsets into this module's memory (laid out by web/src/decoder/kernels.mjs): queries [3N] i32,
 // qCell / qOrder [N] i32, the index (start [cells + 1], uPos [3U], runStart / runEnd [U], members [M], i32), the
-// stencil (bound [S] i32, off [3S] i32), scratch bd [k] i64, bi [k] i32, gap [3 (2R + 1)] f64, out [N k] i32.
+// stencil (bound [S] i32, off [3S] i32), scratch bd [k] i64, bi [k] i32, gap [3 (2R + 1)] f64, need [N] i32 (or 0: k for all), out [N k] i32.
 
 const QUERY_BLOCK = 512;
 const INF: f64 = Infinity;
@@ -93,14 +93,22 @@ function axisGaps(rel: f64, c: i32, at: usize, nAxis: i32, cs: f64, R: i32): voi
   }
 }
 
+/** A query's kq nearest (bi) into its row dst of kk, -1 after them. */
+@inline
+function emit(dst: usize, bi: usize, kq: i32, kk: i32): void {
+  memory.copy(dst, bi, <usize>kq << 2);
+  for (let j = kq; j < kk; j++) store<i32>(dst + (<usize>j << 2), -1);
+}
+
 /**
- * The kk nearest of every query into out; returns 0, or 1 when a block of queries exceeds the work bound
- * (maxVisits per query on average, checked before each query after a block's first, as the reference does).
+ * The kk nearest of every query into out (need != 0: query q's need[q] nearest, -1 after them); returns 0, or 1
+ * when a block of queries exceeds the work bound (maxVisits per query on average, checked before each query after
+ * a block's first, as the reference does).
  */
 export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: usize, start: usize, uPos: usize,
   runStart: usize, runEnd: usize, members: usize, lox: i32, loy: i32, loz: i32, csI: i32, nx: i32, ny: i32,
   nz: i32, bound: usize, off: usize, nStencil: i32, R: i32, maxVisits: f64, bd: usize, bi: usize, gap: usize,
-  blockMax: i32, out: usize): i32 {
+  blockMax: i32, need: usize, out: usize): i32 {
   work = 0;
   const cs = <f64>csI, cs2 = cs * cs;
   const span = max(nx, max(ny, nz));
@@ -110,6 +118,8 @@ export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: 
     if (o % QUERY_BLOCK == 0) blockStart = work;
     else if (work - blockStart > maxVisits * QUERY_BLOCK) return 1;
     const q = load<i32>(qOrder + (<usize>o << 2));
+    // this query's neighbours (fewer: the same prefix of the k nearest, sooner)
+    const kq = need != 0 ? load<i32>(need + (<usize>q << 2)) : kk;
     const qp = queries + <usize>q * 12;
     const xi = load<i32>(qp), yi = load<i32>(qp + 4), zi = load<i32>(qp + 8);
     const x = <i64>xi, y = <i64>yi, z = <i64>zi;
@@ -135,11 +145,11 @@ export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: 
         for (let Y = lo1; Y <= hi1; Y++) { // a grid row's cells are contiguous in cell order
           const row = (Z * ny + Y) * nx;
           const u0 = load<i32>(start + (<usize>(row + lo0) << 2)), u1 = load<i32>(start + (<usize>(row + hi0 + 1) << 2));
-          if (u1 > u0) have = scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
+          if (u1 > u0) have = scanRange(u0, u1, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi);
         }
       }
-      if (inner || (have == kk && reach > 0 && <f64>load<i64>(bd + (<usize>(kk - 1) << 3)) < reach * reach)) {
-        memory.copy(dst, bi, <usize>kk << 2);
+      if (inner || (have == kq && reach > 0 && <f64>load<i64>(bd + (<usize>(kq - 1) << 3)) < reach * reach)) {
+        emit(dst, bi, kq, kk);
         continue;
       }
     }
@@ -148,22 +158,22 @@ export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: 
     axisGaps(rz, cz, gap + (<usize>(2 * W) << 3), nz, cs, R);
     let done = false;
     for (let s = 0; s < nStencil; s++) {
-      const kth = have == kk ? <f64>load<i64>(bd + (<usize>(kk - 1) << 3)) : INF;
-      if (have == kk && <f64>load<i32>(bound + (<usize>s << 2)) * cs2 > kth) { done = true; break; }
+      const kth = have == kq ? <f64>load<i64>(bd + (<usize>(kq - 1) << 3)) : INF;
+      if (have == kq && <f64>load<i32>(bound + (<usize>s << 2)) * cs2 > kth) { done = true; break; }
       const sp = off + <usize>s * 12;
       const ox = load<i32>(sp), oy = load<i32>(sp + 4), oz = load<i32>(sp + 8);
       const X = cx + ox, Y = cy + oy, Z = cz + oz;
       if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
       if (scanned && X >= lo0 && X <= hi0 && Y >= lo1 && Y <= hi1 && Z >= lo2 && Z <= hi2) continue;
-      if (have == kk && load<f64>(gap + (<usize>(ox + R) << 3)) + load<f64>(gap + (<usize>(W + oy + R) << 3))
+      if (have == kq && load<f64>(gap + (<usize>(ox + R) << 3)) + load<f64>(gap + (<usize>(W + oy + R) << 3))
         + load<f64>(gap + (<usize>(2 * W + oz + R) << 3)) > kth) continue;
-      have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
+      have = scanCell((Z * ny + Y) * nx + X, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi);
     }
     // rare (sparse or outlying queries): shells of cells beyond the stencil's cube until provably complete
     for (let r = R; !done; r++) {
       if (cx - r <= 0 && cy - r <= 0 && cz - r <= 0 && cx + r >= nx - 1 && cy + r >= ny - 1 && cz + r >= nz - 1) break;
       if (r > span + 2) break;
-      if (have == kk) {
+      if (have == kq) {
         let rr: f64 = 2147483648.0;
         if (cx - r > 0) rr = min(rr, rx - <f64>(cx - r) * cs + 1);
         if (cx + r < nx - 1) rr = min(rr, <f64>(cx + r + 1) * cs - rx);
@@ -171,7 +181,7 @@ export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: 
         if (cy + r < ny - 1) rr = min(rr, <f64>(cy + r + 1) * cs - ry);
         if (cz - r > 0) rr = min(rr, rz - <f64>(cz - r) * cs + 1);
         if (cz + r < nz - 1) rr = min(rr, <f64>(cz + r + 1) * cs - rz);
-        if (rr > 0 && <f64>load<i64>(bd + (<usize>(kk - 1) << 3)) < rr * rr) break;
+        if (rr > 0 && <f64>load<i64>(bd + (<usize>(kq - 1) << 3)) < rr * rr) break;
       }
       const e = r + 1; // the shell of cells at Chebyshev distance e
       const z0 = max(cz - e, 0), z1 = min(cz + e, nz - 1), y0 = max(cy - e, 0), y1 = min(cy + e, ny - 1);
@@ -180,15 +190,15 @@ export function knnQuery(n: i32, kk: i32, queries: usize, qCell: usize, qOrder: 
           const row = (Z * ny + Y) * nx;
           if (Z == cz - e || Z == cz + e || Y == cy - e || Y == cy + e) {
             const x1 = min(cx + e, nx - 1);
-            for (let X = max(cx - e, 0); X <= x1; X++) have = scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
+            for (let X = max(cx - e, 0); X <= x1; X++) have = scanCell(row + X, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi);
           } else {
-            if (cx - e >= 0) have = scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
-            if (cx + e < nx) have = scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z, have, kk, bd, bi);
+            if (cx - e >= 0) have = scanCell(row + cx - e, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi);
+            if (cx + e < nx) have = scanCell(row + cx + e, start, uPos, runStart, runEnd, members, x, y, z, have, kq, bd, bi);
           }
         }
       }
     }
-    memory.copy(dst, bi, <usize>kk << 2);
+    emit(dst, bi, kq, kk);
   }
   return 0;
 }
