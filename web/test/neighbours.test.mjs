@@ -3,7 +3,7 @@
 // queries outside the reference bounds, large coordinates, every cell size from 1 to the whole box.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { NeighbourIndex } from "../src/decoder/neighbours.mjs";
+import { NeighbourIndex, quantiles, stableOrder } from "../src/decoder/neighbours.mjs";
 
 /** The definition: sort all reference points by (d^2, index), keep the first min(k, M). */
 function bruteForce(points, queries, k) {
@@ -113,6 +113,29 @@ test("a need outside 1..min(k, M), or of the wrong length, is refused", () => {
   const queries = new Int32Array([1, 2, 3, 4, 5, 6]);
   for (const need of [[0, 1], [1, 9], [1, 11], [1]]) {
     assert.throws(() => index.query(queries, 8, { need: Int32Array.from(need) }), RangeError, String(need));
+  }
+});
+
+test("the grid's quantiles equal numpy's linear quantiles of the sorted values; its query order is a stable sort", () => {
+  const r = rng(31337);
+  const numpyQuantile = (v, q) => { // the definition: sort everything, interpolate between neighbouring ranks
+    const s = Float64Array.from(v).sort(), pos = q * (s.length - 1), i = Math.floor(pos), j = Math.min(i + 1, s.length - 1);
+    return s[i] + (s[j] - s[i]) * (pos - i);
+  };
+  const cases = [
+    Int32Array.from({ length: 1 }, () => 5),
+    Int32Array.from({ length: 1000 }, () => Math.floor(r() * 2 ** 21)),
+    Int32Array.from({ length: 5000 }, () => Math.floor((r() - 0.5) * 2 ** 32)), // the whole int32 range
+    Int32Array.from({ length: 3000 }, (_, i) => (i === 7 ? 2 ** 31 - 1 : i % 3 === 0 ? -(2 ** 31) : Math.floor(r() * 40))),
+    Int32Array.from({ length: 4001 }, () => 12345), // every value in one bin
+  ];
+  for (const v of cases) {
+    const qs = [0, 0.005, 0.5, 0.995, 1];
+    assert.deepEqual(quantiles(v, qs), qs.map((q) => numpyQuantile(v, q)), `n=${v.length}`);
+  }
+  for (const keys of [Int32Array.from({ length: 5000 }, () => Math.floor(r() * 50)), Int32Array.from({ length: 5000 }, () => Math.floor(r() * 2 ** 31))]) {
+    const want = Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b] || a - b);
+    assert.deepEqual(Array.from(stableOrder(keys)), want);
   }
 });
 

@@ -38,10 +38,57 @@ function buildStencil(radius) {
 }
 const STENCIL = buildStencil(STENCIL_RADIUS);
 
-/** numpy-style linear-interpolated quantile of a sorted Float64Array. */
-function quantile(sorted, q) {
-  const pos = q * (sorted.length - 1), i = Math.floor(pos), j = Math.min(i + 1, sorted.length - 1);
-  return sorted[i] + (sorted[j] - sorted[i]) * (pos - i);
+/**
+ * numpy-style linear-interpolated quantiles of int32 values (any order), without sorting them all: a histogram of
+ * at most 2^16 equal bins over [min, max] finds the bin of each rank needed, and only that bin's values are sorted
+ * (O(n) passes; a crafted input that piles every value into one bin costs one engine sort, never more).
+ */
+export function quantiles(values, qs) {
+  const n = values.length;
+  let min = values[0], max = values[0];
+  for (let i = 1; i < n; i++) { const v = values[i]; if (v < min) min = v; else if (v > max) max = v; }
+  let shift = 0;
+  while ((max - min) / 2 ** shift >= 65536) shift++;
+  const hist = new Int32Array(((max - min) >>> shift) + 2); // hist[b + 1]: values in bin b; then prefix sums
+  for (let i = 0; i < n; i++) hist[((values[i] - min) >>> shift) + 1]++;
+  for (let b = 1; b < hist.length; b++) hist[b] += hist[b - 1];
+  const sortedBins = new Map(); // bin -> its values, sorted
+  const rank = (r) => {
+    let lo = 0, hi = hist.length - 2; // the bin b with hist[b] <= r < hist[b + 1]
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (hist[mid] <= r) lo = mid; else hi = mid - 1; }
+    if (!sortedBins.has(lo)) {
+      const vals = new Int32Array(hist[lo + 1] - hist[lo]);
+      let t = 0;
+      for (let i = 0; i < n; i++) if ((values[i] - min) >>> shift === lo) vals[t++] = values[i];
+      sortedBins.set(lo, vals.sort());
+    }
+    return sortedBins.get(lo)[r - hist[lo]];
+  };
+  return qs.map((q) => {
+    const pos = q * (n - 1), i = Math.floor(pos), j = Math.min(i + 1, n - 1);
+    const vi = rank(i), vj = rank(j);
+    return vi + (vj - vi) * (pos - i);
+  });
+}
+
+/** Indices 0..n-1 in ascending order of keys (non-negative int32), ties in index order: an LSD radix sort on
+ * 16-bit digits (one pass when every key is below 2^16). */
+export function stableOrder(keys) {
+  const n = keys.length;
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let maxKey = 0;
+  for (let i = 0; i < n; i++) if (keys[i] > maxKey) maxKey = keys[i];
+  const count = new Int32Array(65537);
+  for (let shift = 0; shift === 0 || (shift < 32 && maxKey >>> shift); shift += 16) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((keys[i] >>> shift) & 0xffff) + 1]++;
+    for (let d = 0; d < 65536; d++) count[d + 1] += count[d];
+    const next = new Int32Array(n);
+    for (let o = 0; o < n; o++) { const i = order[o]; next[count[(keys[i] >>> shift) & 0xffff]++] = i; }
+    order = next;
+  }
+  return order;
 }
 
 /** Rows idx[a..b) in place by (x, y, z, row): insertion sort for short runs, else the engine's sort. */
@@ -116,12 +163,12 @@ export class NeighbourIndex {
     if (m === 0) return;
     // the robust box (0.5 % .. 99.5 % per axis): far floaters land in the border cells instead of widening all
     const lo = [0, 0, 0], hi = [0, 0, 0];
-    const axis = new Float64Array(m);
+    const axis = new Int32Array(m);
     for (let a = 0; a < 3; a++) {
       for (let i = 0; i < m; i++) axis[i] = points[3 * i + a];
-      axis.sort();
-      lo[a] = Math.floor(quantile(axis, 0.005));
-      hi[a] = Math.ceil(quantile(axis, 0.995));
+      const [ql, qh] = quantiles(axis, [0.005, 0.995]);
+      lo[a] = Math.floor(ql);
+      hi[a] = Math.ceil(qh);
     }
     const ext = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
     const budget = MAX_CELLS_PER_POINT * m + 64;
@@ -133,7 +180,7 @@ export class NeighbourIndex {
     // surfaces fill few cells of their box: refine while occupied cells hold > 3 points on average
     for (let tries = 0; tries < 12 && cs > 1; tries++) {
       this.cs = cs; this.dims = d;
-      if (m / new Set(this.cellsOf(points)).size <= 3) break;
+      if (m / this.occupiedCells(points) <= 3) break;
       const finer = Math.ceil(cs / 2), fd = dimsFor(finer);
       if (fd[0] * fd[1] * fd[2] > budget) break;
       cs = finer; d = fd;
@@ -171,6 +218,14 @@ export class NeighbourIndex {
     this.uPos = uPos.subarray(0, 3 * u); this.runStart = runStart.subarray(0, u); this.runEnd = runEnd.subarray(0, u);
   }
 
+  /** How many distinct cells hold the positions. */
+  occupiedCells(pos) {
+    const cells = this.cellsOf(pos), seen = new Uint8Array(this.dims[0] * this.dims[1] * this.dims[2]);
+    let n = 0;
+    for (let i = 0; i < cells.length; i++) if (!seen[cells[i]]) { seen[cells[i]] = 1; n++; }
+    return n;
+  }
+
   /** Cell of each position, clamped into the grid (outliers and outside queries go to the border cells). */
   cellsOf(pos) {
     const n = pos.length / 3, { lo, cs, dims } = this;
@@ -206,22 +261,9 @@ export class NeighbourIndex {
     const cs2 = cs * cs;
     const { bound, off } = STENCIL;
     const nStencil = bound.length;
-    // queries in cell order, so consecutive queries share cells: a counting sort when the grid is not much larger
-    // than the query set, else a sort of n numeric keys cell * n + q
+    // queries in cell order (ties in query order), so consecutive queries share cells
     const qCell = this.cellsOf(queries);
-    const nc = nx * ny * nz;
-    const qOrder = new Int32Array(n);
-    if (nc <= 4 * n || nc * n > 2 ** 53) {
-      const qStart = new Int32Array(nc + 1);
-      for (let q = 0; q < n; q++) qStart[qCell[q] + 1]++;
-      for (let c = 0; c < nc; c++) qStart[c + 1] += qStart[c];
-      for (let q = 0; q < n; q++) qOrder[qStart[qCell[q]]++] = q;
-    } else {
-      const keys = new Float64Array(n);
-      for (let q = 0; q < n; q++) keys[q] = qCell[q] * n + q;
-      keys.sort();
-      for (let o = 0; o < n; o++) qOrder[o] = keys[o] % n;
-    }
+    const qOrder = stableOrder(qCell);
     if (!reference) return this.queryWasm(queries, kk, qCell, qOrder, need);
     const out = new Int32Array(n * kk);
     if (need !== null) out.fill(-1);
