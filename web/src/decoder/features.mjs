@@ -13,10 +13,15 @@ export function streamContext(major, width, g, modes = null, gaussianMajor = fal
   if (major >= COMPONENT_CONTEXT_MAJOR && !modes && width === 1) return null;
   const scale = major < COMPONENT_CONTEXT_MAJOR ? 0 : modes ? 3 : 1;
   const ctx = new Int32Array(width * g);
-  for (let t = 0; t < width; t++) {
-    for (let i = 0; i < g; i++) {
-      const c = scale * t + (modes ? Math.min(modes[i], 2) : 0);
-      ctx[gaussianMajor ? i * width + t : t * g + i] = c;
+  const mm = new Int32Array(g); // each Gaussian's mode part
+  if (modes) for (let i = 0; i < g; i++) mm[i] = modes[i] < 2 ? modes[i] : 2;
+  if (gaussianMajor) { // value (i, t) at i * width + t
+    for (let i = 0, j = 0; i < g; i++) { const m = mm[i]; for (let t = 0; t < width; t++) ctx[j++] = scale * t + m; }
+  } else { // at t * g + i: the mode parts, offset by the component's part
+    for (let t = 0; t < width; t++) {
+      const b = scale * t, at = t * g;
+      ctx.set(mm, at);
+      if (b) for (let i = at; i < at + g; i++) ctx[i] += b;
     }
   }
   return ctx;

@@ -43,6 +43,23 @@ function checkRange(arr, lo, hi, field, what) {
 }
 
 /**
+ * One coded group's values {c0, n, v, gm} of g Gaussians into columns c0..c0+n of dst's rows (rows[i], or i when
+ * rows is null; C columns a row), plus the prediction row i (pred [g * C]) when pred is given; every value must lie
+ * within +-FEATURE_LIMIT (format.md 3).
+ */
+function place(dst, C, rows, { c0, n, v, gm }, g, pred, what) {
+  const si = gm ? n : 1, st = gm ? 1 : g; // value (i, t) at v[i * si + t * st]
+  for (let i = 0; i < g; i++) {
+    const o = (rows ? rows[i] : i) * C + c0, p = i * C + c0;
+    for (let t = 0, j = i * si; t < n; t++, j += st) {
+      const x = pred ? v[j] + pred[p + t] : v[j];
+      if (x < -FEATURE_LIMIT || x > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: feature outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${x})`);
+      dst[o + t] = x;
+    }
+  }
+}
+
+/**
  * Chunk-by-chunk decoding of a whole file (mirrors splatcast.codec.decoder.ProgressiveDecoder). A tiled file
  * (format.md 1.7) is one independent stream per tile: calls name their tile (0 in an untiled file), chunk numbers
  * count that tile's chunks of the layer, and cloud() shows every tile's state, tile 0's rows first.
@@ -148,7 +165,9 @@ export class TileDecoder {
     rest = rest.subarray(0, need);
     checkCrc(rest, ce.crcRest, `${what} rest part`);
     const { pred, modes, live } = st.pending.get(chunk);
-    st.feat[chunk] = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, st.feat[chunk], what, live);
+    const feat = st.feat[chunk].slice(); // (a refused rest part leaves the chunk as it was)
+    this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what, live);
+    st.feat[chunk] = feat;
     st.pending.delete(chunk);
     st.invalidate();
   }
@@ -181,20 +200,18 @@ export class TileDecoder {
     return v;
   }
 
-  /** Features from column firstCol on: {vals [g*C] (columns < firstCol untouched = 0), intra [C] flags}. */
-  features(streams, g, what, firstCol, modes = null) {
-    const C = this.cols;
-    const groups = [[STREAM.DC, 0, 3], [STREAM.OPACITY, 3, 1], [STREAM.SCALE, 4, 3], [STREAM.QUAT, 7, 4], [STREAM.REST, 11, C - 11]];
-    const out = new Int32Array(g * C);
-    const intra = new Uint8Array(C);
-    for (const [sid, c0, n] of groups) {
+  /**
+   * The coded groups from column firstCol on, each entropy-decoded in its stream's layout before any is placed
+   * (format.md 2): [{c0, n, v, gm, intra}], v [g * n] Gaussian-major (gm: SH rest) or component-major.
+   */
+  groups(streams, g, what, firstCol, modes = null) {
+    const C = this.cols, out = [];
+    for (const [sid, c0, n] of [[STREAM.DC, 0, 3], [STREAM.OPACITY, 3, 1], [STREAM.SCALE, 4, 3], [STREAM.QUAT, 7, 4], [STREAM.REST, 11, C - 11]]) {
       if (c0 < firstCol || n === 0) continue;
       const v = this.group(streams, sid, g, n, what, modes);
-      if (sid === STREAM.REST) { for (let i = 0; i < g; i++) for (let t = 0; t < n; t++) out[i * C + c0 + t] = v[i * n + t]; }
-      else { for (let t = 0; t < n; t++) for (let i = 0; i < g; i++) out[i * C + c0 + t] = v[t * g + i]; }
-      if (g && streams.get(sid).intra) for (let t = 0; t < n; t++) intra[c0 + t] = 1;
+      out.push({ c0, n, v, gm: sid === STREAM.REST, intra: g > 0 && streams.get(sid).intra });
     }
-    return { out, intra };
+    return out;
   }
 
   decodeIntra(dc, g, what) {
@@ -210,9 +227,9 @@ export class TileDecoder {
       }
     }
     this.checkBox(pos, what);
-    const { out } = this.features(streams, g, what, 0);
-    checkRange(out, -FEATURE_LIMIT, FEATURE_LIMIT, "feature", what);
-    return { pos, feat: out };
+    const feat = new Int32Array(g * this.cols);
+    for (const grp of this.groups(streams, g, what, 0)) place(feat, this.cols, null, grp, g, null, what);
+    return { pos, feat };
   }
 
   decodeInter(layer, chunk, dc, rest, what) {
@@ -241,15 +258,21 @@ export class TileDecoder {
       copy = this.get(streams, STREAM.COPY, g, what);
       checkRange(copy, 0, 1, "copy flag", what);
     }
-    const live = [];
-    for (let i = 0; i < g; i++) if (!copy || !copy[i]) live.push(i);
-    const n = live.length;
+    let n = g, live = null; // the rows that are not copies (null: all of them)
+    if (copy) {
+      n = 0;
+      for (let i = 0; i < g; i++) if (!copy[i]) n++;
+      if (n < g) {
+        live = new Int32Array(n);
+        for (let i = 0, t = 0; i < g; i++) if (!copy[i]) live[t++] = i;
+      }
+    }
     const dpos = this.get(streams, STREAM.POS, 3 * n, what, streamContext(this.major, 3, n));
     const pos = new Int32Array(3 * g);
     for (let i = 0; i < g; i++) for (let a = 0; a < 3; a++) pos[3 * i + a] = low.pos[3 * parents[i] + a];
     const livePos = new Int32Array(3 * n);
     for (let t = 0; t < n; t++) {
-      const i = live[t];
+      const i = live ? live[t] : t;
       for (let a = 0; a < 3; a++) {
         const v = pos[3 * i + a] + dpos[a * n + t];
         if (v < 0 || v > this.posMax) throw new BitstreamFormatError(`${what}: position outside 0..${this.posMax} (got ${v})`);
@@ -274,25 +297,26 @@ export class TileDecoder {
       checkRange(vq, 0, li.codebookSize - 1, "vq index", what);
     }
     // copies take their parent's features, live rows the predictions (dc corrected below); with no copies the
-    // rows are the predictions in order: one copy of them
+    // rows are the predictions in order: the prediction array itself, unless a later rest part needs it
+    const pendingRest = !joint && rest === null;
     let feat;
-    if (n === g) feat = pred.slice(0, g * C);
+    if (!live) feat = pendingRest ? pred.slice() : pred;
     else {
       feat = new Int32Array(g * C);
-      for (let i = 0; i < g; i++) if (copy[i]) feat.set(low.feat.subarray(parents[i] * C, parents[i] * C + C), i * C);
-      for (let t = 0; t < n; t++) feat.set(pred.subarray(t * C, t * C + C), live[t] * C);
+      for (let i = 0; i < g; i++) if (copy[i]) for (let c = 0, a = parents[i] * C; c < C; c++) feat[i * C + c] = low.feat[a + c];
+      for (let t = 0; t < n; t++) for (let c = 0, a = live[t] * C; c < C; c++) feat[a + c] = pred[t * C + c];
     }
     for (let t = 0; t < n; t++) {
-      const i = live[t];
+      const i = live ? live[t] : t;
       for (let c = 0; c < 3; c++) {
         const v = pred[t * C + c] + dcRes[c * n + t] + (vq ? li.codebook[3 * vq[t] + c] : 0);
         if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: sh_dc outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
         feat[i * C + c] = v;
       }
     }
-    if (joint) feat = this.restResiduals(streams, pred, modes, feat, what, live);
-    else if (rest === null) st.pending.set(chunk, { pred, modes, live });
-    else feat = this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what, live);
+    if (joint) this.restResiduals(streams, pred, modes, feat, what, live);
+    else if (pendingRest) st.pending.set(chunk, { pred, modes, live });
+    else this.restResiduals(unpackStreams(rest, what + " rest part", this.newer), pred, modes, feat, what, live);
     st.pos.push(pos); st.feat.push(feat); st.parents.push(parents);
   }
 
@@ -307,20 +331,11 @@ export class TileDecoder {
     }
   }
 
-  /** Columns 3.. of the rows `live` (the chunk's Gaussians that are not copies) from the rest streams. */
+  /** Columns 3.. of the rows `live` (the chunk's Gaussians that are not copies; null: all) from the rest streams,
+   * into feat in place: intra groups as coded, the others as prediction + residual. */
   restResiduals(streams, pred, modes, feat, what, live) {
-    const C = this.cols, n = modes.length;
-    const { out: r, intra } = this.features(streams, n, what, 3, modes);
-    const res = feat.slice();
-    for (let t = 0; t < n; t++) {
-      const i = live[t];
-      for (let c = 3; c < C; c++) {
-        const v = intra[c] ? r[t * C + c] : pred[t * C + c] + r[t * C + c];
-        if (v < -FEATURE_LIMIT || v > FEATURE_LIMIT) throw new BitstreamFormatError(`${what}: feature outside ${-FEATURE_LIMIT}..${FEATURE_LIMIT} (got ${v})`);
-        res[i * C + c] = v;
-      }
-    }
-    return res;
+    const n = modes.length;
+    for (const grp of this.groups(streams, n, what, 3, modes)) place(feat, this.cols, live, grp, n, grp.intra ? null : pred, what);
   }
 
   /** Dequantized cloud of layer `layer`'s received chunks, optionally without rows where drop[i] is set. */
@@ -331,25 +346,24 @@ export class TileDecoder {
     let n = g;
     if (drop) { n = 0; for (let i = 0; i < g; i++) if (!drop[i]) n++; }
     const s = this.index.steps, lo = this.index.gridMin, st = this.gridStep;
-    const cl = {
-      count: n, shDegree: d, positions: new Float32Array(3 * n), scalesLog: new Float32Array(3 * n), quats: new Float32Array(4 * n),
-      opacityLogit: new Float32Array(n), shDc: new Float32Array(3 * n), shRest: new Float32Array(3 * k * n),
-    };
+    const positions = new Float32Array(3 * n), scalesLog = new Float32Array(3 * n), quats = new Float32Array(4 * n);
+    const opacityLogit = new Float32Array(n), shDc = new Float32Array(3 * n), shRest = new Float32Array(3 * k * n);
+    const [sDc, sOp, sScale, sQuat, sRest] = s, nRest = 3 * k;
     let o = 0;
     for (let i = 0; i < g; i++) {
       if (drop && drop[i]) continue;
       const f = i * C;
       for (let a = 0; a < 3; a++) {
-        cl.positions[3 * o + a] = lo[a] + pos[3 * i + a] * st[a];
-        cl.shDc[3 * o + a] = feat[f + a] * s[0];
-        cl.scalesLog[3 * o + a] = feat[f + 4 + a] * s[2];
+        positions[3 * o + a] = lo[a] + pos[3 * i + a] * st[a];
+        shDc[3 * o + a] = feat[f + a] * sDc;
+        scalesLog[3 * o + a] = feat[f + 4 + a] * sScale;
       }
-      cl.opacityLogit[o] = feat[f + 3] * s[1];
-      for (let q = 0; q < 4; q++) cl.quats[4 * o + q] = feat[f + 7 + q] * s[3];
-      for (let t = 0; t < 3 * k; t++) cl.shRest[3 * k * o + t] = feat[f + N_FIXED + t] * s[4];
+      opacityLogit[o] = feat[f + 3] * sOp;
+      for (let q = 0; q < 4; q++) quats[4 * o + q] = feat[f + 7 + q] * sQuat;
+      for (let t = 0, r = nRest * o, fr = f + N_FIXED; t < nRest; t++) shRest[r + t] = feat[fr + t] * sRest;
       o++;
     }
-    return cl;
+    return { count: n, shDegree: d, positions, scalesLog, quats, opacityLogit, shDc, shRest };
   }
 
   /** Layers that have a chunk, or are empty with every layer below complete (format.md section 5). */
