@@ -11,6 +11,7 @@ import { Arena } from "../src/decoder/kernels.mjs";
 import { readIndex, unpackStreams } from "../src/decoder/container.mjs";
 import { NeighbourIndex } from "../src/decoder/neighbours.mjs";
 import { decodeIrans } from "../src/decoder/rans.mjs";
+import { ContextPattern } from "../src/decoder/features.mjs";
 
 const golden = (name) => new Uint8Array(readFileSync(new URL(`./golden/${name}`, import.meta.url)));
 
@@ -77,6 +78,27 @@ test("irans kernel equals the reference on every payload of a real stream, with 
     }
   }
   assert.ok(decoded >= payloads.length, `${decoded} decodes succeeded`);  // the null or cycling context fits each
+});
+
+test("irans kernel on a context pattern equals the reference on the pattern's array, in range and out of it", () => {
+  const r = rng(77);
+  let decoded = 0, refused = 0;
+  for (const { payload, bytesPerValue } of iransPayloads()) {
+    const { count, contexts } = header(payload);
+    if (count === 0) continue;
+    const width = count % 3 === 0 ? 3 : 1, g = count / width;
+    for (const gm of [false, true]) {
+      for (const scale of [0, 1, 3, contexts]) { // the last puts every component past the first out of range
+        const part = Int32Array.from({ length: g }, () => Math.floor(r() * Math.min(3, contexts)));
+        const pattern = new ContextPattern(width, g, scale, part, gm);
+        const want = outcome(() => decodeIrans(payload, count, 8 * bytesPerValue, pattern.values(), { reference: true }));
+        assert.deepEqual(outcome(() => decodeIrans(payload, count, 8 * bytesPerValue, pattern)), want, `scale ${scale} gm ${gm}`);
+        assert.deepEqual(outcome(() => decodeIrans(payload, count, 8 * bytesPerValue, pattern, { reference: true })), want);
+        if (want.values) decoded++; else if (want.error.includes("context value")) refused++;
+      }
+    }
+  }
+  assert.ok(decoded >= 20 && refused >= 20, `${decoded} decoded, ${refused} refused for their contexts`);
 });
 
 test("irans kernel equals the reference on mutated payloads (same values or the same error)", () => {

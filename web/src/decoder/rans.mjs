@@ -2,6 +2,7 @@
 // state in 32-bit words. The state is kept as two uint32 halves in plain Numbers: BigInt is ~20x slower here.
 import { BitstreamFormatError, LimitError, TruncatedError } from "./errors.mjs";
 import { Arena, usingReference } from "./kernels.mjs";
+import { ContextPattern } from "./features.mjs";
 
 const WHERE = "rans payload";
 const PRECISION = 24;
@@ -110,6 +111,7 @@ function readHeader(r, count, width, where) {
 
 /** Model index of every value (null context: all use model_of[0]) and the number of values per model. */
 function valueModels(context, count, modelOf, nModels, where) {
+  if (context instanceof ContextPattern) context = context.values();
   const sizes = new Float64Array(nModels);
   if (context === null) { sizes[modelOf[0]] = count; return { valueModel: null, sizes }; }
   const nContexts = modelOf.length;
@@ -206,7 +208,7 @@ export function decodeIrans(data, count, width, context, { reference = usingRefe
   r.pos += 4 * total;
   const raw = data.subarray(r.pos);
   const arena = reference ? null : new Arena();
-  const { valueModel, sizes, at: contextAt } = reference ? valueModels(context, count, modelOf, nModels, IWHERE)
+  const { valueModel, sizes, at: contextAt, pattern = null } = reference ? valueModels(context, count, modelOf, nModels, IWHERE)
     : modelCountsWasm(arena, context, count, modelOf, nModels, IWHERE);
 
   // every model's cumulative table L (T + 1 entries, int32: < 2^24 + 1) and a lookup table of about 4T entries
@@ -243,7 +245,7 @@ export function decodeIrans(data, count, width, context, { reference = usingRefe
   }
   if (!reference) {
     const words = data.subarray(wordsAt, wordsAt + 4 * total);
-    return iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, contextAt, modelOf, raw, k, m });
+    return iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, contextAt, pattern, modelOf, raw, k, m });
   }
   const out = new Int32Array(count);
   const values = new TokenValues(raw, k, m, IWHERE);
@@ -281,6 +283,16 @@ function modelCountsWasm(arena, context, count, modelOf, nModels, where) {
     sizes[modelOf[0]] = count;
     return { valueModel: null, sizes, at: -1 };
   }
+  if (context instanceof ContextPattern) { // counted from the pattern; its mode parts go to the kernel
+    const { counts, bad } = context.counts(modelOf.length);
+    if (bad) throw new BitstreamFormatError(`${where}: context value ${bad.value} at ${bad.index}, payload models 0..${modelOf.length - 1}`);
+    for (let c = 0; c < counts.length; c++) sizes[modelOf[c]] += counts[c];
+    if (context.length !== count) throw new RangeError(`a context pattern of ${context.length} values for ${count}`);
+    const at = arena.alloc(4 * context.g);
+    arena.ready();
+    arena.i32.set(context.part, at >> 2);
+    return { valueModel: null, sizes, at, pattern: context };
+  }
   const at = arena.alloc(4 * count), mAt = arena.alloc(4 * modelOf.length), sAt = arena.alloc(8 * nModels);
   const kernels = arena.ready();
   arena.i32.set(context, at >> 2);
@@ -293,7 +305,7 @@ function modelCountsWasm(arena, context, count, modelOf, nModels, where) {
 }
 
 /** The symbol loop of decodeIrans in the kernel (web/src/kernels/irans.ts), from the tables decodeIrans built. */
-function iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, contextAt, modelOf, raw, k, m }) {
+function iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, contextAt, pattern, modelOf, raw, k, m }) {
   const wAt = arena.alloc(words.length), bAt = arena.alloc(4 * lanes), tAt = arena.alloc(4 * lanes);
   const lfAt = arena.alloc(4 * Lf.length), lutAt = arena.alloc(4 * lut.length), metaAt = arena.alloc(4 * meta.length);
   const mAt = arena.alloc(4 * modelOf.length), rawAt = arena.alloc(raw.length + 8), outAt = arena.alloc(4 * count);
@@ -312,8 +324,11 @@ function iransWasm(arena, { count, lanes, words, laneWords, Lf, lut, meta, conte
   i32.set(modelOf, mAt >> 2);
   bytes.set(raw, rawAt);
   bytes.fill(0, rawAt + raw.length, rawAt + raw.length + 8);
-  const rc = kernels.decodeIrans(count, lanes, wAt, bAt, tAt, lfAt, lutAt, metaAt, Math.max(contextAt, 0),
-    contextAt >= 0 ? 1 : 0, mAt, rawAt, raw.length, k, m, outAt, scratchAt, statusAt);
+  // context: none (0), an array (1), or a pattern (2: its mode parts at contextAt)
+  const how = contextAt < 0 ? 0 : pattern ? 2 : 1;
+  const rc = kernels.decodeIrans(count, lanes, wAt, bAt, tAt, lfAt, lutAt, metaAt, Math.max(contextAt, 0), how,
+    pattern ? pattern.width : 0, pattern ? pattern.g : 0, pattern ? pattern.scale : 0, pattern && pattern.gaussianMajor ? 1 : 0,
+    mAt, rawAt, raw.length, k, m, outAt, scratchAt, statusAt);
   if (rc === 1) throw new TruncatedError(`${IWHERE}: raw-bit section (${raw.length} bytes) ends before the last escaped value`);
   if (rc === 2) throw new BitstreamFormatError(`${IWHERE}: ANS lanes do not end empty after ${count} symbols (corrupt)`);
   checkRawEnd((i32[statusAt >> 2] >>> 0) + i32[(statusAt >> 2) + 1] * TWO32, raw, IWHERE); // the i64 bits read

@@ -36,12 +36,15 @@ const NOT_EMPTY = 2; // a lane's state is not 0 or its words are not all read af
 /**
  * Decodes `count` values into out (i32). words: the lanes' u32 words (lane l: laneBase[l] .. laneTop[l], i32
  * arrays); lf: every model's cumulative table (u32); lut / meta: the lookup tables and (lut start, shift, lf start)
- * per model (i32, as rans.mjs builds them); context (i32, checked by modelCounts; hasContext 0: every value uses
- * modelOf[0]); raw: the raw-bit section (rawBytes long) with 8 zero bytes of slack after it; scratch: 16 bytes per
- * lane; status: 16 bytes (i64 raw bits read, then the i32 index of a failing value).
+ * per model (i32, as rans.mjs builds them); context by hasContext: 0 every value uses modelOf[0]; 1 an i32 per
+ * value (checked by modelCounts); 2 a pattern (features.mjs ContextPattern, checked by the caller): value (i, t) of
+ * g Gaussians x width components, at t * g + i (gm 0) or i * width + t (gm 1), has context scale * t + part[i],
+ * part (i32 [g]) at `context`; raw: the raw-bit section (rawBytes long) with 8 zero bytes of slack after it;
+ * scratch: 16 bytes per lane; status: 16 bytes (i64 raw bits read, then the i32 index of a failing value).
  */
 export function decodeIrans(count: i32, lanes: i32, words: usize, laneBase: usize, laneTop: usize, lf: usize,
-  lut: usize, meta: usize, context: usize, hasContext: i32, modelOf: usize, raw: usize,
+  lut: usize, meta: usize, context: usize, hasContext: i32, width: i32, g: i32, scale: i32, gm: i32, modelOf: usize,
+  raw: usize,
   rawBytes: i32, k: i32, m: i32, out: usize, scratch: usize, status: usize): i32 {
   // lane l: state (u64) at scratch + 16 l, its next word index + 1 (i32) at + 8, its first word index at + 12
   for (let l = 0; l < lanes; l++) {
@@ -61,8 +64,13 @@ export function decodeIrans(count: i32, lanes: i32, words: usize, laneBase: usiz
   let j = load<i32>(modelOf);
   const rawBits = <i64>rawBytes << 3;
   let bit: i64 = 0;
+  let pi = 0, pt = 0; // a pattern's (Gaussian, component) of value i
   for (let i = 0; i < count; i++) {
-    if (hasContext) j = load<i32>(modelOf + (<usize>load<i32>(context + (<usize>i << 2)) << 2));
+    if (hasContext == 1) j = load<i32>(modelOf + (<usize>load<i32>(context + (<usize>i << 2)) << 2));
+    else if (hasContext == 2) {
+      j = load<i32>(modelOf + (<usize>(scale * pt + load<i32>(context + (<usize>pi << 2))) << 2));
+      if (gm) { if (++pt == width) { pt = 0; pi++; } } else if (++pi == g) { pi = 0; pt++; }
+    }
     const lane = scratch + (<usize>(i & laneMask) << 4);
     let s = load<u64>(lane);
     const x = <u32>(s & MASK24);
