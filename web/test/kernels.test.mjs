@@ -160,6 +160,36 @@ test("prediction kernel equals the reference on every mode, with large and negat
   }
 });
 
+test("kept arrays stay in place across calls and are re-laid out correctly when the region starts over", () => {
+  const r = rng(5);
+  const make = (n) => Int32Array.from({ length: n }, () => Math.floor((r() - 0.5) * 2 ** 31));
+  const check = (arena, arrays, offsets) => arrays.forEach((a, t) => assert.deepEqual(arena.i32.subarray(offsets[t] >> 2, (offsets[t] >> 2) + a.length), a));
+  const a = make(1000), b = make(7), c = make(3000);
+  const first = new Arena();
+  const ab = first.keep([a, b]);
+  first.ready();
+  check(first, [a, b], ab);
+  const second = new Arena();
+  const [c2, a2] = second.keep([c, a]); // a stays where it was, c is added
+  const scratch = second.alloc(64);
+  second.ready();
+  assert.equal(a2, ab[0]);
+  assert.ok(scratch >= c2 + 4 * c.length, "call arrays lie above the kept ones");
+  check(second, [c, a], [c2, a2]);
+  const huge = make(20 * 2 ** 20); // 80 MiB: past the cap, the region starts over with this call's arrays only
+  const third = new Arena();
+  const [h3, b3] = third.keep([huge, b]);
+  third.ready();
+  check(third, [huge, b], [h3, b3]);
+  // predictions alternating between two lower layers, then after the restart, equal the reference each time
+  const layers = [0, 1].map(() => ({ pLow: Int32Array.from({ length: 3 * 400 }, () => Math.floor(r() * 5000)), fLow: make(14 * 400) }));
+  const pos = Int32Array.from({ length: 3 * 200 }, () => Math.floor(r() * 5000));
+  const nbr = Int32Array.from({ length: 200 * 4 }, () => Math.floor(r() * 400)), modes = Int32Array.from({ length: 200 }, () => Math.floor(r() * 5));
+  for (const { pLow, fLow } of [...layers, ...layers]) {
+    assert.deepEqual(predictWithModes(pLow, fLow, 14, pos, nbr, 4, modes), predictWithModes(pLow, fLow, 14, pos, nbr, 4, modes, { reference: true }));
+  }
+});
+
 test("working memory past 2 GiB is refused with LimitError, and the arena stays usable", () => {
   const big = new Arena();
   big.alloc(2 ** 31);

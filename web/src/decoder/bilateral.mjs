@@ -12,12 +12,13 @@ export function predictWithModes(pLow, fLow, C, pos, nbr, k, modes, { reference 
   if (reference) return predictWithModesReference(pLow, fLow, C, pos, nbr, k, modes);
   const g = modes.length;
   const arena = new Arena();
-  const arrays = [pLow, fLow, pos, nbr, modes];
+  const [pLowAt, fLowAt] = arena.keep([pLow, fLow]); // (the lower layer: the same for every chunk of this one)
+  const arrays = [pos, nbr, modes];
   const at = arrays.map((a) => arena.alloc(4 * a.length));
   const scratchAt = arena.alloc(8 * (3 * k + C)), outAt = arena.alloc(4 * g * C);
   const kernels = arena.ready();
   arrays.forEach((a, t) => arena.i32.set(a, at[t] >> 2));
-  kernels.predictWithModes(g, C, k, ...at, scratchAt, outAt);
+  kernels.predictWithModes(g, C, k, pLowAt, fLowAt, ...at, scratchAt, outAt);
   return arena.i32.slice(outAt >> 2, (outAt >> 2) + g * C);
 }
 

@@ -30,13 +30,56 @@ function instance() {
   return exports_;
 }
 
-/** Lays out arrays in the kernels' memory: alloc() hands out 8-byte aligned offsets; ready() grows the memory to
- * hold them all and returns the module's exports with views made after any growth. */
+// Arrays kept in the kernels' memory between calls (a lower layer and its neighbour index, which every chunk of
+// the next layer reads): array -> offset, laid out from the heap base up to residentTop; each call's arena starts
+// above them. The arrays must not change while they are kept (the decoder's are final once built). When keeping
+// more would pass RESIDENT_CAP (or twice what one call keeps), the region starts over.
+const resident = new Map();
+let residentTop = 0;
+const RESIDENT_CAP = 64 * 2 ** 20;
+
+function grow(k, top) {
+  if (top > MAX_ARENA) throw new LimitError(`decoder kernels: a call needs ${top} bytes of working memory, more than ${MAX_ARENA}`);
+  const need = top - k.memory.buffer.byteLength;
+  if (need > 0) {
+    try {
+      k.memory.grow(Math.ceil(need / PAGE));
+    } catch (exc) { // (the engine's memory limit, or no memory left)
+      throw new LimitError(`decoder kernels: cannot grow working memory to ${top} bytes (${exc.message})`);
+    }
+  }
+}
+
+/** Lays out arrays in the kernels' memory: keep() places arrays that stay between calls, alloc() hands out 8-byte
+ * aligned offsets for this call; ready() grows the memory to hold them all and returns the module's exports with
+ * views made after any growth. */
 export class Arena {
   constructor() {
     this.k = instance();
-    this.top = this.k.heapBase();
-    this.top = (this.top + 7) & ~7;
+    const base = (this.k.heapBase() + 7) & ~7;
+    if (!residentTop) residentTop = base;
+    this.base = base;
+    this.top = residentTop;
+  }
+
+  /** Offsets of the typed arrays, copied into the kept region unless already there (call before alloc()). */
+  keep(arrays) {
+    const size = (a) => Math.ceil(a.byteLength / 8) * 8;
+    const missing = arrays.filter((a) => !resident.has(a));
+    if (missing.length) {
+      const want = arrays.reduce((t, a) => t + size(a), 0);
+      const adding = missing.reduce((t, a) => t + size(a), 0);
+      if (residentTop - this.base + adding > Math.max(RESIDENT_CAP, 2 * want)) { resident.clear(); residentTop = this.base; }
+      const place = resident.size ? missing : arrays;
+      let top = residentTop;
+      const at = place.map((a) => { const o = top; top += size(a); return o; });
+      grow(this.k, top);
+      const bytes = new Uint8Array(this.k.memory.buffer);
+      place.forEach((a, t) => { bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at[t]); resident.set(a, at[t]); });
+      residentTop = top;
+    }
+    this.top = residentTop;
+    return arrays.map((a) => resident.get(a));
   }
 
   alloc(bytes) {
@@ -46,15 +89,7 @@ export class Arena {
   }
 
   ready() {
-    const need = this.top - this.k.memory.buffer.byteLength;
-    if (this.top > MAX_ARENA) throw new LimitError(`decoder kernels: a call needs ${this.top} bytes of working memory, more than ${MAX_ARENA}`);
-    if (need > 0) {
-      try {
-        this.k.memory.grow(Math.ceil(need / PAGE));
-      } catch (exc) { // (the engine's memory limit, or no memory left)
-        throw new LimitError(`decoder kernels: cannot grow working memory to ${this.top} bytes (${exc.message})`);
-      }
-    }
+    grow(this.k, this.top);
     this.bytes = new Uint8Array(this.k.memory.buffer);
     this.i32 = new Int32Array(this.k.memory.buffer);
     this.f64 = new Float64Array(this.k.memory.buffer);

@@ -361,14 +361,16 @@ export class NeighbourIndex {
     const n = qOrder.length, R = STENCIL_RADIUS;
     const { start, uPos, runStart, runEnd, members, lo, cs, dims } = this;
     const arena = new Arena();
-    const arrays = [queries, qCell, qOrder, start, uPos, runStart, runEnd, members, STENCIL.bound, STENCIL.off];
+    // (the index: the same for every chunk of the next layer)
+    const [startAt, uPosAt, rsAt, reAt, memAt, boundAt, offAt] = arena.keep([start, uPos, runStart, runEnd, members, STENCIL.bound, STENCIL.off]);
+    const arrays = [queries, qCell, qOrder];
     if (need !== null) arrays.push(need);
     const at = arrays.map((a) => arena.alloc(4 * a.length));
     const bdAt = arena.alloc(8 * kk), biAt = arena.alloc(4 * kk), gapAt = arena.alloc(8 * 3 * (2 * R + 1));
     const outAt = arena.alloc(4 * n * kk);
     const kernels = arena.ready();
     arrays.forEach((a, t) => arena.i32.set(a, at[t] >> 2));
-    const [qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, boundAt, offAt, needAt = 0] = at;
+    const [qAt, cellAt, orderAt, needAt = 0] = at;
     const rc = kernels.knnQuery(n, kk, qAt, cellAt, orderAt, startAt, uPosAt, rsAt, reAt, memAt, lo[0], lo[1], lo[2],
       cs, dims[0], dims[1], dims[2], boundAt, offAt, STENCIL.bound.length, R, MAX_VISITS_PER_QUERY, bdAt, biAt, gapAt,
       MAX_BLOCK_POSITIONS, needAt, outAt);
