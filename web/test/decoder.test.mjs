@@ -141,3 +141,13 @@ test("upgradeChunk turns a dc chunk into the full one", () => {
   assert.equal(sha(writePly(a.cloud())), sha(writePly(b.cloud())));
   assert.throws(() => a.upgradeChunk(1, 0, new Uint8Array(0)), BitstreamFormatError);
 });
+
+test("CRC-32 equals zlib's on the check string and on every length around the 8-byte steps", async () => {
+  const { crc32 } = await import("../src/decoder/crc32.mjs");
+  const zlib = await import("node:zlib");
+  assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+  const bytes = new Uint8Array(Buffer.concat(Array.from({ length: 20000 }, (_, i) => createHash("sha256").update(String(i)).digest())));
+  assert.equal(bytes.length, 640000);
+  for (let n = 0; n < 70; n++) assert.equal(crc32(bytes.subarray(3, 3 + n)), zlib.crc32(bytes.subarray(3, 3 + n)), `length ${n}`);
+  assert.equal(crc32(bytes), zlib.crc32(bytes));
+});

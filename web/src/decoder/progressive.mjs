@@ -338,30 +338,36 @@ export class TileDecoder {
     for (const grp of this.groups(streams, n, what, 3, modes)) place(feat, this.cols, live, grp, n, grp.intra ? null : pred, what);
   }
 
-  /** Dequantized cloud of layer `layer`'s received chunks, optionally without rows where drop[i] is set. */
+  /** Dequantized cloud of layer `layer`'s received chunks, optionally without rows where drop[i] is set (read
+   * chunk by chunk: the layer's rows need not be concatenated first). */
   layerCloud(layer, drop = null) {
-    const { pos, feat, g } = this.layerArrays(layer);
+    const st = this.layers[layer];
+    let g = 0;
+    for (const p of st.pos) g += p.length / 3;
     const d = this.index.layers[layer].shDegree;
     const C = this.cols, k = shRestCount(d);
     let n = g;
     if (drop) { n = 0; for (let i = 0; i < g; i++) if (!drop[i]) n++; }
-    const s = this.index.steps, lo = this.index.gridMin, st = this.gridStep;
+    const s = this.index.steps, lo = this.index.gridMin, step = this.gridStep;
     const positions = new Float32Array(3 * n), scalesLog = new Float32Array(3 * n), quats = new Float32Array(4 * n);
     const opacityLogit = new Float32Array(n), shDc = new Float32Array(3 * n), shRest = new Float32Array(3 * k * n);
     const [sDc, sOp, sScale, sQuat, sRest] = s, nRest = 3 * k;
-    let o = 0;
-    for (let i = 0; i < g; i++) {
-      if (drop && drop[i]) continue;
-      const f = i * C;
-      for (let a = 0; a < 3; a++) {
-        positions[3 * o + a] = lo[a] + pos[3 * i + a] * st[a];
-        shDc[3 * o + a] = feat[f + a] * sDc;
-        scalesLog[3 * o + a] = feat[f + 4 + a] * sScale;
+    let o = 0, row = 0; // output row, the layer's row
+    for (let c = 0; c < st.pos.length; c++) {
+      const pos = st.pos[c], feat = st.feat[c], gc = pos.length / 3;
+      for (let i = 0; i < gc; i++, row++) {
+        if (drop && drop[row]) continue;
+        const f = i * C;
+        for (let a = 0; a < 3; a++) {
+          positions[3 * o + a] = lo[a] + pos[3 * i + a] * step[a];
+          shDc[3 * o + a] = feat[f + a] * sDc;
+          scalesLog[3 * o + a] = feat[f + 4 + a] * sScale;
+        }
+        opacityLogit[o] = feat[f + 3] * sOp;
+        for (let q = 0; q < 4; q++) quats[4 * o + q] = feat[f + 7 + q] * sQuat;
+        for (let t = 0, r = nRest * o, fr = f + N_FIXED; t < nRest; t++) shRest[r + t] = feat[fr + t] * sRest;
+        o++;
       }
-      opacityLogit[o] = feat[f + 3] * sOp;
-      for (let q = 0; q < 4; q++) quats[4 * o + q] = feat[f + 7 + q] * sQuat;
-      for (let t = 0, r = nRest * o, fr = f + N_FIXED; t < nRest; t++) shRest[r + t] = feat[fr + t] * sRest;
-      o++;
     }
     return { count: n, shDegree: d, positions, scalesLog, quats, opacityLogit, shDc, shRest };
   }
@@ -393,7 +399,7 @@ export class TileDecoder {
     }
     if (this.index.layers[t].coding === "intra") return this.layerCloud(t);
     if (L[t].received < this.index.layers[t].displayFrom) return this.layerCloud(t - 1);
-    const drop = new Uint8Array(this.layerArrays(t - 1).g);
+    const drop = new Uint8Array(L[t - 1].pos.reduce((a, p) => a + p.length / 3, 0));
     for (const p of L[t].parents) for (let i = 0; i < p.length; i++) drop[p[i]] = 1;
     return concatClouds([this.layerCloud(t - 1, drop), this.layerCloud(t)], this.index.shDegree);
   }
