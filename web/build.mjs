@@ -71,8 +71,11 @@ try {
   console.error("build.mjs: esbuild failed (the previous build, if any, is unchanged)");
   process.exit(1);
 }
-// index.html preloads the renderer chunk (fetched and compiled while the stream starts; evaluated when imported)
+// index.html preloads the chunks the page shares with the renderer (player.js cannot run, nor start the decode
+// worker, before they are in) and the renderer chunk (fetched and compiled while the stream starts; evaluated
+// when imported)
 const viewChunk = readdirSync(staging).find((f) => /^view-[A-Z0-9]+\.js$/.test(f));
+const sharedChunks = readdirSync(staging).filter((f) => /^chunk-[A-Z0-9]+\.js$/.test(f)).sort();
 if (!viewChunk) {
   console.error("build.mjs: no view-HASH.js chunk in the output");
   process.exit(1);
@@ -82,7 +85,7 @@ if (!html.includes("<!-- preload -->")) {
   console.error("build.mjs: index.html lacks the <!-- preload --> marker");
   process.exit(1);
 }
-writeFileSync(join(staging, "index.html"), html.replace("<!-- preload -->", `<link rel="modulepreload" href="_player/${viewChunk}">`));
+writeFileSync(join(staging, "index.html"), html.replace("<!-- preload -->", [...sharedChunks, viewChunk].map((f) => `<link rel="modulepreload" href="_player/${f}">`).join("\n")));
 copyFileSync(join(here, "src", "player", "player.css"), join(staging, "player.css"));
 const pkg = JSON.parse(readFileSync(join(here, "package.json"), "utf8"));
 writeFileSync(join(staging, "build.json"), JSON.stringify({ version: pkg.version, dev, built: new Date().toISOString() }) + "\n");

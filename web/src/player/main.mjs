@@ -79,7 +79,11 @@ function updateHud() {
 const canvas = $("view");
 let view = null;
 let home = null; // {eye, target, up, fov}
-let waitingCloud = null; // the newest cloud decoded before the view was ready
+// the newest decoded cloud not yet handed to Spark: decoded before the view was up, or while Spark was still
+// working on the previous one (one state in flight: each hand-over restarts Spark's generate-sort-display
+// pipeline, several frames under a software GPU, so handing over every state as it arrived kept the first one
+// from ever reaching the screen while the first chunks came in quick succession)
+let waitingCloud = null;
 // the renderer (three.js + Spark: its module holds this thread for a few hundred ms while it starts); over HTTP the
 // worker streams and decodes meanwhile (see below)
 import("./view.mjs")
@@ -115,6 +119,9 @@ function showDecoded(m) {
     api.framing = { ...m.frame, chosenUp: opts.cam ? null : home.upName };
     applyHome();
   }
+  api.state.gaussians = m.numSplats;
+  api.state.fidelityDb = m.fidelityDb ?? null;
+  api.shownFidelity.push(api.state.fidelityDb);
   const version = view.showCloud(m);
   if (params.get("debug")) console.log(`shown seq=${m.seq} n=${m.numSplats} t=${performance.now().toFixed(0)}`);
   pendingDraws.push({ seq: m.seq, version, count: m.numSplats, since: performance.now() });
@@ -185,6 +192,11 @@ function afterFrame() {
       drawnNextFrame = best;
     }
   }
+  if (!pendingDraws.length && waitingCloud) {
+    const m = waitingCloud;
+    waitingCloud = null;
+    showDecoded(m);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ worker
@@ -192,9 +204,11 @@ function afterFrame() {
 // waits for this thread, which is about to be busy bringing up three.js and Spark.
 const httpSession = opts.transport !== "webrtc";
 const workerUrl = new URL("./worker.js", import.meta.url);
-if (httpSession) {
-  workerUrl.search = new URLSearchParams({ session: "http", page: location.href, mpd: opts.mpd || "", abr: opts.abr }).toString();
-}
+const workerParams = new URLSearchParams(
+  httpSession ? { session: "http", page: location.href, mpd: opts.mpd || "", abr: opts.abr } : {},
+);
+if (params.get("debug")) workerParams.set("debug", "1");
+workerUrl.search = workerParams.toString();
 const worker = new Worker(workerUrl, { type: "module", name: "splatcast-decoder" });
 const waiters = new Map();
 function waitFor(type) {
@@ -215,11 +229,8 @@ worker.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === "cloud") {
     if (params.get("debug")) console.log(`cloud seq=${m.seq} n=${m.numSplats} t=${performance.now().toFixed(0)}`);
-    api.state.gaussians = m.numSplats;
     api.state.decodeMs = m.decodeMs;
-    api.state.fidelityDb = m.fidelityDb ?? null;
-    api.shownFidelity.push(api.state.fidelityDb);
-    if (view) showDecoded(m);
+    if (view && !pendingDraws.length) showDecoded(m);
     else waitingCloud = { ...m, frame: m.frame ?? waitingCloud?.frame }; // only the newest state is worth drawing
     updateHud();
     return;
@@ -228,6 +239,10 @@ worker.onmessage = (ev) => {
     api.state.held += 1; // the decoded state is worse than the one on screen (monotone display)
     emit("held", { seq: m.seq, fidelityDb: m.fidelityDb, shownDb: m.shownDb });
     updateHud();
+    return;
+  }
+  if (m.type === "mark") {
+    console.log(`worker ${m.name} t=${(m.atEpochMs - performance.timeOrigin).toFixed(0)}`);
     return;
   }
   if (m.type === "started") {

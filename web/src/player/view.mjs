@@ -59,6 +59,13 @@ export function createView(canvas, opts, afterFrame) {
   const packed = new PackedSplats({ packedArray: words, numSplats: 1 });
   const mesh = new SplatMesh({ packedSplats: packed });
   scene.add(mesh);
+  // Start Spark's sort worker now, beside the first frame's shader compile, instead of on its first sort: Spark 2.2
+  // creates it lazily, and that sort (the placeholder's) holds the first cloud's generate back until it is done.
+  // The same worker class as its LoD worker, which a stream without LoD never uses; skipped if Spark changes.
+  if (spark.sortWorker === null && typeof spark.ensureLodWorker === "function" && spark.lodWorker == null) {
+    spark.sortWorker = spark.ensureLodWorker();
+    spark.lodWorker = null;
+  }
 
   /**
    * Hand a packed cloud to Spark, updating the one PackedSplats in place (scene, renderer and mesh stay). While the

@@ -25,10 +25,10 @@ import { HttpTransport } from "./transport.mjs";
 import { checkIndexAgainstMpd, openStream, streamSteps, timedGet } from "./session.mjs";
 import { DOMParser } from "@xmldom/xmldom";
 
+// start-up milestones for the page's debug log (?debug=1): {type: 'mark', name, atEpochMs}
 const DEBUG = new URL(self.location.href).searchParams.has("debug");
-// page-clock milliseconds (the page's performance.now()) of an event here, for the page's debug log
-const pageMs = (pageOrigin) => performance.timeOrigin + performance.now() - pageOrigin;
-let pageOrigin = 0;
+const mark = (name) => DEBUG && self.postMessage({ type: "mark", name, atEpochMs: performance.timeOrigin + performance.now() });
+mark("worker");
 let decoder = null;
 let ready = null;
 let lastSeq = -1;
@@ -120,6 +120,7 @@ function flush() {
     msg.frame = { lo: bounds.lo, hi: bounds.hi, up: guessUpAxis(bounds), fromGaussians: cloud.count, layer: complete };
   }
   packedSeq = seq;
+  mark(`cloud ${seq}`);
   const transfer = [packed.packedArray.buffer];
   for (const a of [packed.sh1, packed.sh2, packed.sh3]) if (a) transfer.push(a.buffer);
   self.postMessage(msg, transfer);
@@ -184,14 +185,19 @@ async function session({ pageUrl, mpd, abr, requests }) {
   self.postMessage({ type: "started", atEpochMs: performance.timeOrigin + performance.now() });
   const { manifest, media, header } = await openStream({
     get, pageUrl, mpd, parser: new DOMParser(), supportedEntropy: supported(),
-    onManifest: (manifest) => self.postMessage({ type: "manifest", manifest }),
+    onManifest: (manifest) => {
+      mark("manifest");
+      self.postMessage({ type: "manifest", manifest });
+    },
   });
+  mark("header");
   if (!initHeader(header)) return;
   checkIndexAgainstMpd(index, manifest);
   self.postMessage({ type: "index", index, headerBytes });
   const fetched = await streamSteps({
     index, media, choose: ABRS[abr], estimator, startBytes: headerBytes, get, camera: () => camera,
     onStep: (info, data) => {
+      mark(`piece ${info.seq}`);
       if (broken) throw new Error("stopped: a piece could not be decoded");
       self.postMessage({ type: "step", info, requests: counters.requests, throughputBps: estimator.estimateBps() });
       queue.push({ seq: info.seq, tile: info.tile, layer: info.layer, chunk: info.chunk, kind: info.kind, data });
@@ -220,7 +226,10 @@ self.onmessage = async (ev) => {
 };
 
 ready = initDecoder().then(
-  () => self.postMessage({ type: "ready", supportedEntropy: supported() }),
+  () => {
+    mark("ready");
+    self.postMessage({ type: "ready", supportedEntropy: supported() });
+  },
   (err) => self.postMessage({ type: "error", message: `decoder initialisation failed: ${err?.message || err}` }),
 );
 
