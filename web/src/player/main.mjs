@@ -138,6 +138,7 @@ function onDrawn(p) {
   const info = { bytes: step.bytes, gaussians: p.count, layer: step.layer };
   if (!fired.first && p.count > 0) {
     fired.first = true;
+    worker.postMessage({ type: "displayed" }); // the worker holds further decoding until now (worker.mjs)
     const ev = emit("firstRender", info);
     api.state.firstRenderMs = ev.t_ms;
   }
