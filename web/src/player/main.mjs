@@ -131,7 +131,6 @@ function showDecoded(m) {
 const steps = []; // seq -> {layer, chunk, refine, bytes, completes: [layers], final}
 const fired = { first: false, layers: new Set(), full: false };
 const pendingDraws = []; // states handed to Spark, oldest first: {seq, version, count, since}
-let drawnNextFrame = null;
 
 function onDrawn(p) {
   const step = steps[p.seq];
@@ -173,24 +172,21 @@ function sendCamera() {
   worker.postMessage({ type: "camera", ...cam });
 }
 
-/** After each rendered frame: which handed-over states has Spark now drawn? */
-function afterFrame() {
+/** On each animation frame (`rendered`: one was drawn, see view.mjs): which handed-over states has Spark drawn? */
+function afterFrame(rendered) {
   sendCamera();
-  if (drawnNextFrame) {
-    onDrawn(drawnNextFrame); // this frame was rendered with that state in Spark's displayed accumulator
-    drawnNextFrame = null;
-  }
-  if (pendingDraws.length) {
+  if (pendingDraws.length && (rendered || performance.now() - pendingDraws[0].since > 5000)) {
     const shown = view.displayedVersion();
     const now = performance.now();
     let best = null;
-    // drawn: in the displayed accumulator (newer versions imply older ones); a 5 s fallback if Spark never says so
+    // drawn: in the displayed accumulator right after a frame (Spark swaps it in before its draw call, never
+    // between our render and this check; newer versions imply older ones); a 5 s fallback if Spark never says so
     while (pendingDraws.length && (pendingDraws[0].version <= shown || now - pendingDraws[0].since > 5000)) {
       best = pendingDraws.shift();
     }
     if (best) {
       if (params.get("debug")) console.log(`displayed seq=${best.seq} t=${now.toFixed(0)} waited=${(now - best.since).toFixed(0)}`);
-      drawnNextFrame = best;
+      onDrawn(best);
     }
   }
   if (!pendingDraws.length && waitingCloud) {

@@ -9,7 +9,7 @@ import { parseUp, verticalFovDeg } from "./camera.mjs";
 /**
  * @param {HTMLCanvasElement} canvas
  * @param {{fov: number, dpr: number}} opts
- * @param {() => void} afterFrame called after every rendered frame
+ * @param {(rendered: boolean) => void} afterFrame called on every animation frame, with whether one was drawn
  */
 export function createView(canvas, opts, afterFrame) {
   const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, preserveDrawingBuffer: true, alpha: false });
@@ -17,7 +17,15 @@ export function createView(canvas, opts, afterFrame) {
   renderer.setClearColor(0x000000, 1);
   const scene = new THREE.Scene();
   // splatcast's renderer: 3-sigma cut, 0.3 px^2 low-pass added to the 2D covariance, alpha >= 1/255, z-depth order
-  const spark = new SparkRenderer({ renderer, maxStdDev: 3, preBlurAmount: 0.3, blurAmount: 0, minAlpha: 1 / 255, sortRadial: false });
+  // Frames are drawn on demand, not on every animation frame: when the camera moves, a cloud is handed over, the
+  // canvas is resized or Spark says its sort (or display) changed (onDirty). A still view costs nothing, and under
+  // a software GPU (seconds per frame at 500k splats) redrawing it continuously starved Spark's own sort and the
+  // decoder of CPU.
+  let needsRender = true;
+  const requestRender = () => { needsRender = true; };
+  const spark = new SparkRenderer({
+    renderer, maxStdDev: 3, preBlurAmount: 0.3, blurAmount: 0, minAlpha: 1 / 255, sortRadial: false, onDirty: requestRender,
+  });
   scene.add(spark);
   const camera = new THREE.PerspectiveCamera(opts.fov, 1, 0.01, 1000);
   let controls = null;
@@ -30,6 +38,7 @@ export function createView(canvas, opts, afterFrame) {
     camera.aspect = w / h;
     camera.fov = verticalFovDeg(fovShort, w, h);
     camera.updateProjectionMatrix();
+    requestRender();
   }
   window.addEventListener("resize", resize);
   resize();
@@ -50,6 +59,7 @@ export function createView(canvas, opts, afterFrame) {
     controls = new OrbitControls(camera, canvas);
     controls.target.set(view.target[0], view.target[1], view.target[2]);
     controls.enableDamping = false;
+    controls.addEventListener("change", requestRender);
     controls.update();
     return { eye: view.eye, target: view.target, up, fov: fovShort };
   }
@@ -103,6 +113,11 @@ export function createView(canvas, opts, afterFrame) {
     packed.needsUpdate = true;
     if (rebuild || packed.getNumSh() !== shBefore) mesh.updateGenerator(); // SH degree or SH textures changed
     mesh.updateVersion();
+    // generate and sort the new state without drawing the old one again (the sort's end asks for the frame)
+    spark.update({ scene, camera }).catch((err) => {
+      console.warn("Spark update failed, drawing instead:", err);
+      requestRender();
+    });
     return mesh.version;
   }
 
@@ -117,9 +132,12 @@ export function createView(canvas, opts, afterFrame) {
 
   function frame() {
     requestAnimationFrame(frame);
-    controls?.update();
-    renderer.render(scene, camera);
-    afterFrame();
+    const rendered = needsRender || spark.dirty;
+    if (rendered) {
+      needsRender = false;
+      renderer.render(scene, camera);
+    }
+    afterFrame(rendered);
   }
   requestAnimationFrame(frame);
 
@@ -131,5 +149,5 @@ export function createView(canvas, opts, afterFrame) {
     return { viewProj: Array.from(viewProj.elements), eye: camera.position.toArray() };
   }
 
-  return { applyView, showCloud, displayedVersion, cameraState };
+  return { applyView, showCloud, displayedVersion, cameraState, requestRender };
 }
