@@ -247,6 +247,42 @@ def test_player_streams_to_full_quality_and_matches_the_python_renderer(stream, 
     assert value >= PSNR_FLOOR_DB, f"player vs splatcast.render: {value:.2f} dB < {PSNR_FLOOR_DB} dB"
 
 
+def _frames_when_still(page, quiet_s=1.0, timeout_s=30.0) -> int:
+    """The page's frame count once no frame has been drawn for quiet_s (on-demand rendering settles)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = page.evaluate("window.splatcast.state.frames"), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = page.evaluate("window.splatcast.state.frames")
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+    pytest.fail(f"the page kept drawing frames for {timeout_s} s with nothing changing")
+
+
+@needs_browser
+@pytest.mark.timeout(180)
+def test_player_orbits_with_the_mouse_and_draws_only_when_something_changes(server, browser):
+    page = _open(browser, f"{server}/?hud=0", [])
+    try:
+        _wait_full(page)
+        frames = _frames_when_still(page)
+        before = _png_to_array(page.evaluate("window.splatcast.snapshot()"))
+        time.sleep(1.0)
+        assert page.evaluate("window.splatcast.state.frames") == frames  # a still view draws nothing
+        page.mouse.move(SIZE / 2, SIZE / 2)
+        page.mouse.down()
+        page.mouse.move(SIZE / 2 + 60, SIZE / 2 + 10, steps=6)
+        page.mouse.up()
+        after_frames = _frames_when_still(page)
+        after = _png_to_array(page.evaluate("window.splatcast.snapshot()"))
+    finally:
+        page.close()
+    assert after_frames > frames  # the drag was drawn (OrbitControls' change, then Spark's re-sort)
+    assert np.abs(after - before).mean() > 0.01  # and the view turned
+
+
 @needs_browser
 @pytest.mark.timeout(180)
 def test_player_over_webrtc(stream, server, browser):

@@ -28,6 +28,7 @@ const api = {
   state: {
     phase: "starting", gaussians: 0, totalGaussians: 0, bytes: 0, totalBytes: 0, requests: 0, transport: null,
     fidelityDb: null, held: 0, // recorded fidelity of the state on screen; decoded states held back as worse
+    frames: 0, // frames drawn (on demand: a still view draws none)
   },
   error: null,
   camera: null,
@@ -174,6 +175,7 @@ function sendCamera() {
 
 /** On each animation frame (`rendered`: one was drawn, see view.mjs): which handed-over states has Spark drawn? */
 function afterFrame(rendered) {
+  if (rendered) api.state.frames += 1;
   sendCamera();
   if (pendingDraws.length && (rendered || performance.now() - pendingDraws[0].since > 5000)) {
     const shown = view.displayedVersion();
