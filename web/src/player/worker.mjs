@@ -130,7 +130,7 @@ function flush() {
   const transfer = [packed.packedArray.buffer];
   for (const a of [packed.sh1, packed.sh2, packed.sh3]) if (a) transfer.push(a.buffer);
   self.postMessage(msg, transfer);
-  firstPosted = true;
+  if (cloud.count > 0) firstPosted = true; // (the page reports only a non-empty cloud as on screen)
 }
 
 /** Apply one piece to the decoder; the cloud is built once the pieces that arrived meanwhile are applied too. */
