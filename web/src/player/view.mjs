@@ -149,5 +149,5 @@ export function createView(canvas, opts, afterFrame) {
     return { viewProj: Array.from(viewProj.elements), eye: camera.position.toArray() };
   }
 
-  return { applyView, showCloud, displayedVersion, cameraState, requestRender };
+  return { applyView, showCloud, displayedVersion, cameraState };
 }

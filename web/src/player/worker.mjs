@@ -47,8 +47,8 @@ let shownClouds = []; // per tile: the cloud on screen (a tiled stream shows eve
 const dirty = new Set(); // tiles with pieces applied since the last cloud
 let camera = null; // the viewer's camera from the page ({viewProj, eye}): tiled streams are fetched in view order
 // Between the first cloud posted and the page's word that it is on screen, queued pieces wait: on a 2-core machine
-// decoding them competed for the CPU with the page bringing up the renderer (A/B of 7 loads: first render 668 ->
-// 574 ms median); the pieces are still fetched meanwhile, and decoded at once after.
+// decoding them competed for the CPU with the page bringing up the renderer (docs/player.md, Worker); the pieces
+// are still fetched meanwhile, and decoded at once after.
 let firstPosted = false;
 let firstOnScreen = false;
 const queue = []; // pieces fetched here, decoded between fetches: {seq, tile, layer, chunk, kind, data}
